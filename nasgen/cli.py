@@ -1,0 +1,130 @@
+"""The `nasgen` command. Bad input exits with code 2 and one line naming the problem (--debug: traceback)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from nasgen.errors import NasgenError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
+cells_app = typer.Typer(no_args_is_help=True, help="Sample and inspect cells.")
+store_app = typer.Typer(no_args_is_help=True, help="Inspect the artifact store.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (print JSON).")
+app.add_typer(cells_app, name="cells")
+app.add_typer(store_app, name="store")
+app.add_typer(bench_app, name="bench")
+console = Console()
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks.")) -> None:
+    """nasgen: hierarchical generative neural architecture search."""
+    _state["debug"] = debug
+
+
+@cells_app.command("sample")
+def cells_sample(
+    n: int = typer.Option(None, "--n", help="Number of unique cells (default: profile)."),
+    seed: int = typer.Option(None, "--seed"),
+    shard_size: int = typer.Option(None, "--shard-size"),
+    store: str = typer.Option(None, "--store", help="Store URI (default $NASGEN_STORE or ./artifacts)."),
+    profile: str = typer.Option("demo", "--profile"),
+) -> None:
+    """Run the sample-cells flow and print the resulting artifact ref."""
+    from flows.sample_cells import resolve_config, sample_cells
+
+    resolve_config(profile, n=n, seed=seed, shard_size=shard_size)  # fail fast, before Prefect starts
+    ref = sample_cells(n=n, seed=seed, shard_size=shard_size, store=store, profile=profile)
+    console.print_json(ref.model_dump_json())
+
+
+@app.command("describe")
+def describe_cmd(
+    file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),
+    normalise: bool = typer.Option(False, "--normalise", help="Drop dead nodes instead of rejecting them."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Validate a spec and print its ops, ids, params and FLOPs (analytic and counted on the built module)."""
+    from nasgen.describe import describe
+    from nasgen.space.macro import load_spec
+
+    try:
+        text = file.read_text()
+    except OSError as e:
+        raise NasgenError(f"cannot read {file}: {e.strerror}") from None
+    info = describe(load_spec(text, normalise=normalise))
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    t = Table(title=f"{info['kind']} {info.get('cell_id') or info.get('arch_id') or info.get('seq_id')}")
+    t.add_column("field")
+    t.add_column("value")
+    for k, v in info.items():
+        t.add_row(k, json.dumps(v) if not isinstance(v, str) else v)
+    console.print(t)
+
+
+@store_app.command("ls")
+def store_ls(
+    store: str = typer.Option(None, "--store"),
+    stage: str = typer.Option(None, "--stage"),
+) -> None:
+    """List committed artifacts (those with a manifest)."""
+    from nasgen.store import ArtifactStore
+
+    st = ArtifactStore(store)
+    rows = st.list(stage)
+    t = Table(title=f"{st.root}: {len(rows)} artifacts")
+    for col in ("stage", "key", "rows", "bytes", "created"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["stage"], r["key"], str(r["rows"]), str(r["bytes"]), str(r["created"]))
+    console.print(t)
+
+
+@bench_app.command("space")
+def bench_space(
+    as_json: bool = typer.Option(False, "--json"),
+    n: int = typer.Option(400_000, "--n", help="Unique cells to sample."),
+    macros: int = typer.Option(20_000, "--macros", help="Random macros for the cost-model throughput."),
+    space_samples: int = typer.Option(2000, "--space-samples"),
+) -> None:
+    """Space benchmark: sampling 400k unique cells, cost-model throughput, size of the micro space."""
+    from benchmarks.space import run
+
+    result = run(n=n, macros=macros, space_samples=space_samples)
+    print(json.dumps(result, indent=2 if not as_json else None, default=float))
+
+
+@app.command("demo")
+def demo(
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store"),
+) -> None:
+    """The demo pipeline at a profile (today: sample cells, describe a few on the reference macro)."""
+    from flows.demo import run_demo
+
+    run_demo(profile=profile, store=store, console=console)
+
+
+def main() -> None:
+    try:
+        app()
+    except (NasgenError, ValidationError) as e:
+        if _state["debug"]:
+            raise
+        msg = str(e).splitlines()[0] if isinstance(e, NasgenError) else str(e).replace("\n", "; ")
+        print(f"error: {msg}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Analytic params and FLOPs (MACs of conv/linear at batch 1) of cells and macros, without building modules,
+and the hook-based count on a built module that the analytic numbers are tested against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from nasgen.space.cell import Cell
+from nasgen.space.macro import MacroArch
+from nasgen.space.network import STEM_KERNEL, build_network, needs_projection
+from nasgen.space.ops import op_cost
+
+
+@dataclass(frozen=True)
+class Cost:
+    params: int
+    flops: int
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.params + other.params, self.flops + other.flops)
+
+
+@lru_cache(maxsize=262144)
+def _ops_cost(ops: tuple[int, ...], channels: int) -> tuple[int, int]:
+    params = macs = 0
+    for o in ops:
+        p, m = op_cost(o, channels)
+        params += p
+        macs += m
+    return params, macs
+
+
+def cell_cost(cell: Cell, channels: int, height: int, width: int) -> Cost:
+    """Cost of one cell at ``channels`` and resolution H x W (ops keep both)."""
+    params, macs = _ops_cost(cell.ops, channels)
+    return Cost(params, macs * height * width)
+
+
+def spatial_after(size: int, stride: int) -> int:
+    return (size - 1) // stride + 1
+
+
+def macro_cost(macro: MacroArch) -> Cost:
+    cin, h, w = macro.input_shape
+    c = macro.layers[0].channels
+    k2 = STEM_KERNEL * STEM_KERNEL
+    params, flops = cin * c * k2 + 2 * c, cin * c * k2 * h * w
+    for layer in macro.layers:
+        if needs_projection(c, layer.channels, layer.stride):
+            h, w = spatial_after(h, layer.stride), spatial_after(w, layer.stride)
+            params += c * layer.channels + 2 * layer.channels
+            flops += c * layer.channels * h * w
+        c = layer.channels
+        p, m = _ops_cost(layer.cell.ops, c)
+        params += p
+        flops += m * h * w
+    params += c * macro.classes + macro.classes
+    flops += c * macro.classes
+    return Cost(params, flops)
+
+
+def count_module(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
+    """Params and conv/linear MACs of a module, counted with forward hooks on one input of batch 1.
+
+    Runs on whatever device the module lives on; on the meta device nothing is computed, only shapes.
+    """
+    flops = 0
+
+    def hook(mod: nn.Module, _inp, out: torch.Tensor) -> None:
+        nonlocal flops
+        if isinstance(mod, nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            flops += out.numel() // out.shape[0] * (mod.in_channels // mod.groups) * k
+        elif isinstance(mod, nn.Linear):
+            flops += out.numel() // out.shape[0] * mod.in_features
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        device = next(module.parameters()).device
+        with torch.no_grad():
+            module.eval()(torch.zeros((1, *input_shape), device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    return Cost(sum(p.numel() for p in module.parameters()), flops)
+
+
+def counted_macro_cost(macro: MacroArch, device: str = "meta") -> Cost:
+    """Build the network (on the meta device by default: no memory, no compute) and count it."""
+    with torch.device(device):
+        net = build_network(macro)
+    return count_module(net, macro.input_shape)

@@ -1,0 +1,271 @@
+"""Artifact store on fsspec: content keys, atomic writes, manifests written last, checksummed reads.
+
+Layout: ``<root>/<stage>/<key>/`` holds data files and, last, ``_manifest.json``. A directory without a
+manifest does not exist (DESIGN section 6). Root: argument, else ``$NASGEN_STORE``, else ``./artifacts``;
+any fsspec URI works (``s3://bucket/prefix`` through s3fs, endpoint from ``$NASGEN_S3_ENDPOINT_URL`` or
+``$AWS_ENDPOINT_URL``). Nothing is ever unpickled from the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
+
+import nasgen
+from nasgen.errors import ArtifactMissingError, CorruptArtifactError, StoreError, UnsafeKeyError
+
+DEFAULT_ROOT = "./artifacts"
+MANIFEST = "_manifest.json"
+KEY_LENGTH = 24
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]*$")
+
+
+class Ref(BaseModel):
+    """What tasks pass around: where an artifact lives, never its data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    key: str
+    uri: str
+    rows: int | None = None
+
+
+def _config_payload(config: Any) -> Any:
+    return config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+
+
+def content_key(stage: str, config: Any, upstream: Sequence[Ref | str] = ()) -> str:
+    """sha256 of (stage, config, upstream keys, nasgen version): same inputs, same key, skip the work."""
+    payload = {
+        "stage": stage,
+        "config": _config_payload(config),
+        "upstream": sorted(u.key if isinstance(u, Ref) else str(u) for u in upstream),
+        "version": nasgen.__version__,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def check_part(part: str) -> str:
+    """Refuse anything that could leave the store root: traversal, absolute paths, separators, odd characters."""
+    if not isinstance(part, str) or not _SAFE_PART.match(part) or part in (".", "..") or ".." in part:
+        raise UnsafeKeyError(f"unsafe store path component {part!r}: use letters, digits, '.', '_' and '-'")
+    return part
+
+
+def _storage_options(root: str) -> dict[str, Any]:
+    if root.startswith(("s3://", "s3a://")):
+        endpoint = os.environ.get("NASGEN_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        opts: dict[str, Any] = {"use_listings_cache": False, "skip_instance_cache": True}
+        if endpoint:
+            opts["client_kwargs"] = {"endpoint_url": endpoint}
+        return opts
+    return {}
+
+
+@contextlib.contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Turn filesystem/network failures into store errors that name the location."""
+    try:
+        yield
+    except (StoreError, UnsafeKeyError):
+        raise
+    except FileNotFoundError as e:
+        raise ArtifactMissingError(f"not found in store: {what}") from e
+    except Exception as e:  # botocore, aiohttp, OSError: all mean the store did not do it
+        raise StoreError(f"store operation failed on {what}: {type(e).__name__}: {e}") from e
+
+
+class ArtifactStore:
+    def __init__(self, root: str | None = None):
+        self.root = (root or os.environ.get("NASGEN_STORE") or DEFAULT_ROOT).rstrip("/")
+        with _guard(self.root):
+            self.fs, path = fsspec.core.url_to_fs(self.root, **_storage_options(self.root))
+        self.base = path.rstrip("/") or "/"
+        self.protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.root!r})"
+
+    # --- paths ---------------------------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        return "/".join([self.base, *(check_part(p) for p in parts)])
+
+    def uri(self, *parts: str) -> str:
+        p = self.path(*parts)
+        return p if self.protocol in ("file", "local") else f"{self.protocol}://{p.lstrip('/')}"
+
+    def ref(self, stage: str, key: str) -> Ref:
+        m = self.manifest(stage, key)
+        return Ref(stage=stage, key=key, uri=self.uri(stage, key), rows=m.get("rows"))
+
+    # --- queries ---------------------------------------------------------------------------------------
+    def exists(self, stage: str, key: str) -> bool:
+        with _guard(self.uri(stage, key, MANIFEST)):
+            return self.fs.exists(self.path(stage, key, MANIFEST))
+
+    def manifest(self, stage: str, key: str) -> dict[str, Any]:
+        where = self.uri(stage, key, MANIFEST)
+        with _guard(where):
+            raw = self.fs.cat_file(self.path(stage, key, MANIFEST))
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise CorruptArtifactError(f"manifest does not parse: {where}: {e}") from None
+
+    def list(self, stage: str | None = None) -> list[dict[str, Any]]:
+        """Committed artifacts (those with a manifest), newest last."""
+        out = []
+        with _guard(self.root):
+            if not self.fs.exists(self.base):
+                return []
+            stages = [stage] if stage else sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.base, detail=False))
+            for st in stages:
+                if not self.fs.isdir(self.path(st)):
+                    continue
+                for kp in sorted(self.fs.ls(self.path(st), detail=False)):
+                    key = kp.rstrip("/").rsplit("/", 1)[-1]
+                    if _SAFE_PART.match(key) and self.fs.exists(self.path(st, key, MANIFEST)):
+                        m = self.manifest(st, key)
+                        out.append({"stage": st, "key": key, "rows": m.get("rows"), "created": m.get("created"),
+                                    "bytes": sum(f["bytes"] for f in m.get("files", {}).values())})
+        return sorted(out, key=lambda r: r["created"] or "")
+
+    def delete(self, stage: str, key: str) -> None:
+        with _guard(self.uri(stage, key)):
+            if self.fs.exists(self.path(stage, key)):
+                self.fs.rm(self.path(stage, key), recursive=True)
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def read_bytes(self, ref: Ref, name: str, verify: bool = True) -> bytes:
+        m = self.manifest(ref.stage, ref.key)
+        entry = m.get("files", {}).get(check_part(name))
+        where = self.uri(ref.stage, ref.key, name)
+        if entry is None:
+            raise ArtifactMissingError(f"{where} is not listed in its manifest")
+        with _guard(where):
+            data = self.fs.cat_file(self.path(ref.stage, ref.key, name))
+        if verify and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise CorruptArtifactError(f"{where}: checksum does not match the manifest (corrupt or overwritten)")
+        return data
+
+    def read_json(self, ref: Ref, name: str) -> Any:
+        try:
+            return json.loads(self.read_bytes(ref, name))
+        except ValueError as e:
+            raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: JSON does not parse: {e}") from None
+
+    def read_parquet(self, ref: Ref, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        data = self.read_bytes(ref, name)
+        try:
+            return pq.read_table(io.BytesIO(data), columns=list(columns) if columns else None)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: not readable Parquet: {e}") from None
+
+    def read_safetensors(self, ref: Ref, name: str) -> dict[str, Any]:
+        from safetensors.torch import load
+
+        try:
+            return load(self.read_bytes(ref, name))
+        except Exception as e:
+            raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: not readable safetensors: {e}") from None
+
+    # --- writing ---------------------------------------------------------------------------------------
+    def writer(self, stage: str, key: str, config: Any = None, upstream: Sequence[Ref] = ()) -> ArtifactWriter:
+        return ArtifactWriter(self, check_part(stage), check_part(key), config, upstream)
+
+
+class ArtifactWriter:
+    """Context manager for one artifact: atomic file writes, manifest last, full clean-up on failure."""
+
+    def __init__(self, store: ArtifactStore, stage: str, key: str, config: Any, upstream: Sequence[Ref]):
+        self.store, self.stage, self.key = store, stage, key
+        self.config, self.upstream = _config_payload(config), list(upstream)
+        self.files: dict[str, dict[str, Any]] = {}
+        self.meta: dict[str, Any] = {}
+        self.rows: int | None = None
+        self._t0 = 0.0
+
+    def __enter__(self) -> ArtifactWriter:
+        if self.store.exists(self.stage, self.key):
+            raise StoreError(f"artifact {self.store.uri(self.stage, self.key)} already exists; refusing to overwrite")
+        self.store.delete(self.stage, self.key)  # leftovers of an attempt that died before its manifest
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                self.store.delete(self.stage, self.key)
+            return
+        try:
+            self._put(MANIFEST, json.dumps(self._manifest(), indent=2, sort_keys=True).encode(), record=False)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.store.delete(self.stage, self.key)
+            raise
+
+    @property
+    def ref(self) -> Ref:
+        return Ref(stage=self.stage, key=self.key, uri=self.store.uri(self.stage, self.key), rows=self.rows)
+
+    def _manifest(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "key": self.key,
+            "config": self.config,
+            "upstream": [u.key for u in self.upstream],
+            "upstream_refs": [u.model_dump() for u in self.upstream],
+            "code_version": nasgen.__version__,
+            "rows": self.rows,
+            "files": self.files,
+            "seconds": round(time.perf_counter() - self._t0, 6),
+            "created": datetime.now(UTC).isoformat(),
+            **self.meta,
+        }
+
+    def _put(self, name: str, data: bytes, rows: int | None = None, record: bool = True) -> None:
+        final = self.store.path(self.stage, self.key, check_part(name))
+        tmp = self.store.path(self.stage, self.key, f".{name}.tmp-{uuid.uuid4().hex}")
+        with _guard(self.store.uri(self.stage, self.key, name)):
+            self.store.fs.makedirs(self.store.path(self.stage, self.key), exist_ok=True)
+            self.store.fs.pipe_file(tmp, data)
+            self.store.fs.mv(tmp, final)
+        if record:
+            entry = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            if rows is not None:
+                entry["rows"] = rows
+            self.files[name] = entry
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        self._put(name, data)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        self._put(name, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+    def write_parquet(self, name: str, data: pa.Table | dict[str, Any], schema: pa.Schema) -> None:
+        """Parquet with an explicit schema: columns are cast (and checked) against it."""
+        table = data.cast(schema) if isinstance(data, pa.Table) else pa.Table.from_pydict(data, schema=schema)
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        self._put(name, buf.getvalue(), rows=table.num_rows)
+
+    def write_safetensors(self, name: str, tensors: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
+        from safetensors.torch import save
+
+        self._put(name, save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
