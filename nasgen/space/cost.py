@@ -3,6 +3,7 @@ and the hook-based count on a built module that the analytic numbers are tested 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,7 +81,8 @@ def count_module(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
 
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
-        device = next(module.parameters()).device
+        first = next(itertools.chain(module.parameters(), module.buffers()), None)
+        device = first.device if first is not None else torch.device("cpu")  # parameter-free: skip/avg_pool
         with torch.no_grad():
             module.eval()(torch.zeros((1, *input_shape), device=device))
     finally:

@@ -1,0 +1,109 @@
+"""Shared fixtures: isolated Prefect home, one Prefect test server per session, moto S3 on 127.0.0.1,
+and hypothesis strategies for cells."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="nasgen-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on loopback with a bucket `nasgen-test`; credentials and endpoint via the environment."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="nasgen-test")
+    yield endpoint
+    server.stop()
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@st.composite
+def cells(draw, max_ops: int = 6, n_labels: int = 28):
+    """Valid cells of 1..max_ops ops; a small label alphabet (n_labels) forces many symmetric ties."""
+    from nasgen.space.cell import Cell
+
+    k = draw(st.integers(1, max_ops))
+    n = k + 2
+    ops = tuple(draw(st.integers(0, n_labels - 1)) for _ in range(k))
+    bits = draw(st.lists(st.booleans(), min_size=n * (n - 1) // 2, max_size=n * (n - 1) // 2))
+    iu, ju = np.triu_indices(n, 1)
+    edges = {(int(i), int(j)) for i, j, b in zip(iu, ju, bits) if b}
+    for v in range(1, n - 1):
+        if not any(j == v for _, j in edges):
+            edges.add((draw(st.integers(0, v - 1)), v))
+        if not any(i == v for i, _ in edges):
+            edges.add((v, draw(st.integers(v + 1, n - 1))))
+    return Cell(ops, tuple(edges))
+
+
+def relabel(cell, order):
+    """The same graph with op nodes stored in another (topological) order; ``order`` lists old positions."""
+    from nasgen.space.cell import Cell
+
+    n = cell.n_nodes
+    pos = {0: 0, n - 1: n - 1}
+    for new, old in enumerate(order, start=1):
+        pos[old] = new
+    return Cell(tuple(cell.ops[o - 1] for o in order), tuple((pos[i], pos[j]) for i, j in cell.edges))
+
+
+def random_topological_order(cell, rng) -> list[int]:
+    """A uniformly random choice among ready nodes at each step: some topological order of the op nodes."""
+    n = cell.n_nodes
+    indeg = {v: 0 for v in range(1, n - 1)}
+    for i, j in cell.edges:
+        if j in indeg and i != 0:
+            indeg[j] += 1
+    order = []
+    ready = [v for v, d in indeg.items() if d == 0]
+    while ready:
+        v = ready.pop(int(rng.integers(len(ready))))
+        order.append(v)
+        for i, j in cell.edges:
+            if i == v and j in indeg:
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    ready.append(j)
+    return order

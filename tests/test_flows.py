@@ -1,0 +1,76 @@
+"""The Prefect backbone: cache hits on store keys, resume after a crash, recompute after deletion."""
+
+import numpy as np
+import pytest
+
+from nasgen.errors import ConfigError
+from nasgen.stages import cells
+from nasgen.store import ArtifactStore
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+ARGS = {"n": 600, "shard_size": 250, "seed": 1, "profile": "smoke"}
+
+
+def _created(st):
+    return {r["key"]: r["created"] for r in st.list()}
+
+
+def test_flow_samples_then_hits_the_cache(tmp_path):
+    from flows.sample_cells import sample_cells
+
+    st = ArtifactStore(str(tmp_path))
+    ref = sample_cells(store=st.root, **ARGS)
+    assert ref.rows == 600 and len(np.unique(cells.load_cells(st, ref).column("code").to_numpy())) == 600
+    before = _created(st)
+    assert sample_cells(store=st.root, **ARGS) == ref
+    assert _created(st) == before  # nothing rewritten
+
+
+def test_flow_resumes_after_a_crash_and_recomputes_deleted_artifacts(tmp_path, monkeypatch):
+    from flows.sample_cells import sample_cells
+
+    st = ArtifactStore(str(tmp_path))
+    expected = cells.run_local(ArtifactStore(str(tmp_path / "reference")), _cfg())
+    real = cells.unique_codes
+    calls = {"n": 0}
+
+    def dying(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] >= 2:
+            raise OSError("worker lost")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(cells, "unique_codes", dying)
+    with pytest.raises(OSError, match="worker lost"):
+        sample_cells(store=st.root, **ARGS)
+    assert calls["n"] == 3  # first shard, then the second shard tried twice (smoke profile: 1 retry)
+    done = _created(st)
+    assert len(done) == 1
+    monkeypatch.setattr(cells, "unique_codes", real)
+    ref = sample_cells(store=st.root, **ARGS)
+    assert {k: v for k, v in _created(st).items() if k in done} == done  # shard 0 was a cache hit
+    codes = cells.load_cells(st, ref).column("code").to_numpy()
+    assert np.array_equal(codes, cells.load_cells(ArtifactStore(str(tmp_path / "reference")), expected)
+                          .column("code").to_numpy())
+
+    victim = cells.load_shard_refs(st, ref)[0]
+    st.delete(victim.stage, victim.key)
+    assert sample_cells(store=st.root, **ARGS) == ref
+    assert st.exists(victim.stage, victim.key)  # recomputed, not a stale ref
+
+
+def test_bad_parameters_fail_before_any_artifact(tmp_path):
+    from flows.sample_cells import sample_cells
+
+    st = ArtifactStore(str(tmp_path))
+    with pytest.raises(ConfigError, match="n"):
+        sample_cells(store=st.root, n=0, profile="smoke")
+    with pytest.raises(ConfigError, match="unknown profile"):
+        sample_cells(store=st.root, profile="huge")
+    assert st.list() == []
+
+
+def _cfg():
+    from flows.sample_cells import resolve_config
+
+    return resolve_config("smoke", n=600, shard_size=250, seed=1)
