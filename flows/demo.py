@@ -36,8 +36,14 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
         cell = Cell.from_code(int(code))
         macro = reference_macro(cell)
         a, c = macro_cost(macro), counted_macro_cost(macro)
-        t.add_row(cell.cell_id, " ".join(cell.node_names[1:-1]), str(len(cell.edges)),
-                  f"{a.params:,}", f"{a.flops:,}", str(a == c))
+        t.add_row(
+            cell.cell_id,
+            " ".join(cell.node_names[1:-1]),
+            str(len(cell.edges)),
+            f"{a.params:,}",
+            f"{a.flops:,}",
+            str(a == c),
+        )
         examples.append({"cell_id": cell.cell_id, "params": a.params, "flops": a.flops, "agrees": a == c})
     console.print(t)
     return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples}

@@ -134,7 +134,11 @@ class ArtifactStore:
         with _guard(self.root):
             if not self.fs.exists(self.base):
                 return []
-            stages = [stage] if stage else sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.base, detail=False))
+            stages = (
+                [stage]
+                if stage
+                else sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.base, detail=False))
+            )
             for st in stages:
                 if not self.fs.isdir(self.path(st)):
                     continue
@@ -142,8 +146,15 @@ class ArtifactStore:
                     key = kp.rstrip("/").rsplit("/", 1)[-1]
                     if _SAFE_PART.match(key) and self.fs.exists(self.path(st, key, MANIFEST)):
                         m = self.manifest(st, key)
-                        out.append({"stage": st, "key": key, "rows": m.get("rows"), "created": m.get("created"),
-                                    "bytes": sum(f["bytes"] for f in m.get("files", {}).values())})
+                        out.append(
+                            {
+                                "stage": st,
+                                "key": key,
+                                "rows": m.get("rows"),
+                                "created": m.get("created"),
+                                "bytes": sum(f["bytes"] for f in m.get("files", {}).values()),
+                            }
+                        )
         return sorted(out, key=lambda r: r["created"] or "")
 
     def delete(self, stage: str, key: str) -> None:

@@ -23,6 +23,4 @@ sample_shard = stage_task(
     name="cells-shard",
     run_name="cells-shard-{index}",
 )
-commit_cells = stage_task(
-    _commit, stage=cells.STAGE, key_fn=lambda i: cells.cells_key(i["cfg"]), name="cells-commit"
-)
+commit_cells = stage_task(_commit, stage=cells.STAGE, key_fn=lambda i: cells.cells_key(i["cfg"]), name="cells-commit")

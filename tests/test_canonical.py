@@ -62,8 +62,11 @@ def test_matches_brute_force_minimum_over_all_orders():
                 c = Cell(labels, edges)
             except ValueError:
                 continue
-            best = min(relabel(c, list(p)).adjacency().tobytes() + bytes(relabel(c, list(p)).ops)
-                       for p in itertools.permutations(range(1, k + 1)) if _topological(c, p))
+            best = min(
+                relabel(c, list(p)).adjacency().tobytes() + bytes(relabel(c, list(p)).ops)
+                for p in itertools.permutations(range(1, k + 1))
+                if _topological(c, p)
+            )
             mine.setdefault(c.cell_id, set()).add(best)
             brute.setdefault(best, set()).add(c.cell_id)
     assert all(len(v) == 1 for v in mine.values()) and all(len(v) == 1 for v in brute.values())

@@ -10,7 +10,10 @@ from nasgen.space.cell import FEATURE_DIM, MAX_NODES, Cell
 from nasgen.space.ops import NUM_OPS, OPS, TYPES
 from tests.conftest import cells
 
-EXAMPLE = {"nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"], "edges": [[0, 1], [1, 2], [2, 3], [0, 3], [3, 4]]}
+EXAMPLE = {
+    "nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"],
+    "edges": [[0, 1], [1, 2], [2, 3], [0, 3], [3, 4]],
+}
 
 
 def test_there_are_28_operations_with_unique_names():

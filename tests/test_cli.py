@@ -6,7 +6,10 @@ from typer.testing import CliRunner
 from nasgen.cli import app, main
 
 runner = CliRunner()
-CELL = {"nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"], "edges": [[0, 1], [1, 2], [2, 3], [0, 3], [3, 4]]}
+CELL = {
+    "nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"],
+    "edges": [[0, 1], [1, 2], [2, 3], [0, 3], [3, 4]],
+}
 
 
 def run_main(monkeypatch, capsys, *args):
@@ -29,7 +32,9 @@ def test_describe_cell_prints_ids_params_flops(tmp_path, monkeypatch, capsys):
 
 def test_describe_macro_table(tmp_path, monkeypatch, capsys):
     f = tmp_path / "m.json"
-    f.write_text(json.dumps({"input": [3, 8, 8], "classes": 4, "layers": [{"cell": CELL, "channels": 16, "stride": 2}]}))
+    f.write_text(
+        json.dumps({"input": [3, 8, 8], "classes": 4, "layers": [{"cell": CELL, "channels": 16, "stride": 2}]})
+    )
     code, out, _ = run_main(monkeypatch, capsys, "describe", str(f))
     assert code == 0 and "arch_id" in out and "params" in out
 
@@ -78,8 +83,9 @@ def test_store_ls_lists_committed_artifacts(tmp_path):
 
 
 def test_bench_space_json_small(monkeypatch, capsys):
-    code, out, _ = run_main(monkeypatch, capsys, "bench", "space", "--json", "--n", "3000", "--macros", "50",
-                            "--space-samples", "30")
+    code, out, _ = run_main(
+        monkeypatch, capsys, "bench", "space", "--json", "--n", "3000", "--macros", "50", "--space-samples", "30"
+    )
     assert code == 0
     result = json.loads(out)
     assert result["sampling"]["unique_cells"] == 3000 and result["cost_model"]["macros"] == 50

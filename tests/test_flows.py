@@ -50,8 +50,9 @@ def test_flow_resumes_after_a_crash_and_recomputes_deleted_artifacts(tmp_path, m
     ref = sample_cells(store=st.root, **ARGS)
     assert {k: v for k, v in _created(st).items() if k in done} == done  # shard 0 was a cache hit
     codes = cells.load_cells(st, ref).column("code").to_numpy()
-    assert np.array_equal(codes, cells.load_cells(ArtifactStore(str(tmp_path / "reference")), expected)
-                          .column("code").to_numpy())
+    assert np.array_equal(
+        codes, cells.load_cells(ArtifactStore(str(tmp_path / "reference")), expected).column("code").to_numpy()
+    )
 
     victim = cells.load_shard_refs(st, ref)[0]
     st.delete(victim.stage, victim.key)

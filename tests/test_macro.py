@@ -13,8 +13,11 @@ stride = st.sampled_from((1, 2))
 @st.composite
 def macros(draw):
     layers = draw(st.lists(st.tuples(cells(), channel, stride), min_size=1, max_size=20))
-    return MacroArch.from_triples(layers, (draw(st.integers(1, 4)), draw(st.integers(1, 40)), draw(st.integers(1, 40))),
-                                  draw(st.integers(1, 1000)))
+    return MacroArch.from_triples(
+        layers,
+        (draw(st.integers(1, 4)), draw(st.integers(1, 40)), draw(st.integers(1, 40))),
+        draw(st.integers(1, 1000)),
+    )
 
 
 @given(macros())
@@ -62,7 +65,8 @@ def test_invalid_macros_get_precise_errors(layers, kw, message):
 
 
 def test_bad_cell_inside_macro_names_the_position():
-    text = '{"layers": [{"cell": {"nodes": ["input", "conv_9", "output"], "edges": [[0,1],[1,2]]}, "channels": 16, "stride": 1}]}'
+    cell = '{"nodes": ["input", "conv_9", "output"], "edges": [[0,1],[1,2]]}'
+    text = '{"layers": [{"cell": %s, "channels": 16, "stride": 1}]}' % cell
     with pytest.raises(InvalidMacroError, match="position 0: unknown operation 'conv_9'"):
         load_spec(text)
     with pytest.raises(InvalidMacroError, match="negative"):

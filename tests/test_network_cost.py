@@ -79,9 +79,18 @@ def test_reference_macro_known_cost():
     cell = Cell((op_by_name("conv_3").index,), ((0, 1), (1, 2)))
     m = reference_macro(cell)
     conv = {c: 9 * c * c + 2 * c for c in (16, 32, 64)}
-    params = (3 * 16 * 9 + 32) + 6 * conv[16] + (16 * 32 + 64) + 6 * conv[32] + (32 * 64 + 128) + 5 * conv[64] + 64 * 10 + 10
-    flops = (3 * 16 * 9 * 1024 + 6 * 9 * 16 * 16 * 1024 + 16 * 32 * 256 + 6 * 9 * 32 * 32 * 256 + 32 * 64 * 64
-             + 5 * 9 * 64 * 64 * 64 + 640)
+    params = (
+        (3 * 16 * 9 + 32) + 6 * conv[16] + (16 * 32 + 64) + 6 * conv[32] + (32 * 64 + 128) + 5 * conv[64] + 64 * 10 + 10
+    )
+    flops = (
+        3 * 16 * 9 * 1024
+        + 6 * 9 * 16 * 16 * 1024
+        + 16 * 32 * 256
+        + 6 * 9 * 32 * 32 * 256
+        + 32 * 64 * 64
+        + 5 * 9 * 64 * 64 * 64
+        + 640
+    )
     assert macro_cost(m).params == params and macro_cost(m).flops == flops
 
 

@@ -107,8 +107,17 @@ def test_unsafe_keys_are_refused(store, bad):
 def test_content_key_depends_on_every_input():
     base = content_key("s", {"a": 1}, ["u1"])
     assert base == content_key("s", {"a": 1}, ["u1"])
-    assert len({base, content_key("t", {"a": 1}, ["u1"]), content_key("s", {"a": 2}, ["u1"]),
-                content_key("s", {"a": 1}, ["u2"])}) == 4
+    assert (
+        len(
+            {
+                base,
+                content_key("t", {"a": 1}, ["u1"]),
+                content_key("s", {"a": 2}, ["u1"]),
+                content_key("s", {"a": 1}, ["u2"]),
+            }
+        )
+        == 4
+    )
 
 
 def test_unreachable_s3_store_gives_a_store_error(monkeypatch):

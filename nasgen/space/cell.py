@@ -222,7 +222,9 @@ def _parse_nodes(nodes: Sequence[str | int]) -> list[int]:
     labels = [-1]
     for p, name in enumerate(nodes[1:-1], start=1):
         if name in (INPUT, OUTPUT):
-            raise InvalidCellError(f'node {p}: "{name}" may only appear as the {"first" if name == INPUT else "last"} node')
+            raise InvalidCellError(
+                f'node {p}: "{name}" may only appear as the {"first" if name == INPUT else "last"} node'
+            )
         if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
             if not 0 <= int(name) < NUM_OPS:
                 raise InvalidCellError(f"node {p}: operation index {name} out of range 0..{NUM_OPS - 1}")

@@ -196,7 +196,9 @@ def reference_macro(cell: Cell, input_shape=DEFAULT_INPUT, classes: int = DEFAUL
     """alpha_x of Eq. 1: 17 copies of ``cell``, c_i = 16 * 2^floor(i/6), stride 2 at i = 6 and 12."""
     return MacroArch(
         tuple(
-            Layer(cell, REFERENCE_BASE_CHANNELS * 2 ** (i // REFERENCE_GROUP), 2 if i in REFERENCE_STRIDE_POSITIONS else 1)
+            Layer(
+                cell, REFERENCE_BASE_CHANNELS * 2 ** (i // REFERENCE_GROUP), 2 if i in REFERENCE_STRIDE_POSITIONS else 1
+            )
             for i in range(REFERENCE_POSITIONS)
         ),
         tuple(input_shape),

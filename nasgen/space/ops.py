@@ -72,9 +72,7 @@ def op_by_name(name: str) -> Op:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise InvalidCellError(
-            f"unknown operation {name!r}; expected one of: {', '.join(_BY_NAME)}"
-        ) from None
+        raise InvalidCellError(f"unknown operation {name!r}; expected one of: {', '.join(_BY_NAME)}") from None
 
 
 def op_from_type_kernel(type_: str, kernel: int | None) -> Op:
@@ -123,9 +121,7 @@ def build_op(op_index: int, channels: int) -> nn.Module:
     if t == "sep_conv":
         return nn.Sequential(nn.ReLU(), _conv(c, c, k, groups=c), _conv(c, c, 1), nn.BatchNorm2d(c))
     if t == "dil_conv":
-        return nn.Sequential(
-            nn.ReLU(), _conv(c, c, k, groups=c, dilation=DILATION), _conv(c, c, 1), nn.BatchNorm2d(c)
-        )
+        return nn.Sequential(nn.ReLU(), _conv(c, c, k, groups=c, dilation=DILATION), _conv(c, c, 1), nn.BatchNorm2d(c))
     if t in MBCONV_EXPANSION:
         e = MBCONV_EXPANSION[t] * c
         return nn.Sequential(

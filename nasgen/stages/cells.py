@@ -82,8 +82,9 @@ def sample_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, previ
     size = shard_sizes(cfg)[index]
     codes, cursor = unique_codes(size, cfg.seed, cfg.sampler, seen=seen, cursor=cursor, progress=progress)
     start = index * cfg.shard_size
-    with store.writer(SHARD_STAGE, key, config={"cells": cfg.model_dump(mode="json"), "index": index},
-                      upstream=previous[-1:]) as w:
+    with store.writer(
+        SHARD_STAGE, key, config={"cells": cfg.model_dump(mode="json"), "index": index}, upstream=previous[-1:]
+    ) as w:
         w.write_parquet(SHARD_FILE, codes_table(codes, start), CELL_SCHEMA)
         w.rows = len(codes)
         w.meta["cursor"] = {"batch": cursor.batch, "offset": cursor.offset}
@@ -124,8 +125,6 @@ def run_local(store: ArtifactStore, cfg: SampleCellsConfig) -> Ref:
     for i in range(len(shard_sizes(cfg))):
         shards.append(sample_shard(store, cfg, i, list(shards)))
     return commit_cells(store, cfg, shards)
-
-
 
 
 def is_complete(store: ArtifactStore, cfg: SampleCellsConfig) -> bool:
