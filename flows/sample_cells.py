@@ -10,7 +10,7 @@ from nasgen.errors import ConfigError
 from nasgen.stages import cells
 from nasgen.store import ArtifactStore, Ref
 from tasks import cells as cell_tasks
-from tasks.stage import with_orchestration
+from tasks.stage import run_stage
 
 
 def resolve_config(profile: str, **overrides) -> SampleCellsConfig:
@@ -39,14 +39,15 @@ def sample_cells(
     if cells.is_complete(st, cfg):
         log.info("cache hit: %s", st.uri(cells.STAGE, cells.cells_key(cfg)))
         return st.ref(cells.STAGE, cells.cells_key(cfg))
-    shard_task = with_orchestration(cell_tasks.sample_shard, orchestration)
     n_shards = len(cells.shard_sizes(cfg))
     progress = create_progress_artifact(0.0, description=f"sample-cells: {cfg.n} cells in {n_shards} shards")
     refs: list[Ref] = []
     for i in range(n_shards):
-        refs.append(shard_task(st.root, cfg, i, list(refs)))
+        refs.append(
+            run_stage(cell_tasks.sample_shard, orchestration, store=st.root, cfg=cfg, index=i, previous=list(refs))
+        )
         update_progress_artifact(progress, 100.0 * (i + 1) / n_shards)
-    ref = with_orchestration(cell_tasks.commit_cells, orchestration)(st.root, cfg, refs)
+    ref = run_stage(cell_tasks.commit_cells, orchestration, store=st.root, cfg=cfg, shards=refs)
     create_table_artifact(
         [{"shard": i, "rows": r.rows, "uri": r.uri} for i, r in enumerate(refs)],
         description=f"cells artifact {ref.uri}: {ref.rows} unique canonical cells",

@@ -1,9 +1,10 @@
 """The pattern every stage task follows: a library function wrapped as a Prefect task whose cache key is
 the stage's store key, retried with exponential backoff, taking and returning refs, never data.
 
-A cache hit requires the artifact to be committed in the store *now*: if it was deleted, ``compute_key``
-returns None, caching is skipped for that run and the stage recomputes instead of returning a stale ref.
-The store root is part of the key, so two stores never share cache entries.
+A cache hit requires the artifact to be committed in the store *now*. ``run_stage`` checks that before the
+call and, when the artifact is missing, runs the task with ``refresh_cache`` so it recomputes and overwrites
+any stale record; ``compute_key`` also refuses a key for a missing artifact unless the task is refreshing, so
+a direct call can never return a stale ref. The store root is part of the key, so stores never share entries.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ class StoreKeyCachePolicy(CachePolicy):
     def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs) -> str | None:
         store = ArtifactStore(inputs["store"])
         key = self.key_fn(inputs)
-        if not store.exists(self.stage, key):
+        if not store.exists(self.stage, key) and not task_ctx.task.refresh_cache:
             return None
         return hashlib.sha256(f"{store.root}|{self.stage}|{key}".encode()).hexdigest()
+
+    def committed(self, inputs: dict[str, Any]) -> bool:
+        return ArtifactStore(inputs["store"]).exists(self.stage, self.key_fn(inputs))
 
 
 def stage_task(
@@ -58,10 +62,14 @@ def stage_task(
     )
 
 
-def with_orchestration(t: Task, orchestration: OrchestrationConfig) -> Task:
-    """The same task with the retry settings of a profile."""
-    return t.with_options(
+def run_stage(t: Task, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
+    """Call a stage task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
+    policy = t.cache_policy
+    refresh = isinstance(policy, StoreKeyCachePolicy) and not policy.committed(inputs)
+    configured = t.with_options(
         retries=orchestration.retries,
         retry_delay_seconds=exponential_backoff(orchestration.retry_backoff_factor),
         retry_jitter_factor=orchestration.retry_jitter_factor,
+        refresh_cache=refresh,
     )
+    return configured(**inputs, return_state=return_state)

@@ -75,3 +75,36 @@ def _cfg():
     from flows.sample_cells import resolve_config
 
     return resolve_config("smoke", n=600, shard_size=250, seed=1)
+
+
+def test_stage_task_is_a_prefect_cache_hit_until_its_artifact_vanishes(tmp_path):
+    from prefect import flow
+
+    from nasgen.config import OrchestrationConfig
+    from tasks import cells as cell_tasks
+    from tasks.stage import run_stage
+
+    st = ArtifactStore(str(tmp_path))
+    cfg = _cfg()
+
+    @flow
+    def one_shard():
+        return run_stage(
+            cell_tasks.sample_shard,
+            OrchestrationConfig(retries=0),
+            return_state=True,
+            store=st.root,
+            cfg=cfg,
+            index=0,
+            previous=[],
+        )
+
+    first = one_shard()
+    assert first.is_completed() and not first.name == "Cached"
+    second = one_shard()
+    assert second.name == "Cached" and second.result() == first.result()
+    ref = first.result()
+    st.delete(ref.stage, ref.key)
+    third = one_shard()  # the stale record is not used: the shard is recomputed
+    assert third.name != "Cached" and st.exists(ref.stage, ref.key) and third.result() == ref
+    assert one_shard().name == "Cached"

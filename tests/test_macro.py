@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -65,8 +67,8 @@ def test_invalid_macros_get_precise_errors(layers, kw, message):
 
 
 def test_bad_cell_inside_macro_names_the_position():
-    cell = '{"nodes": ["input", "conv_9", "output"], "edges": [[0,1],[1,2]]}'
-    text = '{"layers": [{"cell": %s, "channels": 16, "stride": 1}]}' % cell
+    cell = {"nodes": ["input", "conv_9", "output"], "edges": [[0, 1], [1, 2]]}
+    text = json.dumps({"layers": [{"cell": cell, "channels": 16, "stride": 1}]})
     with pytest.raises(InvalidMacroError, match="position 0: unknown operation 'conv_9'"):
         load_spec(text)
     with pytest.raises(InvalidMacroError, match="negative"):

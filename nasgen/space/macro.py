@@ -57,6 +57,14 @@ def _check_common(n_layers: int, channels: Sequence[int], strides: Sequence[int]
         raise InvalidMacroError(f"classes must be a positive integer, got {classes!r}")
 
 
+def _freeze_and_check(arch: MacroArch | HLSequence) -> None:
+    """Shared by both macro forms: tuples for hashing, then the position/input/classes rules."""
+    object.__setattr__(arch, "layers", tuple(arch.layers))
+    object.__setattr__(arch, "input_shape", tuple(arch.input_shape))
+    layers = arch.layers
+    _check_common(len(layers), [x.channels for x in layers], [x.stride for x in layers], arch.input_shape, arch.classes)
+
+
 def _parse_header(data: Any) -> tuple[tuple[int, int, int], int, list[dict]]:
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
         raise InvalidMacroError('a macro architecture must be an object with a "layers" list')
@@ -82,18 +90,10 @@ class MacroArch:
     classes: int = DEFAULT_CLASSES
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", tuple(self.layers))
-        object.__setattr__(self, "input_shape", tuple(self.input_shape))
         for p, layer in enumerate(self.layers):
             if not isinstance(layer.cell, Cell):
                 raise InvalidMacroError(f"position {p}: cell must be a Cell, got {type(layer.cell).__name__}")
-        _check_common(
-            len(self.layers),
-            [x.channels for x in self.layers],
-            [x.stride for x in self.layers],
-            self.input_shape,
-            self.classes,
-        )
+        _freeze_and_check(self)
 
     @classmethod
     def from_triples(cls, triples: Sequence[tuple[Cell, int, int]], input_shape=DEFAULT_INPUT, classes=DEFAULT_CLASSES):
@@ -144,18 +144,10 @@ class HLSequence:
     classes: int = DEFAULT_CLASSES
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", tuple(self.layers))
-        object.__setattr__(self, "input_shape", tuple(self.input_shape))
         for p, layer in enumerate(self.layers):
             if not isinstance(layer.cluster, int) or isinstance(layer.cluster, bool) or layer.cluster < 0:
                 raise InvalidMacroError(f"position {p}: cluster must be a non-negative integer, got {layer.cluster!r}")
-        _check_common(
-            len(self.layers),
-            [x.channels for x in self.layers],
-            [x.stride for x in self.layers],
-            self.input_shape,
-            self.classes,
-        )
+        _freeze_and_check(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
