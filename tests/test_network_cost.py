@@ -3,13 +3,16 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nasgen.space.cell import Cell
 from nasgen.space.cost import cell_cost, count_module, counted_macro_cost, macro_cost
-from nasgen.space.macro import Layer, MacroArch, reference_macro
+from nasgen.space.macro import CHANNELS, Layer, MacroArch, reference_macro
 from nasgen.space.network import CellModule, build_network
 from nasgen.space.ops import OPS, build_op, op_by_name
 from nasgen.space.sampling import random_macro
+from tests.conftest import cells
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda o: o.name)
@@ -100,3 +103,11 @@ def test_stride_two_projection_even_without_channel_change():
     net = build_network(m)
     assert len([x for x in net.modules() if isinstance(x, torch.nn.Conv2d)]) == 2  # stem + projection
     assert net.cells(net.stem(torch.zeros(1, 3, 9, 9))).shape[-1] == 5
+
+
+@settings(max_examples=40)
+@given(cells(), st.sampled_from(CHANNELS), st.integers(1, 40), st.integers(1, 40))
+def test_cell_cost_equals_count_property(cell, channels, h, w):
+    with torch.device("meta"):
+        module = CellModule(cell, channels)
+    assert count_module(module, (channels, h, w)) == cell_cost(cell, channels, h, w)
