@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nasgen.config import SamplerConfig
+from nasgen.errors import ConfigError
 from nasgen.space import canonical
 from nasgen.space.cell import Cell
 from nasgen.space.sampling import count_valid_dags, sample_batch, space_size, unique_codes
@@ -37,7 +38,7 @@ def test_resuming_from_a_cursor_reproduces_the_stream(split):
 
 def test_exhausted_space_is_reported():
     tiny = SamplerConfig(op_count_weights=(1, 0, 0, 0, 0, 0), batch_size=256, max_batches=20)
-    with pytest.raises(RuntimeError, match="too small"):
+    with pytest.raises(ConfigError, match="too small"):
         unique_codes(57, 0, tiny)  # only 56 one-op cells exist
     assert len(unique_codes(56, 0, tiny)[0]) == 56
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nasgen.config import SamplerConfig
+from nasgen.errors import ConfigError
 from nasgen.space import canonical
 from nasgen.space.canonical import MAX_NODES, MAX_OPS
 from nasgen.space.ops import NUM_OPS
@@ -83,7 +84,7 @@ def unique_codes(
     last = cursor
     while count < n:
         if b - cursor.batch >= cfg.max_batches:
-            raise RuntimeError(
+            raise ConfigError(
                 f"only {count} of {n} new unique cells after {cfg.max_batches} batches: the configured space "
                 "(op_count_weights, edge_prob) is too small for this many cells"
             )
