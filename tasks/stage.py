@@ -56,20 +56,21 @@ def stage_task(
         task_run_name=run_name,
         cache_policy=StoreKeyCachePolicy(stage=stage, key_fn=key_fn),
         persist_result=True,
-        retries=orchestration.retries,
-        retry_delay_seconds=exponential_backoff(orchestration.retry_backoff_factor),
-        retry_jitter_factor=orchestration.retry_jitter_factor,
+        **_retry_options(orchestration),
     )
+
+
+def _retry_options(orchestration: OrchestrationConfig) -> dict[str, Any]:
+    return {
+        "retries": orchestration.retries,
+        "retry_delay_seconds": exponential_backoff(orchestration.retry_backoff_factor),
+        "retry_jitter_factor": orchestration.retry_jitter_factor,
+    }
 
 
 def run_stage(t: Task, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
     """Call a stage task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
     policy = t.cache_policy
     refresh = isinstance(policy, StoreKeyCachePolicy) and not policy.committed(inputs)
-    configured = t.with_options(
-        retries=orchestration.retries,
-        retry_delay_seconds=exponential_backoff(orchestration.retry_backoff_factor),
-        retry_jitter_factor=orchestration.retry_jitter_factor,
-        refresh_cache=refresh,
-    )
+    configured = t.with_options(refresh_cache=refresh, **_retry_options(orchestration))
     return configured(**inputs, return_state=return_state)

@@ -111,3 +111,9 @@ def test_cell_cost_equals_count_property(cell, channels, h, w):
     with torch.device("meta"):
         module = CellModule(cell, channels)
     assert count_module(module, (channels, h, w)) == cell_cost(cell, channels, h, w)
+
+
+def test_counting_leaves_the_module_mode_unchanged():
+    net = build_network(reference_macro(Cell((0,), ((0, 1), (1, 2)))))
+    count_module(net.train(), (3, 32, 32))
+    assert net.training and all(m.training for m in net.modules())

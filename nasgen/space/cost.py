@@ -80,6 +80,7 @@ def count_module(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
             flops += out.numel() // out.shape[0] * mod.in_features
 
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = module.training
     try:
         first = next(itertools.chain(module.parameters(), module.buffers()), None)
         device = first.device if first is not None else torch.device("cpu")  # parameter-free: skip/avg_pool
@@ -88,6 +89,7 @@ def count_module(module: nn.Module, input_shape: tuple[int, ...]) -> Cost:
     finally:
         for h in handles:
             h.remove()
+        module.train(was_training)  # counting must not change the caller's module
     return Cost(sum(p.numel() for p in module.parameters()), flops)
 
 
