@@ -1,6 +1,6 @@
 """`make demo`: the pipeline at a profile on the embedded defaults, printing the result.
 
-Today's pipeline is the foundation stage (sample cells); later stages are appended here as they land.
+Today's pipeline: sample cells, then ZC-score the profile's labelled subset; later stages are appended here.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.sample_cells import sample_cells
+from flows.score_cells import score_cells
 from nasgen.config import get_profile
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
 from nasgen.space.macro import reference_macro
-from nasgen.stages import cells
+from nasgen.stages import cells, zc
 from nasgen.store import ArtifactStore
 
 
@@ -46,4 +47,21 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
         )
         examples.append({"cell_id": cell.cell_id, "params": a.params, "flops": a.flops, "agrees": a == c})
     console.print(t)
-    return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples}
+    scores = _show_scores(st, score_cells(cells=ref.uri, profile=profile, store=st.root), console)
+    return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores}
+
+
+def _show_scores(st: ArtifactStore, ref, console: Console, top: int = 5) -> dict:
+    stats = st.read_json(ref, "stats.json")
+    df = zc.load_scores(st, ref).to_pandas()
+    console.print(f"[bold]zc[/bold]: {ref.rows} cells scored at {ref.uri}; statuses {stats['statuses']}")
+    t = Table(title=f"top {top} cells by T-CET (ZC vector z = NASWOT, SNIP-SSNR, params, FLOPs)")
+    for col in ("cell_id", "T-CET", "NASWOT", "SNIP-SSNR", "params", "FLOPs", "s"):
+        t.add_column(col)
+    best = df[df.status == "ok"].nlargest(top, "tcet")
+    for r in best.itertuples():
+        t.add_row(r.cell_id, f"{r.tcet:.4g}", f"{r.naswot:.2f}", f"{r.snip_ssnr:.4g}", f"{int(r.params):,}",
+                  f"{int(r.flops):,}", f"{r.seconds:.2f}")  # fmt: skip
+    console.print(t)
+    console.print(f"mean seconds per cell: {df.seconds.mean():.3f}")
+    return {"ref": ref.model_dump(), "statuses": stats["statuses"], "best": best.cell_id.tolist()}

@@ -46,6 +46,39 @@ def cells_sample(
     console.print_json(ref.model_dump_json())
 
 
+@app.command("score")
+def score(
+    cells: str = typer.Option(None, "--cells", help="URI of a cells artifact (default: the profile's, in --store)."),
+    runner: str = typer.Option("threads", "--runner", help="threads | processes | dask://HOST:PORT"),
+    shard_size: int = typer.Option(None, "--shard-size", help="Cells per shard (default: profile)."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+    limit: int = typer.Option(
+        None, "--limit", help="Score the first N cells (default: the profile's labelled subset)."
+    ),
+    max_workers: int = typer.Option(None, "--max-workers", help="Parallel shards (threads/processes)."),
+    store: str = typer.Option(
+        None, "--store", help="Store URI for the zc artifact (default $NASGEN_STORE or ./artifacts)."
+    ),
+    profile: str = typer.Option("demo", "--profile"),
+) -> None:
+    """ZC-score cells with the score-cells flow (sharded, cached, resumable) and print the artifact ref."""
+    from flows.score_cells import make_task_runner, resolve_scoring, score_cells
+    from nasgen.zc.scorer import resolve_device
+
+    resolve_scoring(profile, shard_size, limit)  # fail fast, before Prefect starts
+    resolve_device(device)
+    make_task_runner(runner, max_workers)
+    if cells and store is None:
+        from nasgen.store import open_ref
+
+        store = open_ref(cells)[0].root
+    ref = score_cells(
+        cells=cells, profile=profile, store=store, shard_size=shard_size, limit=limit, device=device,
+        runner=runner, max_workers=max_workers, show_progress=True,
+    )  # fmt: skip
+    console.print_json(ref.model_dump_json())
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),
@@ -102,6 +135,21 @@ def bench_space(
 
     result = run(n=n, macros=macros, space_samples=space_samples)
     print(json.dumps(result, indent=2 if not as_json else None, default=float))
+
+
+@bench_app.command("zc")
+def bench_zc(
+    as_json: bool = typer.Option(False, "--json"),
+    cells: int = typer.Option(6, "--cells", help="Random cells per config (after one warm-up cell)."),
+    device: str = typer.Option("cpu", "--device"),
+    configs: str = typer.Option("paper,demo", "--configs", help="Profiles whose ZC config to measure."),
+    standalone: bool = typer.Option(True, "--standalone/--no-standalone", help="Also time each proxy alone."),
+) -> None:
+    """ZC benchmark: per-proxy and total seconds per cell, overhead factor vs one forward+backward."""
+    from benchmarks.zc import run
+
+    result = run(cells=cells, device=device, configs=tuple(configs.split(",")), standalone=standalone)
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
 @app.command("demo")

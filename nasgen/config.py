@@ -47,6 +47,55 @@ class SampleCellsConfig(_Frozen):
     sampler: SamplerConfig = SamplerConfig()
 
 
+ProxyName = Literal["naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops"]
+ALL_PROXIES: tuple[str, ...] = ("naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops")
+# The record the scoring stage stores by default: the ZC vector, T-CET and its parts. Zen and ZiCo are the
+# baselines of paper Table 1; they cost extra passes and are opt-in.
+DEFAULT_PROXIES: tuple[str, ...] = ("naswot", "snip", "snip_ssnr", "synflow", "tcet", "params", "flops")
+
+
+class ZCConfig(_Frozen):
+    """How a network is scored (nasgen.zc). Every field is part of the cache key of every ZC artifact.
+
+    The input is a fixed synthetic batch (standard normal pixels, uniform labels) drawn from ``seed``; the
+    network's weights are PyTorch's default init drawn from a generator seeded by (seed, cell code), so a
+    cell's record does not depend on which shard, thread or process scored it.
+    """
+
+    batch_size: int = Field(64, ge=2)
+    resolution: int = Field(32, ge=4)  # input H = W of the reference macro alpha_x (paper: 32)
+    in_channels: int = Field(3, ge=1)
+    classes: int = Field(10, ge=2)
+    seed: int = 0
+    proxies: tuple[ProxyName, ...] = DEFAULT_PROXIES
+    zen_mixup_gamma: float = Field(1e-2, gt=0)  # Zen-NAS's perturbation scale
+    zen_repeat: int = Field(1, ge=1)
+    zico_splits: int = Field(2, ge=2)  # ZiCo's gradient statistics need at least two batches
+
+    @field_validator("proxies")
+    @classmethod
+    def _unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("proxies must be a non-empty list without repeats")
+        return tuple(p for p in ALL_PROXIES if p in v)  # canonical order: same set, same cache key
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.in_channels, self.resolution, self.resolution)
+
+
+class ScoreCellsConfig(_Frozen):
+    """Stage `zc`: the ZC record of the first ``n_labelled`` cells of a cells artifact (all when None).
+
+    The cells artifact is a uniform random stream, so its first n cells are a uniform random labelled subset.
+    Device and fan-out back end are run options, not config: they do not change what is computed.
+    """
+
+    n_labelled: int | None = Field(None, ge=1)
+    shard_size: int = Field(2_000, ge=1)
+    zc: ZCConfig = ZCConfig()
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -58,6 +107,7 @@ class OrchestrationConfig(_Frozen):
 class Profile(_Frozen):
     name: ProfileName
     cells: SampleCellsConfig
+    scoring: ScoreCellsConfig = ScoreCellsConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
@@ -66,10 +116,19 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         cells=SampleCellsConfig(n=500, shard_size=200, sampler=SamplerConfig(batch_size=1024)),
+        scoring=ScoreCellsConfig(n_labelled=24, shard_size=8, zc=ZCConfig(batch_size=8, resolution=8)),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
-    "demo": Profile(name="demo", cells=SampleCellsConfig(n=20_000, shard_size=5_000)),
-    "paper": Profile(name="paper", cells=SampleCellsConfig(n=400_000, shard_size=10_000)),
+    "demo": Profile(
+        name="demo",
+        cells=SampleCellsConfig(n=20_000, shard_size=5_000),
+        scoring=ScoreCellsConfig(n_labelled=400, shard_size=100, zc=ZCConfig(batch_size=16, resolution=16)),
+    ),
+    "paper": Profile(
+        name="paper",
+        cells=SampleCellsConfig(n=400_000, shard_size=10_000),
+        scoring=ScoreCellsConfig(n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32)),
+    ),
 }
 
 

@@ -201,6 +201,25 @@ class ArtifactStore:
         return ArtifactWriter(self, check_part(stage), check_part(key), config, upstream)
 
 
+def store_of(ref: Ref) -> ArtifactStore:
+    """The store an artifact lives in (a stage may read its upstream from another store than it writes to)."""
+    return ArtifactStore(ref.uri.rstrip("/").rsplit("/", 2)[0])
+
+
+def open_ref(uri: str, stage: str | None = None) -> tuple[ArtifactStore, Ref]:
+    """The store and ref of a committed artifact given its URI (``<root>/<stage>/<key>``, as refs print it)."""
+    root, _, rest = uri.rstrip("/").rpartition("/")
+    store_root, _, found_stage = root.rpartition("/")
+    if not store_root or not found_stage or not rest:
+        raise ArtifactMissingError(f"not an artifact URI (expected <store>/<stage>/<key>): {uri!r}")
+    if stage is not None and found_stage != stage:
+        raise ArtifactMissingError(f"{uri} is a {found_stage!r} artifact, expected a {stage!r} artifact")
+    store = ArtifactStore(store_root)
+    if not store.exists(found_stage, rest):
+        raise ArtifactMissingError(f"no committed artifact at {uri} (no manifest)")
+    return store, store.ref(found_stage, rest)
+
+
 class ArtifactWriter:
     """Context manager for one artifact: atomic file writes, manifest last, full clean-up on failure."""
 

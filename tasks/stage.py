@@ -68,9 +68,17 @@ def _retry_options(orchestration: OrchestrationConfig) -> dict[str, Any]:
     }
 
 
-def run_stage(t: Task, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
-    """Call a stage task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
+def _configured(t: Task, orchestration: OrchestrationConfig, inputs: dict[str, Any]) -> Task:
     policy = t.cache_policy
     refresh = isinstance(policy, StoreKeyCachePolicy) and not policy.committed(inputs)
-    configured = t.with_options(refresh_cache=refresh, **_retry_options(orchestration))
-    return configured(**inputs, return_state=return_state)
+    return t.with_options(refresh_cache=refresh, **_retry_options(orchestration))
+
+
+def run_stage(t: Task, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
+    """Call a stage task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
+    return _configured(t, orchestration, inputs)(**inputs, return_state=return_state)
+
+
+def submit_stage(t: Task, orchestration: OrchestrationConfig, **inputs: Any) -> Any:
+    """``run_stage`` through the flow's task runner: returns a future (threads, processes, Dask)."""
+    return _configured(t, orchestration, inputs).submit(**inputs)

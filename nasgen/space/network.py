@@ -63,8 +63,12 @@ class Network(nn.Module):
         self.cells = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, macro.classes))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Feature maps before global average pooling (Zen-score's f(x))."""
+        return self.cells(self.stem(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.cells(self.stem(x)))
+        return self.head(self.features(x))
 
 
 def build_network(macro: MacroArch) -> Network:

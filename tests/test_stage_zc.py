@@ -1,0 +1,84 @@
+"""Stage `zc` without an orchestrator: shards, merge, reuse, failure rows, bad input."""
+
+import numpy as np
+import pytest
+
+from nasgen.config import SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
+from nasgen.errors import ArtifactMissingError, ConfigError
+from nasgen.stages import cells, zc
+from nasgen.store import ArtifactStore, open_ref
+from nasgen.zc.scorer import Scorer
+
+CELLS = SampleCellsConfig(n=30, shard_size=12, seed=3, sampler=SamplerConfig(batch_size=512))
+ZC = ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
+
+
+def _setup(tmp_path, n_labelled=7, shard_size=3):
+    st = ArtifactStore(str(tmp_path))
+    return st, cells.run_local(st, CELLS), ScoreCellsConfig(n_labelled=n_labelled, shard_size=shard_size, zc=ZC)
+
+
+def test_scores_every_labelled_cell_exactly_once(tmp_path):
+    st, cref, cfg = _setup(tmp_path)
+    ref = zc.run_local(st, cref, cfg)
+    table = zc.load_scores(st, ref)
+    assert ref.rows == 7 and table.column("position").to_pylist() == list(range(7))
+    expected_ids = cells.load_cells(st, cref).column("cell_id").to_pylist()[:7]
+    assert table.column("cell_id").to_pylist() == expected_ids
+    assert set(table.column("status").to_pylist()) == {"ok"}
+    assert table.schema.names == ["position", "cell_id", *ZC.proxies, "status", "error", "seconds", "device"]
+    stats = st.read_json(ref, "stats.json")
+    assert stats["statuses"]["ok"] == 7 and stats["proxies"]["tcet"]["max"] >= stats["proxies"]["tcet"]["min"]
+    assert zc.is_complete(st, cref, cfg) and zc.run_local(st, cref, cfg) == ref
+
+
+def test_slices_cross_cells_shard_boundaries(tmp_path):
+    st, cref, _ = _setup(tmp_path)
+    all_codes = cells.load_cells(st, cref).column("code").to_numpy()
+    part = zc.read_cell_slice(cref, 10, 26)  # cells shards are 12 long: spans three of them
+    assert np.array_equal(part.column("code").to_numpy(), all_codes[10:26])
+
+
+def test_growing_the_labelled_set_reuses_full_shards(tmp_path):
+    st, cref, cfg = _setup(tmp_path, n_labelled=6, shard_size=3)
+    zc.run_local(st, cref, cfg)
+    before = {r["key"]: r["created"] for r in st.list(zc.SHARD_STAGE)}
+    zc.run_local(st, cref, cfg.model_copy(update={"n_labelled": 8}))
+    after = {r["key"]: r["created"] for r in st.list(zc.SHARD_STAGE)}
+    assert len(after) == 3 and all(after[k] == v for k, v in before.items())
+
+
+def test_a_failing_cell_is_a_row_and_a_failing_shard_writes_nothing(tmp_path, monkeypatch):
+    st, cref, cfg = _setup(tmp_path, n_labelled=3, shard_size=3)
+    victim = cells.load_cells(st, cref).column("cell_id").to_pylist()[1]
+    real = Scorer._record
+
+    def flaky(self, macro, name):
+        if name == victim:
+            raise RuntimeError("simulated kernel failure")
+        return real(self, macro, name)
+
+    monkeypatch.setattr(Scorer, "_record", flaky)
+    table = zc.load_scores(st, zc.run_local(st, cref, cfg))
+    assert table.column("status").to_pylist() == ["ok", "error", "ok"]
+    assert "simulated kernel failure" in table.column("error")[1].as_py()
+
+    monkeypatch.setattr(Scorer, "_record", lambda *a: (_ for _ in ()).throw(RuntimeError("no device")))
+    other = cfg.model_copy(update={"zc": ZC.model_copy(update={"seed": 5})})
+    with pytest.raises(zc.ScoringError, match="no device"):
+        zc.score_shard(st, cref, other, 0)
+    assert not st.list(zc.SHARD_STAGE) or all(
+        r["key"] != zc.shard_key(cref, other, 0, 3) for r in st.list(zc.SHARD_STAGE)
+    )
+    assert not st.fs.exists(st.path(zc.SHARD_STAGE, zc.shard_key(cref, other, 0, 3)))
+
+
+def test_bad_inputs_name_the_problem(tmp_path):
+    st, cref, cfg = _setup(tmp_path)
+    with pytest.raises(ConfigError, match="exceeds the 30 cells"):
+        zc.plan(cref, cfg.model_copy(update={"n_labelled": 31}))
+    with pytest.raises(ArtifactMissingError, match="no committed artifact"):
+        open_ref(str(tmp_path / "cells" / ("0" * 24)))
+    with pytest.raises(ArtifactMissingError, match="expected a 'cells' artifact"):
+        open_ref(zc.run_local(st, cref, cfg).uri, stage="cells")
+    assert open_ref(cref.uri, stage="cells")[1] == cref
