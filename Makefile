@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PROFILE ?= demo
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: demo test test-slow bench lint clean venv
 
@@ -28,6 +29,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/nasgen bench space --json
+	$(BIN)/nasgen bench zc --json
 
 lint: $(STAMP)
 	$(BIN)/ruff check nasgen tasks flows benchmarks tests

@@ -24,7 +24,9 @@ from nasgen.zc.scorer import limit_threads, resolve_device
 from tasks import zc as zc_tasks
 from tasks.stage import run_stage, submit_stage
 
-DEFAULT_THREAD_WORKERS = 2
+# On CPU one shard at a time: torch already uses every core inside each op, and two OpenMP teams on the
+# same cores slow each other down. On a GPU a second thread overlaps one shard's Python with the other's kernels.
+THREAD_WORKERS = {"cpu": 1, "cuda": 2}
 
 
 def resolve_scoring(profile: str, shard_size: int | None = None, limit: int | None = None) -> ScoreCellsConfig:
@@ -39,10 +41,10 @@ def resolve_scoring(profile: str, shard_size: int | None = None, limit: int | No
         raise ConfigError(f"invalid score-cells parameters: {e}") from None
 
 
-def make_task_runner(runner: str, max_workers: int | None = None) -> TaskRunner:
+def make_task_runner(runner: str, max_workers: int | None = None, device: str = "cpu") -> TaskRunner:
     """``threads`` | ``processes`` | ``dask://HOST:PORT``."""
     if runner == "threads":
-        return ThreadPoolTaskRunner(max_workers=max_workers or DEFAULT_THREAD_WORKERS)
+        return ThreadPoolTaskRunner(max_workers=max_workers or THREAD_WORKERS["cpu" if device == "cpu" else "cuda"])
     if runner == "processes":
         workers = max_workers or os.cpu_count() or 1
         threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of torch's intra-op threads
@@ -126,7 +128,7 @@ def score_cells(
     log = get_run_logger()
     cfg = resolve_scoring(profile, shard_size, limit)
     device = resolve_device(device)
-    task_runner = make_task_runner(runner, max_workers)
+    task_runner = make_task_runner(runner, max_workers, device)
     st = ArtifactStore(store)
     cells_ref = resolve_cells(cells, profile, st)
     if zc.is_complete(st, cells_ref, cfg):

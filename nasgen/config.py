@@ -122,7 +122,7 @@ PROFILES: dict[str, Profile] = {
     "demo": Profile(
         name="demo",
         cells=SampleCellsConfig(n=20_000, shard_size=5_000),
-        scoring=ScoreCellsConfig(n_labelled=400, shard_size=100, zc=ZCConfig(batch_size=16, resolution=16)),
+        scoring=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
     ),
     "paper": Profile(
         name="paper",
