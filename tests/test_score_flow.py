@@ -126,3 +126,16 @@ def test_cli_rejects_bad_runner_and_missing_cells(tmp_path, monkeypatch, capsys)
             main()
         assert e.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_runs_split_by_shard_indices_commit_once_all_are_done(cells_ref):
+    from flows.score_cells import score_cells
+
+    st, cref = cells_ref
+    common = {"cells": cref.uri, "store": st.root, "profile": "smoke", "limit": 4, "shard_size": 2}
+    assert score_cells(shard_indices=[1], **common) is None  # e.g. the run on GPU 1 of 2
+    assert len(_shards(st)) == 1 and not st.list(zc.STAGE)
+    ref = score_cells(shard_indices=[0], **common)
+    _check_table(st, ref, 4)
+    with pytest.raises(Exception, match="shard_indices must lie in 0..1"):
+        score_cells(shard_indices=[2], **{**common, "store": st.root + "/other"})  # nothing committed there

@@ -82,3 +82,20 @@ def test_bad_inputs_name_the_problem(tmp_path):
     with pytest.raises(ArtifactMissingError, match="expected a 'cells' artifact"):
         open_ref(zc.run_local(st, cref, cfg).uri, stage="cells")
     assert open_ref(cref.uri, stage="cells")[1] == cref
+
+
+def test_cells_in_one_store_scores_in_another_on_s3(tmp_path, s3_endpoint, monkeypatch):
+    import uuid
+
+    monkeypatch.setenv("NASGEN_S3_ENDPOINT_URL", s3_endpoint)
+    cells_store = ArtifactStore(f"s3://nasgen-test/{uuid.uuid4().hex}")
+    cref = cells.run_local(cells_store, CELLS)
+    local = ArtifactStore(str(tmp_path))
+    cfg = ScoreCellsConfig(n_labelled=2, shard_size=2, zc=ZC)
+    ref = zc.run_local(local, cref, cfg)
+    assert (
+        zc.load_scores(local, ref).column("cell_id").to_pylist()
+        == (cells.load_cells(cells_store, cref).column("cell_id").to_pylist()[:2])
+    )
+    s3_ref = zc.run_local(cells_store, cref, cfg)
+    assert s3_ref.uri.startswith("s3://nasgen-test/") and open_ref(s3_ref.uri, stage="zc")[1] == s3_ref
