@@ -123,13 +123,16 @@ def score_cells(
     show_progress: bool = False,
 ) -> Ref | None:
     """Score the first ``limit`` cells (default: the profile's labelled subset) of ``cells`` (a cells
-    artifact URI; default the profile's cells in ``store``). Returns the `zc` ref, or None when
-    ``shard_indices`` left other shards to other runs."""
+    artifact URI; default the profile's cells in ``store``). The `zc` artifact goes to ``store``, by default
+    the cells' own store. Returns its ref, or None when ``shard_indices`` left shards to other runs."""
     log = get_run_logger()
     cfg = resolve_scoring(profile, shard_size, limit)
     device = resolve_device(device)
     task_runner = make_task_runner(runner, max_workers, device)
-    st = ArtifactStore(store)
+    if cells and store is None:  # write next to the cells unless told otherwise
+        st = open_ref(cells, stage=cell_stage.STAGE)[0]
+    else:
+        st = ArtifactStore(store)
     cells_ref = resolve_cells(cells, profile, st)
     if zc.is_complete(st, cells_ref, cfg):
         ref = st.ref(zc.STAGE, zc.scores_key(cells_ref, cfg))

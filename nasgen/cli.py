@@ -57,7 +57,7 @@ def score(
     ),
     max_workers: int = typer.Option(None, "--max-workers", help="Parallel shards (threads/processes)."),
     store: str = typer.Option(
-        None, "--store", help="Store URI for the zc artifact (default $NASGEN_STORE or ./artifacts)."
+        None, "--store", help="Store for the zc artifact (default: the cells' store, else $NASGEN_STORE, ./artifacts)."
     ),
     profile: str = typer.Option("demo", "--profile"),
 ) -> None:
@@ -68,10 +68,6 @@ def score(
     resolve_scoring(profile, shard_size, limit)  # fail fast, before Prefect starts
     resolve_device(device)
     make_task_runner(runner, max_workers)
-    if cells and store is None:
-        from nasgen.store import open_ref
-
-        store = open_ref(cells)[0].root
     ref = score_cells(
         cells=cells, profile=profile, store=store, shard_size=shard_size, limit=limit, device=device,
         runner=runner, max_workers=max_workers, show_progress=True,
@@ -157,7 +153,7 @@ def demo(
     profile: str = typer.Option("demo", "--profile"),
     store: str = typer.Option(None, "--store"),
 ) -> None:
-    """The demo pipeline at a profile (today: sample cells, describe a few on the reference macro)."""
+    """The demo pipeline at a profile (today: sample cells, describe a few, ZC-score the labelled subset)."""
     from flows.demo import run_demo
 
     run_demo(profile=profile, store=store, console=console)

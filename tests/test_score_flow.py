@@ -139,3 +139,13 @@ def test_runs_split_by_shard_indices_commit_once_all_are_done(cells_ref):
     _check_table(st, ref, 4)
     with pytest.raises(Exception, match="shard_indices must lie in 0..1"):
         score_cells(shard_indices=[2], **{**common, "store": st.root + "/other"})  # nothing committed there
+
+
+def test_zc_lands_next_to_the_cells_by_default(cells_ref, monkeypatch, tmp_path_factory):
+    from flows.score_cells import score_cells
+
+    st, cref = cells_ref
+    monkeypatch.delenv("NASGEN_STORE", raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # the ./artifacts fallback would be here
+    ref = score_cells(cells=cref.uri, profile="smoke", limit=2, shard_size=2)
+    assert ref.uri == st.uri(zc.STAGE, ref.key) and not os.path.exists("artifacts")
