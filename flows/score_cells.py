@@ -11,7 +11,12 @@ from __future__ import annotations
 import os
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
@@ -157,6 +162,12 @@ def score_cells(
     orchestration = get_profile(profile).orchestration
     ref = run_stage(zc_tasks.commit_scores, orchestration, store=st.root, cells_ref=cells_ref, cfg=cfg, shards=refs)
     stats = st.read_json(ref, "stats.json")
+    if stats["statuses"]["ok"]:
+        create_markdown_artifact(
+            f"### ZC scores\n{ref.rows} cells, statuses {stats['statuses']}.\n\n"
+            f"Distributions and proxy-vs-params plot: `{st.uri(zc.STAGE, ref.key, zc.OVERVIEW)}`",
+            description="score-cells overview",
+        )
     create_table_artifact(
         [{"proxy": p, **{k: round(v, 4) for k, v in s.items()}} for p, s in stats["proxies"].items()],
         description=f"zc artifact {ref.uri}: {ref.rows} cells, statuses {stats['statuses']}",

@@ -30,6 +30,7 @@ def test_scores_every_labelled_cell_exactly_once(tmp_path):
     stats = st.read_json(ref, "stats.json")
     assert stats["statuses"]["ok"] == 7 and stats["proxies"]["tcet"]["max"] >= stats["proxies"]["tcet"]["min"]
     assert zc.is_complete(st, cref, cfg) and zc.run_local(st, cref, cfg) == ref
+    assert st.read_bytes(ref, zc.OVERVIEW).startswith(b"\x89PNG")
 
 
 def test_slices_cross_cells_shard_boundaries(tmp_path):

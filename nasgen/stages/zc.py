@@ -20,11 +20,13 @@ from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactErro
 from nasgen.space.cell import Cell
 from nasgen.stages import cells as cell_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.zc.plots import overview_png
 from nasgen.zc.scorer import STATUSES, Scorer
 
 SHARD_STAGE = "zc_shard"
 STAGE = "zc"
 TABLE = "zc.parquet"
+OVERVIEW = "overview.png"
 
 
 class ScoringError(NasgenError):
@@ -154,6 +156,8 @@ def commit_scores(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig, s
         w.write_parquet(TABLE, table, schema(cfg))
         w.write_json("shards.json", [r.model_dump() for r in shards])
         w.write_json("stats.json", {"statuses": statuses, "proxies": proxy_stats(table, cfg.zc.proxies)})
+        if statuses["ok"]:
+            w.write_bytes(OVERVIEW, overview_png(table, cfg.zc.proxies))
         w.rows = table.num_rows
         w.meta.update(statuses=statuses, cells=cells_ref.model_dump())
     return w.ref
