@@ -5,8 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from nasgen.config import SampleCellsConfig, get_profile
-from nasgen.errors import ConfigError
+from nasgen.config import SampleCellsConfig, get_profile, with_overrides
 from nasgen.stages import cells
 from nasgen.store import ArtifactStore, Ref
 from tasks import cells as cell_tasks
@@ -15,12 +14,7 @@ from tasks.stage import run_stage
 
 def resolve_config(profile: str, **overrides) -> SampleCellsConfig:
     """The profile's config with the non-None overrides applied, validated."""
-    base = get_profile(profile).cells.model_dump()
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return SampleCellsConfig(**base)
-    except ValueError as e:
-        raise ConfigError(f"invalid sample-cells parameters: {e}") from None
+    return with_overrides(get_profile(profile).cells, "sample-cells", **overrides)
 
 
 @flow(name="sample-cells", log_prints=True)

@@ -20,7 +20,7 @@ from prefect.artifacts import (
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from nasgen.config import ScoreCellsConfig, get_profile
+from nasgen.config import ScoreCellsConfig, get_profile, with_overrides
 from nasgen.errors import ArtifactMissingError, ConfigError
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import zc
@@ -35,15 +35,7 @@ THREAD_WORKERS = {"cpu": 1, "cuda": 2}
 
 
 def resolve_scoring(profile: str, shard_size: int | None = None, limit: int | None = None) -> ScoreCellsConfig:
-    base = get_profile(profile).scoring.model_dump()
-    if shard_size is not None:
-        base["shard_size"] = shard_size
-    if limit is not None:
-        base["n_labelled"] = limit
-    try:
-        return ScoreCellsConfig(**base)
-    except ValueError as e:
-        raise ConfigError(f"invalid score-cells parameters: {e}") from None
+    return with_overrides(get_profile(profile).scoring, "score-cells", shard_size=shard_size, n_labelled=limit)
 
 
 def make_task_runner(runner: str, max_workers: int | None = None, device: str = "cpu") -> TaskRunner:

@@ -139,6 +139,16 @@ def get_profile(name: str) -> Profile:
         raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
+def with_overrides(cfg: _Frozen, what: str, **overrides) -> _Frozen:
+    """``cfg`` with the non-None ``overrides`` applied and validated (flow and CLI parameters)."""
+    data = cfg.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return type(cfg)(**data)
+    except ValueError as e:
+        raise ConfigError(f"invalid {what} parameters: {e}") from None
+
+
 def load_config(path: str | Path, model: type[BaseModel]) -> BaseModel:
     """Read a YAML file into a config model, with the error naming the file and the field."""
     try:

@@ -120,6 +120,7 @@ def test_cli_rejects_bad_runner_and_missing_cells(tmp_path, monkeypatch, capsys)
         (["score", "--cells", str(tmp_path / "cells" / "abc")], "no committed artifact"),
         (["score", "--store", str(tmp_path), "--profile", "smoke"], "nasgen cells sample"),
         (["score", "--device", "quantum", "--store", str(tmp_path)], "unknown device"),
+        (["score", "--shard-size", "0", "--store", str(tmp_path)], "invalid score-cells parameters"),
     ):
         monkeypatch.setattr("sys.argv", ["nasgen", *args])
         with pytest.raises(SystemExit) as e:
