@@ -1,6 +1,7 @@
 """`make demo`: the pipeline at a profile on the embedded defaults, printing the result.
 
-Today's pipeline: sample cells, then ZC-score the profile's labelled subset; later stages are appended here.
+Today's pipeline: sample cells, ZC-score the profile's labelled subset, cluster it into cell families; later
+stages are appended here.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from flows.fit_clusters import fit_clusters
 from flows.sample_cells import sample_cells
 from flows.score_cells import score_cells
 from nasgen.config import get_profile
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
 from nasgen.space.macro import reference_macro
-from nasgen.stages import cells, zc
+from nasgen.stages import cells, clusters, zc
 from nasgen.store import ArtifactStore
 
 
@@ -47,8 +49,26 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
         )
         examples.append({"cell_id": cell.cell_id, "params": a.params, "flops": a.flops, "agrees": a == c})
     console.print(t)
-    scores = _show_scores(st, score_cells(cells=ref.uri, profile=profile, store=st.root), console)
-    return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores}
+    zc_ref = score_cells(cells=ref.uri, profile=profile, store=st.root)
+    scores = _show_scores(st, zc_ref, console)
+    cref = fit_clusters(zc_uri=zc_ref.uri, profile=profile, store=st.root)
+    families = _show_clusters(st, cref, console)
+    return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores,
+            "clusters": families}  # fmt: skip
+
+
+def _show_clusters(st: ArtifactStore, ref, console: Console) -> dict:
+    info = st.read_json(ref, "model.json")
+    model = clusters.load_model(st, ref)
+    means = model.transform.inverse(model.means)
+    t = Table(title=f"{info['k']} cell families (GMM on the transformed ZC vector; K where BIC and AICc plateau)")
+    for col in ("cluster", "cells", "weight", *(f"mean {c}" for c in model.transform.components)):
+        t.add_column(col)
+    for k in np.argsort(-model.weights):
+        t.add_row(str(k), str(info["sizes"][k]), f"{model.weights[k]:.2f}", *(f"{v:.4g}" for v in means[k]))
+    console.print(t)
+    console.print(f"model selection curve: {st.uri(clusters.STAGE, ref.key, 'selection.png')}")
+    return {"ref": ref.model_dump(), "k": info["k"], "sizes": info["sizes"]}
 
 
 def _show_scores(st: ArtifactStore, ref, console: Console, top: int = 5) -> dict:

@@ -75,6 +75,22 @@ def score(
     console.print_json(ref.model_dump_json())
 
 
+@app.command("cluster")
+def cluster(
+    zc_uri: str = typer.Option(..., "--zc", help="URI of a zc artifact (printed by `nasgen score`)."),
+    k_max: int = typer.Option(None, "--k-max", help="Largest K tried (default: profile)."),
+    seed: int = typer.Option(None, "--seed"),
+    store: str = typer.Option(None, "--store", help="Store for the clusters artifact (default: the zc store)."),
+    profile: str = typer.Option("demo", "--profile"),
+) -> None:
+    """Fit GMM cell families on the ZC vectors (fit-clusters flow) and print the artifact ref."""
+    from flows.fit_clusters import fit_clusters, resolve_clusters
+
+    resolve_clusters(profile, k_max, seed)  # fail fast, before Prefect starts
+    ref = fit_clusters(zc_uri=zc_uri, profile=profile, store=store, k_max=k_max, seed=seed)
+    console.print_json(ref.model_dump_json())
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),

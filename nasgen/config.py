@@ -96,6 +96,38 @@ class ScoreCellsConfig(_Frozen):
     zc: ZCConfig = ZCConfig()
 
 
+ZC_VECTOR: tuple[str, ...] = ("naswot", "snip_ssnr", "params", "flops")  # z(x) of paper Eq. 1
+
+
+class ClusterConfig(_Frozen):
+    """Stage `clusters`: a GMM on the transformed ZC vectors of the labelled cells (paper Section 4.1).
+
+    K is the smallest value in [k_min, k_max] at which both BIC and AIC (with the small-sample correction,
+    AICc, which equals AIC for large samples) have plateaued: the improvement still
+    available beyond it is at most ``plateau_tol`` of the criterion's total improvement over the range, or at
+    most ``min_delta`` (information-criterion differences below 10 are not meaningful, Burnham & Anderson).
+    """
+
+    components: tuple[str, ...] = ZC_VECTOR
+    log_components: tuple[str, ...] = ("params", "flops")  # log before standardising (DESIGN section 4)
+    k_min: int = Field(1, ge=1)
+    k_max: int = Field(12, ge=1)
+    plateau_tol: float = Field(0.05, gt=0, lt=1)
+    min_delta: float = Field(10.0, ge=0)
+    covariance_type: Literal["full", "diag"] = "full"
+    n_init: int = Field(3, ge=1)
+    max_iter: int = Field(500, ge=10)
+    reg_covar: float = Field(1e-6, gt=0)
+    seed: int = 0
+
+    @field_validator("k_max")
+    @classmethod
+    def _range(cls, v: int, info) -> int:
+        if v < info.data.get("k_min", 1):
+            raise ValueError("k_max must be >= k_min")
+        return v
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -108,6 +140,7 @@ class Profile(_Frozen):
     name: ProfileName
     cells: SampleCellsConfig
     scoring: ScoreCellsConfig = ScoreCellsConfig()
+    clusters: ClusterConfig = ClusterConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
@@ -117,17 +150,20 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         cells=SampleCellsConfig(n=500, shard_size=200, sampler=SamplerConfig(batch_size=1024)),
         scoring=ScoreCellsConfig(n_labelled=24, shard_size=8, zc=ZCConfig(batch_size=8, resolution=8)),
+        clusters=ClusterConfig(k_max=4, n_init=1),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
     "demo": Profile(
         name="demo",
         cells=SampleCellsConfig(n=20_000, shard_size=5_000),
         scoring=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
+        clusters=ClusterConfig(k_max=10),
     ),
     "paper": Profile(
         name="paper",
         cells=SampleCellsConfig(n=400_000, shard_size=10_000),
         scoring=ScoreCellsConfig(n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32)),
+        clusters=ClusterConfig(k_max=40),
     ),
 }
 
