@@ -128,6 +128,27 @@ class ClusterConfig(_Frozen):
         return v
 
 
+class GVAEConfig(_Frozen):
+    """G-VAE (paper Section 4.1, Eq. 2-3; Table 6 sizes at the paper profile) and its training."""
+
+    encoder: Literal["gcn", "gin"] = "gcn"  # gin: the arch2vec encoder, as an ablation
+    layers: int = Field(4, ge=1)
+    hidden: int = Field(512, ge=4)
+    latent: int = Field(256, ge=2)
+    beta_kl: float = Field(0.005, ge=0)
+    triplet_weight: float = Field(1.0, ge=0)  # 0 with predictor_weight 0: the naive G-VAE of paper Fig. 2b
+    triplet_margin: float = Field(1.0, gt=0)
+    predictor_weight: float = Field(1.0, ge=0)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    batch_size: int = Field(256, ge=2)
+    labelled_batch_size: int = Field(128, ge=3)
+    epochs: int = Field(200, ge=1)
+    patience: int = Field(20, ge=1)
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 

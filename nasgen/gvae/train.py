@@ -1,0 +1,173 @@
+"""G-VAE losses, semi-supervised training and decoding (paper Eq. 2-3).
+
+Each step takes a batch of all cells for reconstruction + KL, and a batch of labelled cells (those with a ZC
+vector) for the triplet loss and the predictor's MSE. Triplets are mined inside the labelled batch with the ZC
+distance d(a, b) = L1 of transformed ZC vectors: the positive is the anchor's nearest neighbour, the negative a
+random cell farther from the anchor than the positive; the margin applies to latent L1 distances (the distance
+the ZC-preservation metric uses). AdamW, cosine learning-rate schedule, early stopping on the held-out cells'
+reconstruction loss; the best weights are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nasgen.config import GVAEConfig
+from nasgen.errors import ConfigError
+from nasgen.gvae.data import Decoded, GraphBatch, encode_cells, to_cell
+from nasgen.gvae.model import GVAE, ZC_DIM
+from nasgen.space.cell import Cell
+
+
+def reconstruction_loss(logits: tuple[torch.Tensor, ...], g: GraphBatch) -> torch.Tensor:
+    """Per-graph sum of node-class CE, kernel CE and edge BCE: (B,)."""
+    node, kernel, edges = logits
+    ce_node = F.cross_entropy(node.transpose(1, 2), g.node_class, reduction="none").sum(1)
+    ce_kernel = F.cross_entropy(kernel.transpose(1, 2), g.kernel_class, reduction="none").sum(1)
+    bce = F.binary_cross_entropy_with_logits(edges, g.edges, reduction="none").sum(1)
+    return ce_node + ce_kernel + bce
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def mine_triplets(t_zc: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """(T, 3) anchor/positive/negative indices from ZC L1 distances."""
+    d = torch.cdist(t_zc, t_zc, p=1)
+    d.fill_diagonal_(float("inf"))
+    pos = d.argmin(1)
+    d_pos = d.gather(1, pos[:, None])
+    farther = (d > d_pos) & torch.isfinite(d)
+    rows = []
+    for a in range(len(t_zc)):
+        cand = torch.nonzero(farther[a]).flatten()
+        if len(cand):
+            rows.append((a, int(pos[a]), int(cand[torch.randint(len(cand), (1,), generator=generator)])))
+    return torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
+
+
+def triplet_loss(mu: torch.Tensor, t_zc: torch.Tensor, margin: float, generator: torch.Generator) -> torch.Tensor:
+    trip = mine_triplets(t_zc, generator)
+    if len(trip) == 0:
+        return mu.sum() * 0.0
+    a, p, n = mu[trip[:, 0]], mu[trip[:, 1]], mu[trip[:, 2]]
+    return F.relu((a - p).abs().sum(1) - (a - n).abs().sum(1) + margin).mean()
+
+
+@dataclass
+class History:
+    train_loss: list[float] = field(default_factory=list)
+    recon: list[float] = field(default_factory=list)
+    val_recon: list[float] = field(default_factory=list)
+    triplet: list[float] = field(default_factory=list)
+    predictor: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+
+
+def train(
+    cells: Sequence[Cell],
+    cfg: GVAEConfig,
+    labelled: np.ndarray | None = None,
+    t_zc: np.ndarray | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[GVAE, History, np.ndarray]:
+    """Train on ``cells``; ``labelled`` indexes the cells whose transformed ZC vectors are ``t_zc``.
+
+    Returns the model with the best validation weights, the history and the indices of the held-out cells.
+    """
+    n = len(cells)
+    if n < 2:
+        raise ConfigError(f"the G-VAE needs at least 2 cells, got {n}")
+    labelled = np.zeros(0, np.int64) if labelled is None else np.asarray(labelled, np.int64)
+    if t_zc is not None and (t_zc.ndim != 2 or t_zc.shape != (len(labelled), ZC_DIM)):
+        raise ConfigError(f"t_zc must have shape ({len(labelled)}, {ZC_DIM}), got {getattr(t_zc, 'shape', None)}")
+    supervised = len(labelled) >= 3 and t_zc is not None and (cfg.triplet_weight > 0 or cfg.predictor_weight > 0)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    data = encode_cells(cells)
+    n_val = int(round(cfg.val_fraction * n)) if n >= 10 else 0
+    perm = rng.permutation(n)
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    zc_t = torch.as_tensor(t_zc, dtype=torch.float32) if supervised else None
+    model = GVAE(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, int(np.ceil(len(train_idx) / cfg.batch_size)))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
+    hist, best, best_state, stale = History(), float("inf"), None, 0
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.from_numpy(rng.permutation(train_idx))
+        sums = np.zeros(4)
+        for step in range(steps_per_epoch):
+            g = data.index(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
+            mu, logvar, logits = model(g)
+            recon = reconstruction_loss(logits, g).mean()
+            loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
+            trip = pred = torch.zeros(())
+            if supervised:
+                pick = torch.from_numpy(
+                    rng.choice(len(labelled), min(cfg.labelled_batch_size, len(labelled)), replace=False)
+                )
+                mu_l, _ = model.encode(data.index(torch.from_numpy(labelled)[pick]))
+                trip = triplet_loss(mu_l, zc_t[pick], cfg.triplet_margin, gen)
+                pred = F.mse_loss(model.predictor(mu_l), zc_t[pick])
+                loss = loss + cfg.triplet_weight * trip + cfg.predictor_weight * pred
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            sums += [loss.item(), recon.item(), trip.item(), pred.item()]
+        sums /= steps_per_epoch
+        hist.train_loss.append(sums[0])
+        hist.recon.append(sums[1])
+        hist.triplet.append(sums[2])
+        hist.predictor.append(sums[3])
+        monitor = evaluate_reconstruction_loss(model, data.index(torch.from_numpy(val_idx))) if n_val else sums[1]
+        hist.val_recon.append(monitor)
+        if progress is not None:
+            progress(1)
+        if monitor < best - 1e-6:
+            best, best_state, stale, hist.best_epoch = monitor, copy.deepcopy(model.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return model, hist, val_idx
+
+
+@torch.no_grad()
+def evaluate_reconstruction_loss(model: GVAE, g: GraphBatch) -> float:
+    model.eval()
+    mu, _ = model.encode(g)
+    return float(reconstruction_loss(model.decoder(mu), g).mean())
+
+
+@torch.no_grad()
+def decode(model: GVAE, z: torch.Tensor) -> list[Decoded]:
+    """Greedy decoding: argmax class and kernel per slot, edges with logit > 0."""
+    model.eval()
+    node, kernel, edges = model.decoder(z)
+    n, k, e = node.argmax(-1).tolist(), kernel.argmax(-1).tolist(), (edges > 0).int().tolist()
+    return [to_cell(a, b, c) for a, b, c in zip(n, k, e)]
+
+
+@torch.no_grad()
+def encode(model: GVAE, cells: Sequence[Cell]) -> torch.Tensor:
+    """Latent means of cells (the deterministic embedding)."""
+    model.eval()
+    return model.encode(encode_cells(cells))[0]
+
+
+def reconstruct(model: GVAE, cells: Sequence[Cell]) -> list[Decoded]:
+    return decode(model, encode(model, cells))

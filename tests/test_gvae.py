@@ -1,0 +1,96 @@
+"""G-VAE: strict decoding, target round trip, overfitting, triplet mining, determinism, bad input."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+
+from nasgen.config import GVAEConfig, SamplerConfig
+from nasgen.errors import ConfigError
+from nasgen.gvae import encode_cells, reconstruct, to_cell, train
+from nasgen.gvae.data import INPUT, OUTPUT, PAD, TRIU
+from nasgen.gvae.train import mine_triplets
+from nasgen.space.cell import Cell
+from nasgen.space.sampling import unique_codes
+from tests.conftest import cells as cell_strategy
+
+SMALL = GVAEConfig(hidden=64, latent=16, layers=3, batch_size=50, val_fraction=0, beta_kl=0.0, lr=3e-3, epochs=300,
+                   patience=300)  # fmt: skip
+
+
+def _cells(n, seed=5):
+    codes, _ = unique_codes(n, seed, SamplerConfig(batch_size=1024))
+    return [Cell.from_code(int(c)) for c in codes]
+
+
+def _targets(cell):
+    g = encode_cells([cell])
+    return g.node_class[0].tolist(), g.kernel_class[0].tolist(), g.edges[0].int().tolist()
+
+
+@given(cell_strategy())
+def test_targets_decode_back_to_the_same_cell(cell):
+    decoded = to_cell(*_targets(cell))
+    assert decoded.ok and decoded.cell == cell
+
+
+def test_decoding_is_strict_and_names_the_problem():
+    cell = Cell.from_dict({"nodes": ["input", "conv_3", "skip", "output"], "edges": [[0, 1], [1, 2], [2, 3]]})
+    node, kern, edges = _targets(cell)
+    pairs = [tuple(p) for p in TRIU.T.tolist()]
+
+    def with_edge(i, j, v):
+        e = list(edges)
+        e[pairs.index((i, j))] = v
+        return e
+
+    cases = {
+        "slot 0 is not the input": ([PAD, *node[1:]], kern, edges),
+        "2 output slots": (node[:2] + [OUTPUT] + node[3:], kern, edges),
+        "non-padding slot after the output": (node[:4] + [3] + node[5:], kern, edges),
+        "skip with kernel class": (node, kern[:2] + [2] + kern[3:], edges),
+        "edge touching a padding slot": (node, kern, with_edge(2, 5, 1)),
+        "no operation": ([INPUT, OUTPUT] + [PAD] * 6, [0] * 8, [0] * 28),
+    }
+    for reason, args in cases.items():
+        d = to_cell(*args)
+        assert not d.ok and reason in d.reason, (reason, d.reason)
+    dead = to_cell(node, kern, with_edge(1, 2, 0))  # conv_3 no longer reaches the output: not repaired
+    assert not dead.ok and "node" in dead.reason
+
+
+def test_overfits_fifty_cells_exactly():
+    cells = _cells(50)
+    rng = np.random.default_rng(0)
+    model, hist, _ = train(cells, SMALL, np.arange(20), rng.normal(size=(20, 4)))
+    decoded = reconstruct(model, cells)
+    assert all(d.ok for d in decoded), [d.reason for d in decoded if not d.ok][:3]
+    assert [d.cell.cell_id for d in decoded] == [c.cell_id for c in cells]  # decode(encode(x)) == x
+    assert hist.recon[-1] < hist.recon[0] / 20 and hist.predictor[-1] < hist.predictor[0]
+
+
+def test_training_is_deterministic_under_a_seed():
+    cells = _cells(12)
+    cfg = SMALL.model_copy(update={"epochs": 3})
+    a, _, _ = train(cells, cfg)
+    b, _, _ = train(cells, cfg)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_triplets_pair_nearest_positives_with_farther_negatives():
+    t = torch.tensor([[0.0, 0, 0, 0], [0.1, 0, 0, 0], [5.0, 0, 0, 0], [5.2, 0, 0, 0]])
+    trip = mine_triplets(t, torch.Generator().manual_seed(0))
+    d = torch.cdist(t, t, p=1)
+    assert len(trip) == 4
+    for a, p, n in trip.tolist():
+        assert p == {0: 1, 1: 0, 2: 3, 3: 2}[a] and d[a, n] > d[a, p]
+
+
+def test_bad_inputs_are_clear():
+    cells = _cells(5)
+    with pytest.raises(ConfigError, match="at least 2 cells"):
+        train(cells[:1], SMALL)
+    with pytest.raises(ConfigError, match="t_zc must have shape"):
+        train(cells, SMALL, np.arange(3), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="no cells"):
+        encode_cells([])
