@@ -91,6 +91,26 @@ def cluster(
     console.print_json(ref.model_dump_json())
 
 
+@app.command("gvae")
+def gvae_cmd(
+    clusters_uri: str = typer.Option(
+        ..., "--clusters", help="URI of a clusters artifact (printed by `nasgen cluster`)."
+    ),
+    epochs: int = typer.Option(None, "--epochs"),
+    naive: bool = typer.Option(False, "--naive", help="No triplet/predictor terms (paper Fig. 2b)."),
+    encoder: str = typer.Option(None, "--encoder", help="gcn (default) | gin (arch2vec ablation)"),
+    store: str = typer.Option(None, "--store", help="Store for the gvae artifact (default: the clusters' store)."),
+    profile: str = typer.Option("demo", "--profile"),
+) -> None:
+    """Train the G-VAE (train-gvae flow), print the artifact ref and its metrics."""
+    from flows.train_gvae import resolve_gvae, train_gvae
+
+    weights = {"triplet_weight": 0.0, "predictor_weight": 0.0} if naive else {}
+    resolve_gvae(profile, epochs=epochs, encoder=encoder, **weights)  # fail fast, before Prefect starts
+    ref = train_gvae(clusters_uri=clusters_uri, profile=profile, store=store, epochs=epochs, encoder=encoder, **weights)
+    console.print_json(ref.model_dump_json())
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),
@@ -162,6 +182,18 @@ def bench_zc(
 
     result = run(cells=cells, device=device, configs=tuple(configs.split(",")), standalone=standalone)
     print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
+@bench_app.command("gvae")
+def bench_gvae(
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
+) -> None:
+    """G-VAE benchmark: reconstruction, validity, uniqueness, novelty, ZC preservation, R2; regularised vs naive."""
+    from benchmarks.gvae import run
+
+    print(json.dumps(run(profile=profile, store=store), indent=None if as_json else 2, default=float))
 
 
 @app.command("demo")

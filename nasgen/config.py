@@ -147,6 +147,8 @@ class GVAEConfig(_Frozen):
     patience: int = Field(20, ge=1)
     val_fraction: float = Field(0.1, ge=0, lt=1)
     seed: int = 0
+    max_cells: int | None = Field(None, ge=2)  # first N cells of the stream (None: all)
+    prior_samples: int = Field(10_000, ge=1)  # for the validity/uniqueness/novelty metrics
 
 
 class OrchestrationConfig(_Frozen):
@@ -162,6 +164,7 @@ class Profile(_Frozen):
     cells: SampleCellsConfig
     scoring: ScoreCellsConfig = ScoreCellsConfig()
     clusters: ClusterConfig = ClusterConfig()
+    gvae: GVAEConfig = GVAEConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
@@ -172,6 +175,16 @@ PROFILES: dict[str, Profile] = {
         cells=SampleCellsConfig(n=500, shard_size=200, sampler=SamplerConfig(batch_size=1024)),
         scoring=ScoreCellsConfig(n_labelled=24, shard_size=8, zc=ZCConfig(batch_size=8, resolution=8)),
         clusters=ClusterConfig(k_max=4, n_init=1),
+        gvae=GVAEConfig(
+            layers=2,
+            hidden=32,
+            latent=8,
+            epochs=4,
+            batch_size=64,
+            labelled_batch_size=16,
+            max_cells=200,
+            prior_samples=200,
+        ),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
     "demo": Profile(
@@ -179,6 +192,7 @@ PROFILES: dict[str, Profile] = {
         cells=SampleCellsConfig(n=20_000, shard_size=5_000),
         scoring=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
         clusters=ClusterConfig(k_max=10),
+        gvae=GVAEConfig(hidden=128, latent=32, epochs=60, patience=10, max_cells=5_000, labelled_batch_size=64),
     ),
     "paper": Profile(
         name="paper",

@@ -201,6 +201,15 @@ class ArtifactStore:
         return ArtifactWriter(self, check_part(stage), check_part(key), config, upstream)
 
 
+def upstream_of(ref: Ref, stage: str) -> Ref:
+    """The ``stage`` artifact that ``ref`` was computed from, as recorded in its manifest."""
+    store = store_of(ref)
+    for u in store.manifest(ref.stage, ref.key).get("upstream_refs", []):
+        if u["stage"] == stage:
+            return Ref(**u)
+    raise ArtifactMissingError(f"{ref.uri} records no {stage!r} artifact upstream")
+
+
 def store_of(ref: Ref) -> ArtifactStore:
     """The store an artifact lives in (a stage may read its upstream from another store than it writes to)."""
     return ArtifactStore(ref.uri.rstrip("/").rsplit("/", 2)[0])

@@ -9,7 +9,7 @@ from nasgen.config import GVAEConfig, SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.gvae import encode_cells, reconstruct, to_cell, train
 from nasgen.gvae.data import INPUT, OUTPUT, PAD, TRIU
-from nasgen.gvae.train import mine_triplets
+from nasgen.gvae.training import mine_triplets
 from nasgen.space.cell import Cell
 from nasgen.space.sampling import unique_codes
 from tests.conftest import cells as cell_strategy

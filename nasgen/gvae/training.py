@@ -80,7 +80,8 @@ def train(
 ) -> tuple[GVAE, History, np.ndarray]:
     """Train on ``cells``; ``labelled`` indexes the cells whose transformed ZC vectors are ``t_zc``.
 
-    Returns the model with the best validation weights, the history and the indices of the held-out cells.
+    Returns the model with the best validation weights, the history and the indices of the held-out cells
+    (``val_fraction`` of all cells, labelled or not; used for early stopping and never for supervision).
     """
     n = len(cells)
     if n < 2:
@@ -96,6 +97,10 @@ def train(
     n_val = int(round(cfg.val_fraction * n)) if n >= 10 else 0
     perm = rng.permutation(n)
     val_idx, train_idx = perm[:n_val], perm[n_val:]
+    if supervised:  # held-out cells never reach the triplet or predictor losses (their metrics stay honest)
+        keep = ~np.isin(labelled, val_idx)
+        labelled, t_zc = labelled[keep], t_zc[keep]
+        supervised = len(labelled) >= 3
     zc_t = torch.as_tensor(t_zc, dtype=torch.float32) if supervised else None
     model = GVAE(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,0 +1,96 @@
+"""Stage `gvae` on a tiny pipeline: artifact contents, load(uri), held-out honesty, flow and CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from nasgen.config import ClusterConfig, GVAEConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
+from nasgen.gvae import encode, load
+from nasgen.stages import cells, clusters, gvae, zc
+from nasgen.store import ArtifactStore
+
+CFG = GVAEConfig(layers=2, hidden=16, latent=4, epochs=3, batch_size=16, labelled_batch_size=8, prior_samples=50,
+                 val_fraction=0.25)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    st = ArtifactStore(str(tmp_path_factory.mktemp("gvae")))
+    cref = cells.run_local(st, SampleCellsConfig(n=40, shard_size=40, sampler=SamplerConfig(batch_size=512)))
+    zcfg = ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "params", "flops"))
+    zref = zc.run_local(st, cref, ScoreCellsConfig(n_labelled=16, shard_size=16, zc=zcfg))
+    clref = clusters.fit(st, zref, ClusterConfig(k_max=2, n_init=1))
+    return st, cref, zref, clref
+
+
+def test_artifact_holds_weights_config_history_metrics_and_plot(pipeline):
+    st, cref, zref, clref = pipeline
+    ref = gvae.fit(st, cref, zref, clref, CFG)
+    files = st.manifest(gvae.STAGE, ref.key)["files"]
+    assert {"weights.safetensors", "model.json", "history.parquet", "metrics.json", "held_out.json", "tsne.png"} <= set(
+        files
+    )
+    m = st.read_json(ref, "metrics.json")
+    for k in ("reconstruction", "validity", "uniqueness", "novelty"):
+        assert 0.0 <= m[k] <= 1.0
+    assert m["cells"] == 40 and m["labelled"] == 16 and m["held_out"] == 10 and m["epochs"] == 3
+    assert st.read_parquet(ref, "history.parquet").num_rows == 3
+    model, transform = load(ref.uri)
+    cs = [cells_cell(st, cref, i) for i in range(3)]
+    assert encode(model, cs).shape == (3, 4) and transform.components == ("naswot", "snip_ssnr", "params", "flops")
+    again, _ = load(ref.uri)
+    assert torch.equal(encode(model, cs), encode(again, cs))
+    assert gvae.fit(st, cref, zref, clref, CFG) == ref  # cached
+
+
+def cells_cell(st, cref, i):
+    from nasgen.space.cell import Cell
+
+    return Cell.from_code(int(cells.load_cells(st, cref).column("code")[i].as_py()))
+
+
+def test_held_out_cells_never_supervise(pipeline, monkeypatch):
+    st, cref, zref, clref = pipeline
+    seen = {}
+    real = gvae.train
+
+    def spy(cs, cfg, labelled, t_zc, progress=None):
+        model, hist, val = real(cs, cfg, labelled, t_zc, progress)
+        seen["val"], seen["labelled"] = set(val.tolist()), set(labelled.tolist())
+        return model, hist, val
+
+    monkeypatch.setattr(gvae, "train", spy)
+    from nasgen.gvae import training as train_mod
+
+    captured = {}
+    real_trip = train_mod.triplet_loss
+
+    def trip(mu, t_zc, margin, gen):
+        captured.setdefault("n", len(t_zc))
+        return real_trip(mu, t_zc, margin, gen)
+
+    monkeypatch.setattr(train_mod, "triplet_loss", trip)
+    gvae.fit(ArtifactStore(st.root + "/spy"), cref, zref, clref, CFG)
+    held_labelled = seen["val"] & seen["labelled"]
+    assert captured["n"] <= 16 - len(held_labelled)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_flow_naive_variant_and_cli(pipeline, monkeypatch, capsys):
+    from flows.train_gvae import train_gvae
+    from nasgen.cli import main
+
+    st, cref, zref, clref = pipeline
+    ref = train_gvae(clusters_uri=clref.uri, profile="smoke", epochs=2, triplet_weight=0.0, predictor_weight=0.0)
+    cfg = GVAEConfig(**st.read_json(ref, "model.json")["config"])
+    assert cfg.triplet_weight == 0 and cfg.epochs == 2 and ref.uri.startswith(st.root)
+    m = st.read_json(ref, "metrics.json")
+    assert np.isfinite(m["zc_preservation"]) or m["held_out_labelled"] < 3
+    for args, message in (
+        (["gvae", "--clusters", zref.uri], "expected a 'clusters' artifact"),
+        (["gvae", "--clusters", clref.uri, "--encoder", "transformer"], "invalid train-gvae parameters"),
+    ):
+        monkeypatch.setattr("sys.argv", ["nasgen", *args])
+        with pytest.raises(SystemExit) as e:
+            main()
+        assert e.value.code == 2 and message in capsys.readouterr().err
