@@ -1,7 +1,7 @@
 """`make demo`: the pipeline at a profile on the embedded defaults, printing the result.
 
-Today's pipeline: sample cells, ZC-score the profile's labelled subset, cluster it into cell families; later
-stages are appended here.
+Today's pipeline: sample cells, ZC-score the profile's labelled subset, cluster it into cell families, train
+the G-VAE; later stages are appended here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from rich.table import Table
 from flows.fit_clusters import fit_clusters
 from flows.sample_cells import sample_cells
 from flows.score_cells import score_cells
+from flows.train_gvae import train_gvae
 from nasgen.config import get_profile
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
@@ -53,8 +54,22 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
     scores = _show_scores(st, zc_ref, console)
     cref = fit_clusters(zc_uri=zc_ref.uri, profile=profile, store=st.root)
     families = _show_clusters(st, cref, console)
+    gref = train_gvae(clusters_uri=cref.uri, profile=profile, store=st.root)
+    gvae_metrics = _show_gvae(st, gref, console)
     return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores,
-            "clusters": families}  # fmt: skip
+            "clusters": families, "gvae": gvae_metrics}  # fmt: skip
+
+
+def _show_gvae(st: ArtifactStore, ref, console: Console) -> dict:
+    m = st.read_json(ref, "metrics.json")
+    t = Table(title=f"G-VAE on {m['cells']} cells ({m['labelled']} labelled), {m['epochs']} epochs; held-out metrics")
+    for col in ("reconstruction", "validity", "uniqueness", "novelty", "ZC preservation", "predictor R2"):
+        t.add_column(col)
+    t.add_row(*(f"{m[k]:.3f}" for k in ("reconstruction", "validity", "uniqueness", "novelty", "zc_preservation",
+                                          "predictor_r2")))  # fmt: skip
+    console.print(t)
+    console.print(f"latent t-SNE by cluster: {st.uri('gvae', ref.key, 'tsne.png')}")
+    return {"ref": ref.model_dump(), **m}
 
 
 def _show_clusters(st: ArtifactStore, ref, console: Console) -> dict:

@@ -8,7 +8,7 @@ from hypothesis import given
 from nasgen.config import GVAEConfig, SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.gvae import encode_cells, reconstruct, to_cell, train
-from nasgen.gvae.data import INPUT, OUTPUT, PAD, TRIU
+from nasgen.gvae.data import TRIU
 from nasgen.gvae.training import mine_triplets
 from nasgen.space.cell import Cell
 from nasgen.space.sampling import unique_codes
@@ -25,7 +25,7 @@ def _cells(n, seed=5):
 
 def _targets(cell):
     g = encode_cells([cell])
-    return g.node_class[0].tolist(), g.kernel_class[0].tolist(), g.edges[0].int().tolist()
+    return int(g.n_ops[0]), g.type_class[0].tolist(), g.kernel_class[0].tolist(), g.edges[0].int().tolist()
 
 
 @given(cell_strategy())
@@ -36,7 +36,7 @@ def test_targets_decode_back_to_the_same_cell(cell):
 
 def test_decoding_is_strict_and_names_the_problem():
     cell = Cell.from_dict({"nodes": ["input", "conv_3", "skip", "output"], "edges": [[0, 1], [1, 2], [2, 3]]})
-    node, kern, edges = _targets(cell)
+    n, types, kern, edges = _targets(cell)
     pairs = [tuple(p) for p in TRIU.T.tolist()]
 
     def with_edge(i, j, v):
@@ -45,18 +45,18 @@ def test_decoding_is_strict_and_names_the_problem():
         return e
 
     cases = {
-        "slot 0 is not the input": ([PAD, *node[1:]], kern, edges),
-        "2 output slots": (node[:2] + [OUTPUT] + node[3:], kern, edges),
-        "non-padding slot after the output": (node[:4] + [3] + node[5:], kern, edges),
-        "skip with kernel class": (node, kern[:2] + [2] + kern[3:], edges),
-        "edge touching a padding slot": (node, kern, with_edge(2, 5, 1)),
-        "no operation": ([INPUT, OUTPUT] + [PAD] * 6, [0] * 8, [0] * 28),
+        "op count 0": (0, types, kern, edges),
+        "op count 7": (7, types, kern, edges),
+        "skip with kernel class": (n, types, kern[:2] + [2] + kern[3:], edges),
+        "conv with kernel class 0": (n, types, kern[:1] + [0] + kern[2:], edges),
+        "class out of range": (n, types[:1] + [12] + types[2:], kern, edges),
+        "has no output edge": (n, types, kern, with_edge(1, 2, 0)),  # conv_3 cut off: not repaired
     }
     for reason, args in cases.items():
         d = to_cell(*args)
         assert not d.ok and reason in d.reason, (reason, d.reason)
-    dead = to_cell(node, kern, with_edge(1, 2, 0))  # conv_3 no longer reaches the output: not repaired
-    assert not dead.ok and "node" in dead.reason
+    # pairs beyond the decoded size are not part of the cell: they are not read
+    assert to_cell(n, types, kern, with_edge(2, 6, 1)).cell == cell
 
 
 def test_overfits_fifty_cells_exactly():

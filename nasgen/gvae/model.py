@@ -1,11 +1,14 @@
 """The G-VAE: a graph encoder of torch-geometric dense convolutions, a slot decoder, and the ZC predictor q.
 
-Encoder: every layer runs one convolution along the edges and one against them (a DAG's direction matters:
-which op feeds which), then LayerNorm, ReLU and a residual; graph read-out = masked mean and max over nodes,
-then mean and log-variance of the latent. ``gcn`` uses DenseGCNConv (paper); ``gin`` uses DenseGINConv, the
-arch2vec encoder, as an ablation. Decoder: the latent is expanded into 8 slot states (plus a learnt per-slot
-embedding), from which two softmax heads give each slot's class and kernel and a pair MLP gives each of the
-28 upper-triangle edge logits. q: a 2-layer MLP from the latent mean to the transformed ZC vector.
+Encoder: node features plus a one-hot of the node's slot (cells arrive in canonical order, so the slot is
+part of the graph's identity and the decoder need not learn canonicalisation); every layer runs one
+convolution along the edges and one against them (a DAG's direction matters: which op feeds which), then
+LayerNorm, ReLU and a residual; read-out = masked mean, max and the slot states themselves, then mean and
+log-variance of the latent (mean/max read-out alone reached 4-6% held-out reconstruction on 5,000 cells).
+``gcn`` uses DenseGCNConv (paper); ``gin`` uses DenseGINConv, the arch2vec encoder, as an ablation.
+Decoder: a head for the op count; the latent expanded into 8 slot states (plus a learnt per-slot embedding),
+from which two softmax heads give each slot's type and kernel and a pair MLP gives each of the 28
+upper-triangle edge logits. q: a 2-layer MLP from the latent mean to the transformed ZC vector.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from torch import nn
 from torch_geometric.nn.dense import DenseGCNConv, DenseGINConv
 
 from nasgen.config import GVAEConfig
-from nasgen.gvae.data import N_KERNEL_CLASSES, N_NODE_CLASSES, TRIU, GraphBatch
+from nasgen.gvae.data import N_KERNEL_CLASSES, N_SIZE_CLASSES, N_TYPE_CLASSES, TRIU, GraphBatch
 from nasgen.space.cell import FEATURE_DIM, MAX_NODES
 
 ZC_DIM = 4
@@ -32,17 +35,18 @@ class Encoder(nn.Module):
     def __init__(self, cfg: GVAEConfig):
         super().__init__()
         h = cfg.hidden
-        self.inp = nn.Linear(FEATURE_DIM, h)
+        self.inp = nn.Linear(FEATURE_DIM + MAX_NODES, h)
         self.forward_convs = nn.ModuleList(_conv(cfg.encoder, h) for _ in range(cfg.layers))
         self.backward_convs = nn.ModuleList(_conv(cfg.encoder, h) for _ in range(cfg.layers))
         self.norms = nn.ModuleList(nn.LayerNorm(h) for _ in range(cfg.layers))
-        self.mu = nn.Linear(2 * h, cfg.latent)
-        self.logvar = nn.Linear(2 * h, cfg.latent)
+        self.mu = nn.Linear((2 + MAX_NODES) * h, cfg.latent)
+        self.logvar = nn.Linear((2 + MAX_NODES) * h, cfg.latent)
 
     def forward(
         self, adj: torch.Tensor, features: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.inp(features)
+        slots = torch.eye(MAX_NODES, dtype=features.dtype, device=features.device).expand(len(features), -1, -1)
+        x = self.inp(torch.cat([features, slots], dim=-1))
         # DenseGCNConv aggregates over adj[:, i, :] (row i's non-zeros) into node i: A^T carries i's
         # predecessors to i (along the edges), A its successors (against them).
         along, against = adj.transpose(1, 2), adj
@@ -51,7 +55,7 @@ class Encoder(nn.Module):
         m = mask.unsqueeze(-1).to(x.dtype)
         mean = (x * m).sum(1) / m.sum(1).clamp_min(1.0)
         mx = x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
-        g = torch.cat([mean, mx], dim=-1)
+        g = torch.cat([mean, mx, (x * m).flatten(1)], dim=-1)
         return self.mu(g), self.logvar(g)
 
 
@@ -62,15 +66,17 @@ class Decoder(nn.Module):
         self.expand = nn.Sequential(nn.Linear(cfg.latent, h), nn.ReLU(), nn.Linear(h, MAX_NODES * h))
         self.slot = nn.Parameter(torch.randn(MAX_NODES, h) * 0.02)
         self.mix = nn.Sequential(nn.LayerNorm(h), nn.Linear(h, h), nn.ReLU())
-        self.node_head = nn.Linear(h, N_NODE_CLASSES)
+        self.size_head = nn.Sequential(nn.Linear(cfg.latent, h), nn.ReLU(), nn.Linear(h, N_SIZE_CLASSES))
+        self.type_head = nn.Linear(h, N_TYPE_CLASSES)
         self.kernel_head = nn.Linear(h, N_KERNEL_CLASSES)
         self.edge_head = nn.Sequential(nn.Linear(2 * h, h), nn.ReLU(), nn.Linear(h, 1))
         self.hidden = h
 
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Logits of the op count (B, 6), slot types (B, 8, 10), slot kernels (B, 8, 4), edges (B, 28)."""
         s = self.mix(self.expand(z).view(-1, MAX_NODES, self.hidden) + self.slot)
         pairs = torch.cat([s[:, TRIU[0]], s[:, TRIU[1]]], dim=-1)
-        return self.node_head(s), self.kernel_head(s), self.edge_head(pairs).squeeze(-1)
+        return self.size_head(z), self.type_head(s), self.kernel_head(s), self.edge_head(pairs).squeeze(-1)
 
 
 class GVAE(nn.Module):

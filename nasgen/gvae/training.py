@@ -20,18 +20,22 @@ import torch.nn.functional as F
 
 from nasgen.config import GVAEConfig
 from nasgen.errors import ConfigError
-from nasgen.gvae.data import Decoded, GraphBatch, encode_cells, to_cell
+from nasgen.gvae.data import IGNORE, Decoded, GraphBatch, encode_cells, to_cell
 from nasgen.gvae.model import GVAE, ZC_DIM
 from nasgen.space.cell import Cell
+from nasgen.space.ops import TYPES
+
+SKIP = TYPES.index("skip")
 
 
 def reconstruction_loss(logits: tuple[torch.Tensor, ...], g: GraphBatch) -> torch.Tensor:
-    """Per-graph sum of node-class CE, kernel CE and edge BCE: (B,)."""
-    node, kernel, edges = logits
-    ce_node = F.cross_entropy(node.transpose(1, 2), g.node_class, reduction="none").sum(1)
-    ce_kernel = F.cross_entropy(kernel.transpose(1, 2), g.kernel_class, reduction="none").sum(1)
-    bce = F.binary_cross_entropy_with_logits(edges, g.edges, reduction="none").sum(1)
-    return ce_node + ce_kernel + bce
+    """Per-graph sum of op-count CE, slot type and kernel CE and edge BCE over the cell's own slots: (B,)."""
+    size, types, kernel, edges = logits
+    ce_size = F.cross_entropy(size, g.n_ops - 1, reduction="none")
+    ce_type = F.cross_entropy(types.transpose(1, 2), g.type_class, reduction="none", ignore_index=IGNORE).sum(1)
+    ce_kernel = F.cross_entropy(kernel.transpose(1, 2), g.kernel_class, reduction="none", ignore_index=IGNORE).sum(1)
+    bce = (F.binary_cross_entropy_with_logits(edges, g.edges, reduction="none") * g.edge_mask).sum(1)
+    return ce_size + ce_type + ce_kernel + bce
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -160,11 +164,16 @@ def evaluate_reconstruction_loss(model: GVAE, g: GraphBatch) -> float:
 
 @torch.no_grad()
 def decode(model: GVAE, z: torch.Tensor) -> list[Decoded]:
-    """Greedy decoding: argmax class and kernel per slot, edges with logit > 0."""
+    """Greedy decoding under the grammar: the most likely op count, per op slot the most likely type and, for
+    types that have one, the most likely kernel (never "none"); edges with logit > 0. Connectivity is not
+    enforced: an op node off every input-output path makes the sample a failure."""
     model.eval()
-    node, kernel, edges = model.decoder(z)
-    n, k, e = node.argmax(-1).tolist(), kernel.argmax(-1).tolist(), (edges > 0).int().tolist()
-    return [to_cell(a, b, c) for a, b, c in zip(n, k, e)]
+    size, types, kernel, edges = model.decoder(z)
+    n = (size.argmax(-1) + 1).tolist()
+    t = types.argmax(-1)
+    k = torch.where(t == SKIP, torch.zeros_like(t), kernel[..., 1:].argmax(-1) + 1)
+    e = (edges > 0).int().tolist()
+    return [to_cell(a, b, c, d) for a, b, c, d in zip(n, t.tolist(), k.tolist(), e)]
 
 
 @torch.no_grad()
