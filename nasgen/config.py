@@ -192,7 +192,17 @@ PROFILES: dict[str, Profile] = {
         cells=SampleCellsConfig(n=20_000, shard_size=5_000),
         scoring=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
         clusters=ClusterConfig(k_max=10),
-        gvae=GVAEConfig(hidden=128, latent=32, epochs=60, patience=10, max_cells=5_000, labelled_batch_size=64),
+        gvae=GVAEConfig(
+            hidden=128,
+            latent=32,
+            beta_kl=0.01,
+            lr=2e-3,
+            batch_size=64,
+            labelled_batch_size=64,
+            epochs=60,
+            patience=10,
+            max_cells=5_000,
+        ),
     ),
     "paper": Profile(
         name="paper",
