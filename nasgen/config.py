@@ -139,6 +139,7 @@ class GVAEConfig(_Frozen):
     triplet_weight: float = Field(1.0, ge=0)  # 0 with predictor_weight 0: the naive G-VAE of paper Fig. 2b
     triplet_margin: float = Field(1.0, gt=0)
     predictor_weight: float = Field(1.0, ge=0)
+    validity_weight: float = Field(0.03, ge=0)  # dead-node loss on prior samples (nasgen.gvae.training)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     batch_size: int = Field(256, ge=2)

@@ -94,3 +94,17 @@ def test_bad_inputs_are_clear():
         train(cells, SMALL, np.arange(3), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="no cells"):
         encode_cells([])
+
+
+def test_dead_node_loss_is_minus_log_probability_of_connected_op_nodes():
+    from nasgen.gvae.training import dead_node_loss
+
+    pairs = [tuple(p) for p in TRIU.T.tolist()]
+    size = torch.full((1, 6), -10.0)
+    size[0, 0] = 10.0  # one op: nodes 0 (input), 1 (op), 2 (output)
+    logits = torch.full((1, 28), -30.0)
+    p01, p12, p02 = 0.8, 0.6, 0.9
+    for (i, j), p in (((0, 1), p01), ((1, 2), p12), ((0, 2), p02), ((1, 5), 0.99)):  # (1, 5) lies outside
+        logits[0, pairs.index((i, j))] = torch.logit(torch.tensor(p))
+    expected = -np.log(p01) - np.log(p12)  # op node 1 needs an in-edge (0,1) and an out-edge (1,2)
+    assert dead_node_loss(size, logits).item() == pytest.approx(expected, rel=1e-4)

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from nasgen.config import GVAEConfig
 from nasgen.errors import ConfigError
-from nasgen.gvae.data import IGNORE, Decoded, GraphBatch, encode_cells, to_cell
+from nasgen.gvae.data import IGNORE, TRIU, Decoded, GraphBatch, encode_cells, to_cell
 from nasgen.gvae.model import GVAE, ZC_DIM
-from nasgen.space.cell import Cell
+from nasgen.space.cell import MAX_NODES, Cell
 from nasgen.space.ops import TYPES
 
 SKIP = TYPES.index("skip")
@@ -36,6 +36,27 @@ def reconstruction_loss(logits: tuple[torch.Tensor, ...], g: GraphBatch) -> torc
     ce_kernel = F.cross_entropy(kernel.transpose(1, 2), g.kernel_class, reduction="none", ignore_index=IGNORE).sum(1)
     bce = (F.binary_cross_entropy_with_logits(edges, g.edges, reduction="none") * g.edge_mask).sum(1)
     return ce_size + ce_type + ce_kernel + bce
+
+
+def dead_node_loss(size_logits: torch.Tensor, edge_logits: torch.Tensor) -> torch.Tensor:
+    """-log P(every op node has an incoming and an outgoing edge), per graph, edges independent: (B,).
+
+    In a topologically ordered DAG that is exactly "every op node lies on an input-output path", the
+    validity condition decoding checks, so this trains the decoder towards valid graphs (nothing is repaired
+    at decoding time). The op count is the decoder's own most likely one.
+    """
+    n = size_logits.argmax(-1) + 1  # (B,)
+    p = torch.zeros(edge_logits.shape[0], MAX_NODES, MAX_NODES, dtype=edge_logits.dtype, device=edge_logits.device)
+    p[:, TRIU[0], TRIU[1]] = torch.sigmoid(edge_logits)
+    idx = torch.arange(MAX_NODES, device=edge_logits.device)
+    inside = idx[None, :] <= (n + 1)[:, None]  # nodes of the decoded cell (input .. output)
+    ops = (idx[None, :] >= 1) & (idx[None, :] <= n[:, None])
+    pair = inside[:, :, None] & inside[:, None, :]
+    log_none = torch.log1p(-(p * pair).clamp(max=1 - 1e-6))  # log(1 - p) over the cell's own pairs
+    no_out = log_none.sum(2).exp()  # P(node i has no outgoing edge)
+    no_in = log_none.sum(1).exp()  # P(node j has no incoming edge)
+    per_node = -(torch.log1p(-no_out.clamp(max=1 - 1e-6)) + torch.log1p(-no_in.clamp(max=1 - 1e-6)))
+    return (per_node * ops).sum(1)
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -120,6 +141,10 @@ def train(
             mu, logvar, logits = model(g)
             recon = reconstruction_loss(logits, g).mean()
             loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
+            if cfg.validity_weight > 0:  # on samples of the (rescaled) prior the validity metric draws from
+                z = mu.detach().mean(0) + mu.detach().std(0) * torch.randn(mu.shape, generator=gen)
+                size, _, _, edges = model.decoder(z)
+                loss = loss + cfg.validity_weight * dead_node_loss(size, edges).mean()
             trip = pred = torch.zeros(())
             if supervised:
                 pick = torch.from_numpy(
