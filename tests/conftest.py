@@ -23,6 +23,17 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the `nasgen` entry point (with its exit-code mapping); returns (exit code, stdout, stderr)."""
+    from nasgen.cli import main
+
+    monkeypatch.setattr("sys.argv", ["nasgen", *args])
+    with pytest.raises(SystemExit) as e:
+        main()
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     from prefect.testing.utilities import prefect_test_harness

@@ -4,6 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nasgen.cli import app, main
+from tests.conftest import run_cli
 
 runner = CliRunner()
 CELL = {
@@ -12,18 +13,10 @@ CELL = {
 }
 
 
-def run_main(monkeypatch, capsys, *args):
-    monkeypatch.setattr("sys.argv", ["nasgen", *args])
-    with pytest.raises(SystemExit) as e:
-        main()
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
-
-
 def test_describe_cell_prints_ids_params_flops(tmp_path, monkeypatch, capsys):
     f = tmp_path / "cell.json"
     f.write_text(json.dumps(CELL))
-    code, out, _ = run_main(monkeypatch, capsys, "describe", str(f), "--json")
+    code, out, _ = run_cli(monkeypatch, capsys, "describe", str(f), "--json")
     assert code == 0
     info = json.loads(out)
     assert info["kind"] == "cell" and info["params"]["analytic"] == info["params"]["counted"] > 0
@@ -35,7 +28,7 @@ def test_describe_macro_table(tmp_path, monkeypatch, capsys):
     f.write_text(
         json.dumps({"input": [3, 8, 8], "classes": 4, "layers": [{"cell": CELL, "channels": 16, "stride": 2}]})
     )
-    code, out, _ = run_main(monkeypatch, capsys, "describe", str(f))
+    code, out, _ = run_cli(monkeypatch, capsys, "describe", str(f))
     assert code == 0 and "arch_id" in out and "params" in out
 
 
@@ -51,12 +44,12 @@ def test_describe_macro_table(tmp_path, monkeypatch, capsys):
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, content, message):
     f = tmp_path / "bad.json"
     f.write_text(content)
-    code, _, err = run_main(monkeypatch, capsys, "describe", str(f))
+    code, _, err = run_cli(monkeypatch, capsys, "describe", str(f))
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_missing_file_and_debug_traceback(tmp_path, monkeypatch, capsys):
-    code, _, err = run_main(monkeypatch, capsys, "describe", str(tmp_path / "none.json"))
+    code, _, err = run_cli(monkeypatch, capsys, "describe", str(tmp_path / "none.json"))
     assert code == 2 and "cannot read" in err
     monkeypatch.setattr("sys.argv", ["nasgen", "--debug", "describe", str(tmp_path / "none.json")])
     from nasgen.errors import NasgenError
@@ -66,9 +59,9 @@ def test_missing_file_and_debug_traceback(tmp_path, monkeypatch, capsys):
 
 
 def test_bad_sample_parameters_exit_2(monkeypatch, capsys, tmp_path):
-    code, _, err = run_main(monkeypatch, capsys, "cells", "sample", "--n", "0", "--store", str(tmp_path))
+    code, _, err = run_cli(monkeypatch, capsys, "cells", "sample", "--n", "0", "--store", str(tmp_path))
     assert code == 2 and "invalid sample-cells parameters" in err
-    code, _, err = run_main(monkeypatch, capsys, "cells", "sample", "--profile", "nope", "--store", str(tmp_path))
+    code, _, err = run_cli(monkeypatch, capsys, "cells", "sample", "--profile", "nope", "--store", str(tmp_path))
     assert code == 2 and "unknown profile" in err
 
 
@@ -83,7 +76,7 @@ def test_store_ls_lists_committed_artifacts(tmp_path):
 
 
 def test_bench_space_json_small(monkeypatch, capsys):
-    code, out, _ = run_main(
+    code, out, _ = run_cli(
         monkeypatch, capsys, "bench", "space", "--json", "--n", "3000", "--macros", "50", "--space-samples", "30"
     )
     assert code == 0

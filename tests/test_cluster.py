@@ -10,6 +10,7 @@ from nasgen.errors import ConfigError
 from nasgen.stages import cells, clusters, zc
 from nasgen.store import ArtifactStore
 from nasgen.zc.transform import ZCTransform
+from tests.conftest import run_cli
 
 COMPONENTS = ("naswot", "snip_ssnr", "params", "flops")
 
@@ -105,7 +106,6 @@ def test_parameter_count_matches_scikit_learn_and_aicc_rejects_unsupported_model
 @pytest.mark.usefixtures("prefect_server")
 def test_flow_and_cli(tmp_path, monkeypatch, capsys):
     from flows.fit_clusters import fit_clusters
-    from nasgen.cli import main
 
     st = ArtifactStore(str(tmp_path))
     cref = cells.run_local(st, SampleCellsConfig(n=16, shard_size=16, sampler=SamplerConfig(batch_size=512)))
@@ -119,7 +119,5 @@ def test_flow_and_cli(tmp_path, monkeypatch, capsys):
         (["cluster", "--zc", cref.uri], "expected a 'zc' artifact"),
         (["cluster", "--zc", zref.uri, "--k-max", "0"], "invalid fit-clusters parameters"),
     ):
-        monkeypatch.setattr("sys.argv", ["nasgen", *args])
-        with pytest.raises(SystemExit) as e:
-            main()
-        assert e.value.code == 2 and message in capsys.readouterr().err
+        code, _, err = run_cli(monkeypatch, capsys, *args)
+        assert code == 2 and message in err

@@ -13,6 +13,7 @@ import pytest
 from nasgen.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import cells, zc
 from nasgen.store import ArtifactStore
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 CELLS = SampleCellsConfig(n=40, shard_size=20, seed=11, sampler=SamplerConfig(batch_size=512))
@@ -113,7 +114,6 @@ def test_killed_run_resumes_only_the_missing_shards(cells_ref):
 
 
 def test_cli_rejects_bad_runner_and_missing_cells(tmp_path, monkeypatch, capsys):
-    from nasgen.cli import main
 
     for args, message in (
         (["score", "--runner", "mpi", "--store", str(tmp_path)], "unknown runner"),
@@ -122,11 +122,8 @@ def test_cli_rejects_bad_runner_and_missing_cells(tmp_path, monkeypatch, capsys)
         (["score", "--device", "quantum", "--store", str(tmp_path)], "unknown device"),
         (["score", "--shard-size", "0", "--store", str(tmp_path)], "invalid score-cells parameters"),
     ):
-        monkeypatch.setattr("sys.argv", ["nasgen", *args])
-        with pytest.raises(SystemExit) as e:
-            main()
-        assert e.value.code == 2
-        assert message in capsys.readouterr().err
+        code, _, err = run_cli(monkeypatch, capsys, *args)
+        assert code == 2 and message in err
 
 
 def test_runs_split_by_shard_indices_commit_once_all_are_done(cells_ref):

@@ -8,6 +8,7 @@ from nasgen.config import ClusterConfig, GVAEConfig, SampleCellsConfig, SamplerC
 from nasgen.gvae import encode, load
 from nasgen.stages import cells, clusters, gvae, zc
 from nasgen.store import ArtifactStore
+from tests.conftest import run_cli
 
 CFG = GVAEConfig(layers=2, hidden=16, latent=4, epochs=3, batch_size=16, labelled_batch_size=8, prior_samples=50,
                  val_fraction=0.25)  # fmt: skip
@@ -78,7 +79,6 @@ def test_held_out_cells_never_supervise(pipeline, monkeypatch):
 @pytest.mark.usefixtures("prefect_server")
 def test_flow_naive_variant_and_cli(pipeline, monkeypatch, capsys):
     from flows.train_gvae import train_gvae
-    from nasgen.cli import main
 
     st, cref, zref, clref = pipeline
     ref = train_gvae(clusters_uri=clref.uri, profile="smoke", epochs=2, triplet_weight=0.0, predictor_weight=0.0)
@@ -90,7 +90,5 @@ def test_flow_naive_variant_and_cli(pipeline, monkeypatch, capsys):
         (["gvae", "--clusters", zref.uri], "expected a 'clusters' artifact"),
         (["gvae", "--clusters", clref.uri, "--encoder", "transformer"], "invalid train-gvae parameters"),
     ):
-        monkeypatch.setattr("sys.argv", ["nasgen", *args])
-        with pytest.raises(SystemExit) as e:
-            main()
-        assert e.value.code == 2 and message in capsys.readouterr().err
+        code, _, err = run_cli(monkeypatch, capsys, *args)
+        assert code == 2 and message in err
