@@ -27,9 +27,11 @@ def train_gvae(
     triplet_weight: float | None = None,
     predictor_weight: float | None = None,
     encoder: str | None = None,
+    device: str = "auto",
 ) -> Ref:
     """Train on the cells behind the `clusters` artifact at ``clusters_uri`` (its zc and cells upstream).
-    ``triplet_weight=0, predictor_weight=0`` trains the naive G-VAE of paper Fig. 2b."""
+    ``triplet_weight=0, predictor_weight=0`` trains the naive G-VAE of paper Fig. 2b; ``device``: cpu,
+    cuda[:N] or auto (the GPU when there is one)."""
     log = get_run_logger()
     cfg = resolve_gvae(profile, epochs=epochs, triplet_weight=triplet_weight, predictor_weight=predictor_weight,
                        encoder=encoder)  # fmt: skip
@@ -38,7 +40,7 @@ def train_gvae(
     cells_ref = upstream_of(zc_ref, cell_stage.STAGE)
     st = cl_store if store is None else ArtifactStore(store)
     ref = run_stage(gvae_tasks.train_gvae, get_profile(profile).orchestration, store=st.root, cells_ref=cells_ref,
-                    zc_ref=zc_ref, clusters_ref=cl_ref, cfg=cfg)  # fmt: skip
+                    zc_ref=zc_ref, clusters_ref=cl_ref, cfg=cfg, device=device)  # fmt: skip
     metrics = st.read_json(ref, "metrics.json")
     create_table_artifact(
         [{"metric": k, "value": round(v, 4) if isinstance(v, float) else v} for k, v in metrics.items()],

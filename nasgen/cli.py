@@ -101,13 +101,18 @@ def gvae_cmd(
     encoder: str = typer.Option(None, "--encoder", help="gcn (default) | gin (arch2vec ablation)"),
     store: str = typer.Option(None, "--store", help="Store for the gvae artifact (default: the clusters' store)."),
     profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
 ) -> None:
     """Train the G-VAE (train-gvae flow), print the artifact ref and its metrics."""
     from flows.train_gvae import resolve_gvae, train_gvae
 
     weights = {"triplet_weight": 0.0, "predictor_weight": 0.0} if naive else {}
+    from nasgen.zc.scorer import resolve_device
+
     resolve_gvae(profile, epochs=epochs, encoder=encoder, **weights)  # fail fast, before Prefect starts
-    ref = train_gvae(clusters_uri=clusters_uri, profile=profile, store=store, epochs=epochs, encoder=encoder, **weights)
+    resolve_device(device)
+    ref = train_gvae(clusters_uri=clusters_uri, profile=profile, store=store, epochs=epochs, encoder=encoder,
+                     device=device, **weights)  # fmt: skip
     console.print_json(ref.model_dump_json())
 
 
@@ -194,6 +199,22 @@ def bench_gvae(
     from benchmarks.gvae import run
 
     print(json.dumps(run(profile=profile, store=store), indent=None if as_json else 2, default=float))
+
+
+@bench_app.command("gvae-sweep")
+def bench_gvae_sweep(
+    variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store"),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
+    jobs: int = typer.Option(1, "--jobs", help="Variants trained in parallel processes."),
+) -> None:
+    """Train G-VAE variants side by side on the same data; print their metrics."""
+    from benchmarks.gvae_sweep import run
+
+    result = run(list(variant), profile=profile, store=store, device=device, jobs=jobs)
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
 @app.command("demo")

@@ -8,8 +8,8 @@ from nasgen.store import ArtifactStore, Ref
 from tasks.stage import stage_task
 
 
-def _fit(store: str, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig) -> Ref:
-    return gvae.fit(ArtifactStore(store), cells_ref, zc_ref, clusters_ref, cfg)
+def _fit(store: str, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig, device: str = "auto") -> Ref:
+    return gvae.fit(ArtifactStore(store), cells_ref, zc_ref, clusters_ref, cfg, device=device)
 
 
 train_gvae = stage_task(

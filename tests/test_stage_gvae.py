@@ -55,8 +55,8 @@ def test_held_out_cells_never_supervise(pipeline, monkeypatch):
     seen = {}
     real = gvae.train
 
-    def spy(cs, cfg, labelled, t_zc, progress=None):
-        model, hist, val = real(cs, cfg, labelled, t_zc, progress)
+    def spy(cs, cfg, labelled, t_zc, progress=None, device="cpu"):
+        model, hist, val = real(cs, cfg, labelled, t_zc, progress, device=device)
         seen["val"], seen["labelled"] = set(val.tolist()), set(labelled.tolist())
         return model, hist, val
 
@@ -92,3 +92,16 @@ def test_flow_naive_variant_and_cli(pipeline, monkeypatch, capsys):
     ):
         code, _, err = run_cli(monkeypatch, capsys, *args)
         assert code == 2 and message in err
+
+
+def test_sweep_variants_parse_into_validated_configs():
+    from benchmarks.gvae_sweep import parse_variant
+    from nasgen.errors import ConfigError
+
+    base = GVAEConfig()
+    cfg = parse_variant("beta_kl=0.02, epochs=7", base)
+    assert (cfg.beta_kl, cfg.epochs, cfg.hidden) == (0.02, 7, base.hidden)
+    assert parse_variant("", base) == base
+    for bad in ("no_such_field=1", "epochs", "epochs=-3"):
+        with pytest.raises(ConfigError):
+            parse_variant(bad, base)

@@ -31,7 +31,7 @@ def reconstruction_accuracy(model: GVAE, cells: Sequence[Cell]) -> float:
 def prior_samples(model: GVAE, train_cells: Sequence[Cell], n: int, seed: int = 0) -> dict[str, float]:
     mu = encode(model, train_cells)
     m, s = mu.mean(0), mu.std(0)
-    z = m + s * torch.randn((n, mu.shape[1]), generator=torch.Generator().manual_seed(seed))
+    z = m + s * torch.randn((n, mu.shape[1]), generator=torch.Generator().manual_seed(seed)).to(mu.device)
     decoded = decode(model, z)
     valid = [d.cell.code for d in decoded if d.ok]
     train_codes = {c.code for c in train_cells}
@@ -45,7 +45,7 @@ def prior_samples(model: GVAE, train_cells: Sequence[Cell], n: int, seed: int = 
 def zc_preservation(model: GVAE, cells: Sequence[Cell], t_zc: np.ndarray) -> float:
     if len(cells) < 3:
         return float("nan")
-    mu = encode(model, cells).double()
+    mu = encode(model, cells).double().cpu()
     lat = torch.cdist(mu, mu, p=1).numpy()
     zc = torch.cdist(torch.as_tensor(t_zc), torch.as_tensor(t_zc), p=1).numpy()
     iu = np.triu_indices(len(cells), 1)
@@ -56,7 +56,7 @@ def zc_preservation(model: GVAE, cells: Sequence[Cell], t_zc: np.ndarray) -> flo
 def predictor_r2(model: GVAE, cells: Sequence[Cell], t_zc: np.ndarray) -> float:
     if len(cells) < 2:
         return float("nan")
-    pred = model.predictor(encode(model, cells)).numpy()
+    pred = model.predictor(encode(model, cells)).cpu().numpy()
     ss_res = ((pred - t_zc) ** 2).sum()
     ss_tot = ((t_zc - t_zc.mean(0)) ** 2).sum()
     return float(1.0 - ss_res / ss_tot)

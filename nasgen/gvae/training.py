@@ -79,7 +79,7 @@ def mine_triplets(t_zc: torch.Tensor, generator: torch.Generator) -> torch.Tenso
 
 
 def triplet_loss(mu: torch.Tensor, t_zc: torch.Tensor, margin: float, generator: torch.Generator) -> torch.Tensor:
-    trip = mine_triplets(t_zc, generator)
+    trip = mine_triplets(t_zc.cpu(), generator).to(mu.device)
     if len(trip) == 0:
         return mu.sum() * 0.0
     a, p, n = mu[trip[:, 0]], mu[trip[:, 1]], mu[trip[:, 2]]
@@ -102,8 +102,12 @@ def train(
     labelled: np.ndarray | None = None,
     t_zc: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> tuple[GVAE, History, np.ndarray]:
     """Train on ``cells``; ``labelled`` indexes the cells whose transformed ZC vectors are ``t_zc``.
+
+    Random draws (initialisation, batches, triplets, prior samples) come from CPU generators seeded by
+    ``cfg.seed`` whatever the device, so a run is reproducible on its device.
 
     Returns the model with the best validation weights, the history and the indices of the held-out cells
     (``val_fraction`` of all cells, labelled or not; used for early stopping and never for supervision).
@@ -118,7 +122,8 @@ def train(
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    data = encode_cells(cells)
+    dev = torch.device(device)
+    data = encode_cells(cells).to(dev)
     n_val = int(round(cfg.val_fraction * n)) if n >= 10 else 0
     perm = rng.permutation(n)
     val_idx, train_idx = perm[:n_val], perm[n_val:]
@@ -126,8 +131,8 @@ def train(
         keep = ~np.isin(labelled, val_idx)
         labelled, t_zc = labelled[keep], t_zc[keep]
         supervised = len(labelled) >= 3
-    zc_t = torch.as_tensor(t_zc, dtype=torch.float32) if supervised else None
-    model = GVAE(cfg)
+    zc_t = torch.as_tensor(t_zc, dtype=torch.float32, device=dev) if supervised else None
+    model = GVAE(cfg).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, int(np.ceil(len(train_idx) / cfg.batch_size)))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
@@ -142,7 +147,8 @@ def train(
             recon = reconstruction_loss(logits, g).mean()
             loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
             if cfg.validity_weight > 0:  # on samples of the (rescaled) prior the validity metric draws from
-                z = mu.detach().mean(0) + mu.detach().std(0) * torch.randn(mu.shape, generator=gen)
+                eps = torch.randn(mu.shape, generator=gen).to(dev)
+                z = mu.detach().mean(0) + mu.detach().std(0) * eps
                 size, _, _, edges = model.decoder(z)
                 loss = loss + cfg.validity_weight * dead_node_loss(size, edges).mean()
             trip = pred = torch.zeros(())
@@ -205,7 +211,11 @@ def decode(model: GVAE, z: torch.Tensor) -> list[Decoded]:
 def encode(model: GVAE, cells: Sequence[Cell]) -> torch.Tensor:
     """Latent means of cells (the deterministic embedding)."""
     model.eval()
-    return model.encode(encode_cells(cells))[0]
+    return model.encode(encode_cells(cells).to(_device(model)))[0]
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 def reconstruct(model: GVAE, cells: Sequence[Cell]) -> list[Decoded]:

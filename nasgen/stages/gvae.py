@@ -21,6 +21,7 @@ from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters as cluster_stage
 from nasgen.stages.clusters import scored_cells
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of
+from nasgen.zc.scorer import resolve_device
 from nasgen.zc.transform import ZCTransform
 
 STAGE = "gvae"
@@ -48,12 +49,14 @@ def training_data(cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfi
     return cells, positions[keep], t_zc, model.transform, model.predict(t_zc)
 
 
-def fit(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig, progress=None) -> Ref:
+def fit(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig, progress=None,
+        device: str = "auto") -> Ref:  # fmt: skip
+    """Train (on ``device``: cpu, cuda[:N] or auto) unless the artifact exists; the device is not part of the key."""
     key = gvae_key(cells_ref, zc_ref, clusters_ref, cfg)
     if store.exists(STAGE, key):
         return store.ref(STAGE, key)
     cells, labelled, t_zc, transform, families = training_data(cells_ref, zc_ref, clusters_ref, cfg)
-    model, hist, val_idx = train(cells, cfg, labelled, t_zc, progress)
+    model, hist, val_idx = train(cells, cfg, labelled, t_zc, progress, device=resolve_device(device))
     held = set(val_idx.tolist())
     held_lab = [i for i, p in enumerate(labelled) if int(p) in held]
     metrics = evaluate(
@@ -74,7 +77,7 @@ def fit(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cf
         w.write_json("held_out.json", sorted(int(i) for i in val_idx))
         if len(labelled) >= 5:
             kind = "regularised" if cfg.triplet_weight or cfg.predictor_weight else "naive"
-            lat = encode(model, [cells[i] for i in labelled]).numpy()
+            lat = encode(model, [cells[i] for i in labelled]).cpu().numpy()
             w.write_bytes("tsne.png", tsne_png(lat, families, f"{kind} G-VAE latents, {len(labelled)} labelled cells"))
         w.rows = len(cells)
         w.meta.update(metrics=metrics)

@@ -1,0 +1,78 @@
+"""G-VAE sweep: the same pipeline data, several G-VAE settings trained side by side, their metrics as JSON.
+
+What the demo settings were chosen from (README "G-VAE"). Each variant is the profile's GVAEConfig with some
+fields overridden (``"beta_kl=0.02,epochs=120"``); variants train in parallel processes (``jobs``), each with
+an equal share of the cores, on ``device``; every trained model is a cached `gvae` artifact of the store,
+so a repeated sweep only reads metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from benchmarks.machine import machine_info
+from nasgen.config import GVAEConfig, get_profile, with_overrides
+from nasgen.errors import ConfigError
+from nasgen.stages import cells, clusters, gvae, zc
+from nasgen.store import ArtifactStore, Ref
+
+
+def parse_variant(text: str, base: GVAEConfig) -> GVAEConfig:
+    """``"field=value,field=value"`` -> the validated config (values parsed as the field's type)."""
+    overrides: dict[str, object] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or name not in GVAEConfig.model_fields:
+            raise ConfigError(f"bad G-VAE sweep item {item!r}: expected FIELD=VALUE with a GVAEConfig field")
+        overrides[name] = None if value == "none" else value
+    return with_overrides(base, "G-VAE sweep", **overrides)
+
+
+def _train(store: str, refs: tuple[Ref, Ref, Ref], cfg: GVAEConfig, device: str, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    t = time.perf_counter()
+    ref = gvae.fit(ArtifactStore(store), *refs, cfg, device=device)
+    return {"seconds": time.perf_counter() - t, "uri": ref.uri, **ArtifactStore(store).read_json(ref, "metrics.json")}
+
+
+def run(
+    variants: list[str],
+    profile: str = "demo",
+    store: str | None = None,
+    device: str = "auto",
+    jobs: int = 1,
+) -> dict:
+    prof = get_profile(profile)
+    base = prof.gvae
+    cfgs = [parse_variant(v, base) for v in variants] or [base]
+    st = ArtifactStore(store)
+    cref = cells.run_local(st, prof.cells)
+    zref = zc.run_local(st, cref, prof.scoring)
+    clref = clusters.fit(st, zref, prof.clusters)
+    jobs = max(1, min(jobs, len(cfgs)))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    args = [(st.root, (cref, zref, clref), c, device, threads) for c in cfgs]
+    names = variants or ["(profile)"]
+    results: list[dict | None] = [None] * len(args)
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_train, *a): i for i, a in enumerate(args)}
+        for fut in as_completed(futures):  # each result as it lands: a long sweep cut short keeps its finished runs
+            i = futures[fut]
+            results[i] = fut.result()
+            print(json.dumps({"variant": names[i], **results[i]}, default=float), file=sys.stderr, flush=True)
+    return {
+        "benchmark": "gvae_sweep",
+        "profile": profile,
+        "device": device,
+        "jobs": jobs,
+        "machine": machine_info(),
+        "base": base.model_dump(mode="json"),
+        "results": [{"variant": v, **r} for v, r in zip(names, results)],
+    }
