@@ -152,6 +152,34 @@ class GVAEConfig(_Frozen):
     prior_samples: int = Field(10_000, ge=1)  # for the validity/uniqueness/novelty metrics
 
 
+class CCNFConfig(_Frozen):
+    """Conditional CNF over G-VAE latents (paper Section 4.2, Eq. 4, Table 6; DESIGN section 5)."""
+
+    hidden: int = Field(512, ge=2)
+    layers: int = Field(9, ge=2)  # ConcatSquashLinear layers of one block's dynamics network
+    blocks: int = Field(1, ge=1)  # CNF blocks, moving batch norm before, between and after them
+    divergence: Literal["hutchinson", "exact"] = "hutchinson"
+    solver: Literal["dopri5", "bosh3", "adaptive_heun", "rk4", "euler"] = "dopri5"
+    atol: float = Field(1e-5, gt=0)
+    rtol: float = Field(1e-5, gt=0)
+    fixed_steps: int = Field(16, ge=1)  # steps of the fixed-grid solvers (rk4, euler)
+    adjoint: bool = False
+    end_time: float = Field(0.5, gt=0)  # initial T of each block
+    train_end_time: bool = True
+    batch_norm: bool = True
+    bn_momentum: float = Field(0.1, gt=0, le=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    batch_size: int = Field(256, ge=2)
+    epochs: int = Field(100, ge=1)
+    patience: int = Field(10, ge=1)
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+    max_cells: int | None = Field(None, ge=2)  # first N cells of the G-VAE's cells (None: all of them)
+    sample_batch: int = Field(1024, ge=1)  # latents per batched sampling solve
+    max_tries: int = Field(32, ge=1)  # sampling rounds before GenCell/synonyms give up on a failed decode
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -166,6 +194,7 @@ class Profile(_Frozen):
     scoring: ScoreCellsConfig = ScoreCellsConfig()
     clusters: ClusterConfig = ClusterConfig()
     gvae: GVAEConfig = GVAEConfig()
+    ccnf: CCNFConfig = CCNFConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
@@ -186,6 +215,7 @@ PROFILES: dict[str, Profile] = {
             max_cells=200,
             prior_samples=200,
         ),
+        ccnf=CCNFConfig(hidden=16, layers=2, atol=1e-3, rtol=1e-3, epochs=2, batch_size=64, patience=2, max_cells=200),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
     "demo": Profile(
@@ -204,6 +234,7 @@ PROFILES: dict[str, Profile] = {
             patience=10,
             max_cells=5_000,
         ),
+        ccnf=CCNFConfig(hidden=128, layers=3, atol=1e-4, rtol=1e-4, epochs=30, patience=5, max_cells=5_000),
     ),
     "paper": Profile(
         name="paper",
