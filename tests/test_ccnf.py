@@ -43,7 +43,8 @@ def test_linear_dynamics_change_log_density_by_minus_t_trace(d, end_time, seed):
     block = _linear_block(a, "exact", end_time)
     y, logdet = block(x, torch.zeros(5, 1, dtype=torch.float64), None)
     t = block.func.end_time.detach()
-    torch.testing.assert_close(logdet, torch.full((5,), float(-t * torch.trace(a)), dtype=torch.float64), atol=1e-6, rtol=1e-6)
+    expected = torch.full((5,), float(-t * torch.trace(a)), dtype=torch.float64)
+    torch.testing.assert_close(logdet, expected, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(y, x @ torch.linalg.matrix_exp(-t * a).T, atol=1e-6, rtol=1e-6)
 
 
