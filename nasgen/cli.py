@@ -116,6 +116,25 @@ def gvae_cmd(
     console.print_json(ref.model_dump_json())
 
 
+@app.command("ccnf")
+def ccnf_cmd(
+    gvae_uri: str = typer.Option(..., "--gvae", help="URI of a gvae artifact (printed by `nasgen gvae`)."),
+    epochs: int = typer.Option(None, "--epochs"),
+    adjoint: bool = typer.Option(None, "--adjoint/--no-adjoint", help="Gradients by the adjoint method."),
+    store: str = typer.Option(None, "--store", help="Store for the ccnf artifact (default: the G-VAE's store)."),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Train the CCNF (train-ccnf flow) on a G-VAE's latents, print the artifact ref."""
+    from flows.train_ccnf import resolve_ccnf, train_ccnf
+    from nasgen.zc.scorer import resolve_device
+
+    resolve_ccnf(profile, epochs=epochs, adjoint=adjoint)  # fail fast, before Prefect starts
+    resolve_device(device)
+    ref = train_ccnf(gvae_uri=gvae_uri, profile=profile, store=store, epochs=epochs, adjoint=adjoint, device=device)
+    console.print_json(ref.model_dump_json())
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),

@@ -42,6 +42,21 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory):
+    """(store, cells, zc, clusters refs) of a 40-cell pipeline, 16 cells scored: what the model stages train on."""
+    from nasgen.config import ClusterConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
+    from nasgen.stages import cells, clusters, zc
+    from nasgen.store import ArtifactStore
+
+    store = ArtifactStore(str(tmp_path_factory.mktemp("pipeline")))
+    cref = cells.run_local(store, SampleCellsConfig(n=40, shard_size=40, sampler=SamplerConfig(batch_size=512)))
+    zcfg = ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "params", "flops"))
+    zref = zc.run_local(store, cref, ScoreCellsConfig(n_labelled=16, shard_size=16, zc=zcfg))
+    clref = clusters.fit(store, zref, ClusterConfig(k_max=2, n_init=1))
+    return store, cref, zref, clref
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.config import ClusterConfig, GVAEConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
+from nasgen.config import GVAEConfig
 from nasgen.gvae import encode, load
-from nasgen.stages import cells, clusters, gvae, zc
+from nasgen.stages import cells, gvae
 from nasgen.store import ArtifactStore
 from tests.conftest import run_cli
 
@@ -15,13 +15,8 @@ CFG = GVAEConfig(layers=2, hidden=16, latent=4, epochs=3, batch_size=16, labelle
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    st = ArtifactStore(str(tmp_path_factory.mktemp("gvae")))
-    cref = cells.run_local(st, SampleCellsConfig(n=40, shard_size=40, sampler=SamplerConfig(batch_size=512)))
-    zcfg = ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "params", "flops"))
-    zref = zc.run_local(st, cref, ScoreCellsConfig(n_labelled=16, shard_size=16, zc=zcfg))
-    clref = clusters.fit(st, zref, ClusterConfig(k_max=2, n_init=1))
-    return st, cref, zref, clref
+def pipeline(tiny_pipeline):
+    return tiny_pipeline
 
 
 def test_artifact_holds_weights_config_history_metrics_and_plot(pipeline):

@@ -28,9 +28,7 @@ class DynamicsNet(nn.Module):
     def __init__(self, dim: int, cond_dim: int, hidden: int, layers: int):
         super().__init__()
         widths = [dim] + [hidden] * (layers - 1) + [dim]
-        self.layers = nn.ModuleList(
-            ConcatSquashLinear(a, b, 1 + cond_dim) for a, b in zip(widths[:-1], widths[1:])
-        )
+        self.layers = nn.ModuleList(ConcatSquashLinear(a, b, 1 + cond_dim) for a, b in zip(widths[:-1], widths[1:]))
 
     def forward(self, t: torch.Tensor, u: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         context = torch.cat([t.expand(len(u), 1).to(u), cond], dim=1)

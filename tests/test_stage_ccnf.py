@@ -1,0 +1,104 @@
+"""Stage `ccnf` on a tiny pipeline: artifact contents, caching, load(uri), synonyms / GenCell and their errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from nasgen.ccnf import GenerationError, load
+from nasgen.config import CCNFConfig, GVAEConfig
+from nasgen.errors import ConfigError
+from nasgen.gvae.data import Decoded
+from nasgen.stages import ccnf, gvae
+from nasgen.stages.ccnf import training_data
+
+GVAE_CFG = GVAEConfig(
+    layers=2,
+    hidden=16,
+    latent=4,
+    epochs=200,
+    patience=1000,
+    validity_weight=0.5,
+    batch_size=16,
+    labelled_batch_size=8,
+    prior_samples=50,
+    val_fraction=0.25,
+)  # ~30% of its samples decode
+
+CFG = CCNFConfig(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_pipeline):
+    st, cref, zref, clref = tiny_pipeline
+    gref = gvae.fit(st, cref, zref, clref, GVAE_CFG)
+    return st, gref, ccnf.fit(st, gref, CFG)
+
+
+def test_artifact_holds_weights_history_and_metrics(trained):
+    st, gref, ref = trained
+    assert {"weights.safetensors", "model.json", "history.parquet", "metrics.json"} <= set(
+        st.manifest(ccnf.STAGE, ref.key)["files"]
+    )
+    m = st.read_json(ref, "metrics.json")
+    assert m["cells"] == 40 and m["held_out"] == 10 and m["epochs"] == 3 and m["measured_conditions"] == 16
+    assert np.isfinite(m["val_nll_per_dim"]) and m["nfe_forward"] >= 6 and m["nfe_backward"] == 0
+    assert 0.0 <= m["generation_success"] <= 1.0 and len(m["cluster_success"]) == 2
+    assert st.read_parquet(ref, "history.parquet").num_rows == 3
+    assert ccnf.fit(st, gref, CFG) == ref  # cached: same inputs, same key
+
+
+def test_conditions_are_measured_where_scored_and_predicted_elsewhere(trained, tiny_pipeline):
+    st, gref, _ = trained
+    _, cref, zref, clref = tiny_pipeline
+    model, _ = gvae.load_model(st, gref)
+    lat, cond, measured = training_data(gref, model, CFG)
+    _, labelled, t_zc, _, _ = gvae.training_data(cref, zref, clref, GVAE_CFG)
+    assert lat.shape == (40, 4) and cond.shape == (40, 4) and measured == len(labelled) == 16
+    np.testing.assert_allclose(cond[torch.from_numpy(labelled)].numpy(), t_zc, rtol=1e-6)
+    others = np.setdiff1d(np.arange(40), labelled)
+    with torch.no_grad():
+        np.testing.assert_allclose(cond[others].numpy(), model.predictor(lat[others]).numpy(), rtol=1e-6)
+
+
+def test_loaded_sampler_generates_valid_cells_deterministically(trained, tiny_pipeline):
+    st, _, ref = trained
+    sampler = load(ref.uri)
+    ref_cell = gvae.training_data(*tiny_pipeline[1:], GVAE_CFG)[0][0]
+    syn = sampler.synonyms(ref_cell, 5, seed=3)
+    assert len(syn) == 5 and syn == sampler.synonyms(ref_cell, 5, seed=3)
+    fam = sampler.gen_cell(1, 4, seed=0)
+    assert len(fam) == 4 and all(c.n_ops >= 1 for c in fam)
+    measured = sampler.condition_of([ref_cell], np.array([[900.0, 10.0, 1e5, 1e7]]))
+    assert measured.shape == (1, 4)
+
+
+def test_sampling_errors_are_clear(trained, monkeypatch):
+    sampler = load(trained[2].uri)
+    with pytest.raises(ConfigError, match="cluster 7 does not exist"):
+        sampler.gen_cell(7)
+    with pytest.raises(ConfigError, match="n must be at least 1"):
+        sampler.gen_cell(0, 0)
+    with pytest.raises(ConfigError, match="2 ZC vectors for 1 cells"):
+        sampler.condition_of([None], np.ones((2, 4)))
+    monkeypatch.setattr(sampler, "draw", lambda cond, gen: [Decoded(None, "dead node")] * len(cond))
+    with pytest.raises(GenerationError, match="0 valid cells of cluster 0 of 3 in 32 rounds"):
+        sampler.gen_cell(0, 3)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_flow_and_cli(trained, monkeypatch, capsys):
+    from flows.train_ccnf import train_ccnf
+    from tests.conftest import run_cli
+
+    st, gref, _ = trained
+    ref = train_ccnf(gvae_uri=gref.uri, profile="smoke", epochs=1)
+    assert ref.uri.startswith(st.root) and st.read_json(ref, "metrics.json")["epochs"] == 1
+    code, out, _ = run_cli(monkeypatch, capsys, "ccnf", "--gvae", gref.uri, "--profile", "smoke", "--epochs", "1")
+    assert code == 0 and ref.key in out  # cached: the same artifact
+    for args, message in (
+        (["ccnf", "--gvae", st.root + "/clusters/abc"], "expected a 'gvae' artifact"),
+        (["ccnf", "--gvae", gref.uri, "--epochs", "0"], "invalid train-ccnf parameters"),
+        (["ccnf", "--gvae", gref.uri, "--device", "tpu"], "unknown device"),
+    ):
+        code, _, err = run_cli(monkeypatch, capsys, *args)
+        assert code == 2 and message in err
