@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 
 from benchmarks.machine import machine_info
+from benchmarks.pipeline import prepare
 from nasgen.config import get_profile
-from nasgen.stages import cells, clusters, gvae, zc
+from nasgen.stages import gvae
 from nasgen.store import ArtifactStore
 
 GOALS = {"reconstruction": 0.99, "validity": 0.90, "uniqueness": 0.95}
@@ -21,9 +22,7 @@ def run(profile: str = "demo", store: str | None = None) -> dict:
     prof = get_profile(profile)
     st = ArtifactStore(store)
     t0 = time.perf_counter()
-    cref = cells.run_local(st, prof.cells)
-    zref = zc.run_local(st, cref, prof.scoring)
-    clref = clusters.fit(st, zref, prof.clusters)
+    cref, zref, clref = prepare(prof, st)
     prep = time.perf_counter() - t0
     naive = prof.gvae.model_copy(update={"triplet_weight": 0.0, "predictor_weight": 0.0})
     results = {}

@@ -16,9 +16,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from benchmarks.machine import machine_info
+from benchmarks.pipeline import prepare
 from nasgen.config import GVAEConfig, get_profile, with_overrides
 from nasgen.errors import ConfigError
-from nasgen.stages import cells, clusters, gvae, zc
+from nasgen.stages import gvae
 from nasgen.store import ArtifactStore, Ref
 
 
@@ -53,9 +54,7 @@ def run(
     base = prof.gvae
     cfgs = [parse_variant(v, base) for v in variants] or [base]
     st = ArtifactStore(store)
-    cref = cells.run_local(st, prof.cells)
-    zref = zc.run_local(st, cref, prof.scoring)
-    clref = clusters.fit(st, zref, prof.clusters)
+    cref, zref, clref = prepare(prof, st)
     jobs = max(1, min(jobs, len(cfgs)))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     args = [(st.root, (cref, zref, clref), c, device, threads) for c in cfgs]

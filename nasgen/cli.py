@@ -220,6 +220,21 @@ def bench_gvae(
     print(json.dumps(run(profile=profile, store=store), indent=None if as_json else 2, default=float))
 
 
+@bench_app.command("ccnf")
+def bench_ccnf(
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
+    n: int = typer.Option(100, "--n", help="Latents drawn per sampling method."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the samples' ZC vectors here."),
+) -> None:
+    """CCNF benchmark (paper Table 8): random vs neighbourhood vs CCNF sampling around the NB-201 best cell."""
+    from benchmarks.ccnf import run
+
+    result = run(profile=profile, store=store, n=n, plot=None if plot is None else str(plot))
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),
