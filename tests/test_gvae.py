@@ -59,10 +59,12 @@ def test_decoding_is_strict_and_names_the_problem():
     assert to_cell(n, types, kern, with_edge(2, 6, 1)).cell == cell
 
 
-def test_overfits_fifty_cells_exactly():
+@pytest.mark.parametrize("encoder", ["gcn", "gin"])  # gin: the arch2vec encoder ablation
+def test_overfits_fifty_cells_exactly(encoder):
     cells = _cells(50)
     rng = np.random.default_rng(0)
-    model, hist, _ = train(cells, SMALL, np.arange(20), rng.normal(size=(20, 4)))
+    cfg = SMALL.model_copy(update={"encoder": encoder})
+    model, hist, _ = train(cells, cfg, np.arange(20), rng.normal(size=(20, 4)))
     decoded = reconstruct(model, cells)
     assert all(d.ok for d in decoded), [d.reason for d in decoded if not d.ok][:3]
     assert [d.cell.cell_id for d in decoded] == [c.cell_id for c in cells]  # decode(encode(x)) == x
