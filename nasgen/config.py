@@ -140,6 +140,7 @@ class GVAEConfig(_Frozen):
     triplet_margin: float = Field(1.0, gt=0)
     predictor_weight: float = Field(1.0, ge=0)
     validity_weight: float = Field(0.03, ge=0)  # dead-node loss on prior samples (nasgen.gvae.training)
+    validity_interpolation: float = Field(0.0, ge=0, le=1)  # share of those samples between two training latents
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     batch_size: int = Field(256, ge=2)
@@ -176,6 +177,8 @@ class CCNFConfig(_Frozen):
     val_fraction: float = Field(0.1, ge=0, lt=1)
     seed: int = 0
     max_cells: int | None = Field(None, ge=2)  # first N cells of the G-VAE's cells (None: all of them)
+    posterior_samples: bool = True  # fit z ~ q(z|x) drawn afresh per batch, not the means (nasgen.ccnf.training)
+    temperature: float = Field(1.0, gt=0)  # of the sampling noise (Glow); < 1: denser, less diverse samples
     sample_batch: int = Field(1024, ge=1)  # latents per batched sampling solve
     max_tries: int = Field(32, ge=1)  # sampling rounds before GenCell/synonyms give up on a failed decode
 

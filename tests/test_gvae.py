@@ -110,3 +110,16 @@ def test_dead_node_loss_is_minus_log_probability_of_connected_op_nodes():
         logits[0, pairs.index((i, j))] = torch.logit(torch.tensor(p))
     expected = -np.log(p01) - np.log(p12)  # op node 1 needs an in-edge (0,1) and an out-edge (1,2)
     assert dead_node_loss(size, logits).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_validity_latents_mix_rescaled_prior_and_segments_between_training_latents():
+    from nasgen.gvae.training import validity_latents
+
+    mu = torch.tensor([[0.0, 0.0], [2.0, 4.0]])
+    gen = torch.Generator().manual_seed(0)
+    z = validity_latents(mu, 1.0, gen)  # all rows on the segment from mu[0] to mu[1] (or a point of it)
+    assert torch.allclose(z[:, 1], 2 * z[:, 0]) and bool(((z[:, 0] >= 0) & (z[:, 0] <= 2)).all())
+    big = torch.randn(1000, 3, generator=gen) * 3 + 5
+    z = validity_latents(big, 0.0, gen)  # the rescaled prior: the batch's mean and std
+    assert torch.allclose(z.mean(0), big.mean(0), atol=0.4) and torch.allclose(z.std(0), big.std(0), atol=0.3)
+    assert len(validity_latents(big, 0.25, gen)) == 1000

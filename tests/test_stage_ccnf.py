@@ -51,9 +51,10 @@ def test_conditions_are_measured_where_scored_and_predicted_elsewhere(trained, t
     st, gref, _ = trained
     _, cref, zref, clref = tiny_pipeline
     model, _ = gvae.load_model(st, gref)
-    lat, cond, measured = training_data(gref, model, CFG)
+    lat, std, cond, measured = training_data(gref, model, CFG)
     _, labelled, t_zc, _, _ = gvae.training_data(cref, zref, clref, GVAE_CFG)
-    assert lat.shape == (40, 4) and cond.shape == (40, 4) and measured == len(labelled) == 16
+    assert lat.shape == std.shape == cond.shape == (40, 4) and bool((std > 0).all())
+    assert measured == len(labelled) == 16
     np.testing.assert_allclose(cond[torch.from_numpy(labelled)].numpy(), t_zc, rtol=1e-6)
     others = np.setdiff1d(np.arange(40), labelled)
     with torch.no_grad():

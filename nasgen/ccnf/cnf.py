@@ -110,10 +110,11 @@ class CCNF(nn.Module):
         return -self.log_prob(x, cond, generator).mean()
 
     @torch.no_grad()
-    def sample(self, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One latent per condition row: N(0, I) noise (from the CPU ``generator``) run from noise to data."""
+    def sample(self, cond: torch.Tensor, generator: torch.Generator | None = None, temperature: float = 1.0):
+        """One latent per condition row: N(0, temperature^2 I) noise (from the CPU ``generator``) run from noise
+        to data; temperature < 1 (Glow) trades diversity for samples from the denser part of p(u | c)."""
         self.check(None, cond)
-        u = torch.randn(len(cond), self.dim, generator=generator).to(cond)
+        u = torch.randn(len(cond), self.dim, generator=generator).to(cond) * temperature
         return self.invert(u, cond)
 
     @torch.no_grad()

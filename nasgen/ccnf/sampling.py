@@ -62,7 +62,8 @@ class CellSampler:
     def ccnf_latents(self, cond: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One CCNF latent per condition row, solved in batches of ``sample_batch``."""
         b = self.cfg.sample_batch
-        return torch.cat([self.flow.sample(cond[i : i + b], generator) for i in range(0, len(cond), b)])
+        t = self.cfg.temperature
+        return torch.cat([self.flow.sample(cond[i : i + b], generator, t) for i in range(0, len(cond), b)])
 
     def draw(self, cond: torch.Tensor, generator: torch.Generator) -> list[Decoded]:
         return decode(self.gvae, self.ccnf_latents(cond, generator))

@@ -51,11 +51,20 @@ def train(
     cfg: CCNFConfig,
     progress: Callable[[int], None] | None = None,
     device: str | torch.device = "cpu",
+    latent_std=None,
 ) -> tuple[CCNF, History, np.ndarray]:
-    """Fit p(latent | condition); returns the best-validation model (eval mode), history, held-out rows."""
+    """Fit p(latent | condition); returns the best-validation model (eval mode), history, held-out rows.
+
+    With ``latent_std`` (the encoder's posterior std per row) every batch draws z = latent + std * eps afresh:
+    the flow then models the aggregate posterior, the region the G-VAE decoder was trained to decode, instead
+    of a smoothed cloud of posterior means (whose gaps decode badly). Held-out rows use one fixed draw.
+    """
     x, c = _as_tensor(latents, "latents"), _as_tensor(conditions, "conditions")
     if len(x) != len(c):
         raise ConfigError(f"CCNF got {len(x)} latents but {len(c)} conditions")
+    std = None if latent_std is None else _as_tensor(latent_std, "latent_std")
+    if std is not None and std.shape != x.shape:
+        raise ConfigError(f"CCNF latent_std has shape {tuple(std.shape)}, the latents {tuple(x.shape)}")
     n = len(x)
     if n < 2:
         raise ConfigError(f"the CCNF needs at least 2 latents, got {n}")
@@ -64,9 +73,15 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     dev = torch.device(device)
     x, c = x.to(dev), c.to(dev)
+    std = None if std is None else std.to(dev)
     n_val = int(round(cfg.val_fraction * n)) if n >= 10 else 0
     perm = rng.permutation(n)
     val_idx, train_idx = perm[:n_val], perm[n_val:]
+    x_val = (
+        x[val_idx]
+        if std is None
+        else x[val_idx] + std[val_idx] * torch.randn((n_val, x.shape[1]), generator=gen).to(dev)
+    )
     model = CCNF(x.shape[1], c.shape[1], cfg).to(dev)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)  # fmt: skip
@@ -80,7 +95,12 @@ def train(
         for b in batches:
             idx = torch.from_numpy(b).to(dev)
             model.reset_nfe()
-            loss = model.nll(x[idx], c[idx], gen)
+            xb = (
+                x[idx]
+                if std is None
+                else x[idx] + std[idx] * torch.randn((len(idx), x.shape[1]), generator=gen).to(dev)
+            )
+            loss = model.nll(xb, c[idx], gen)
             nfe_fwd = model.nfe
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -92,7 +112,7 @@ def train(
         hist.nfe_forward.append(sums[1])
         hist.nfe_backward.append(sums[2])
         hist.end_time.append(model.end_times()[0])
-        monitor = mean_nll(model, x[val_idx], c[val_idx], cfg.sample_batch, gen) / dim if n_val else sums[0] / dim
+        monitor = mean_nll(model, x_val, c[val_idx], cfg.sample_batch, gen) / dim if n_val else sums[0] / dim
         hist.val_nll.append(monitor)
         if progress is not None:
             progress(1)

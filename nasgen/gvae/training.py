@@ -59,6 +59,20 @@ def dead_node_loss(size_logits: torch.Tensor, edge_logits: torch.Tensor) -> torc
     return (per_node * ops).sum(1)
 
 
+def validity_latents(mu: torch.Tensor, interpolation: float, gen: torch.Generator) -> torch.Tensor:
+    """Where the dead-node loss is applied: the rescaled prior (what the validity metric draws from) and,
+    for a share ``interpolation`` of the rows, random points between two posterior means of the batch
+    (where a generator that smooths the latent data, such as the CCNF, puts its samples)."""
+    eps = torch.randn(mu.shape, generator=gen).to(mu.device)
+    z = mu.mean(0) + mu.std(0) * eps
+    k = int(round(interpolation * len(mu)))
+    if k:
+        a, b = torch.randint(0, len(mu), (2, k), generator=gen).to(mu.device)
+        lam = torch.rand((k, 1), generator=gen).to(mu.device)
+        z = torch.cat([mu[a] + lam * (mu[b] - mu[a]), z[k:]])
+    return z
+
+
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
 
@@ -146,10 +160,8 @@ def train(
             mu, logvar, logits = model(g)
             recon = reconstruction_loss(logits, g).mean()
             loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
-            if cfg.validity_weight > 0:  # on samples of the (rescaled) prior the validity metric draws from
-                eps = torch.randn(mu.shape, generator=gen).to(dev)
-                z = mu.detach().mean(0) + mu.detach().std(0) * eps
-                size, _, _, edges = model.decoder(z)
+            if cfg.validity_weight > 0:
+                size, _, _, edges = model.decoder(validity_latents(mu.detach(), cfg.validity_interpolation, gen))
                 loss = loss + cfg.validity_weight * dead_node_loss(size, edges).mean()
             trip = pred = torch.zeros(())
             if supervised:

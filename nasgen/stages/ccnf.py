@@ -1,8 +1,9 @@
 """Stage `ccnf`: the conditional flow p(latent | ZC condition) over the G-VAE latents of the cells.
 
-Training rows are the first ``max_cells`` cells of the G-VAE's data: latent = the G-VAE's mean f(x),
-condition = the measured transformed ZC vector where the cell was scored, else the predictor's q(f(x))
-(paper Section 4.2: q stands in for scoring every cell).
+Training rows are the first ``max_cells`` cells of the G-VAE's data. Latent: the G-VAE's posterior (fresh
+draws from q(z | x) with ``posterior_samples``, else its mean f(x)). Condition: the measured transformed ZC
+vector where the cell was scored, else the predictor's q(f(x)) (paper Section 4.2: q stands in for scoring
+every cell).
 
 Written: ``weights.safetensors``, ``model.json`` (config, dimensions, training latents' mean and std),
 ``history.parquet`` (NLL, NFE and end time per epoch) and ``metrics.json`` (held-out NLL, NFE, and the
@@ -22,7 +23,7 @@ from nasgen.ccnf.sampling import CellSampler
 from nasgen.ccnf.training import History, train
 from nasgen.config import CCNFConfig
 from nasgen.errors import CorruptArtifactError
-from nasgen.gvae import GVAE, encode
+from nasgen.gvae import GVAE, encode_cells
 from nasgen.space.cell import Cell
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters as cluster_stage
@@ -44,24 +45,31 @@ def ccnf_key(gvae_ref: Ref, cfg: CCNFConfig) -> str:
     return content_key(STAGE, cfg, upstream=[gvae_ref])
 
 
-def latents_of(model: GVAE, cells: list[Cell]) -> torch.Tensor:
-    return torch.cat([encode(model, cells[i : i + ENCODE_BATCH]) for i in range(0, len(cells), ENCODE_BATCH)])
+@torch.no_grad()
+def posterior_of(model: GVAE, cells: list[Cell]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std of the G-VAE posterior q(z | x) of every cell."""
+    model.eval()
+    dev = next(model.parameters()).device
+    parts = [
+        model.encode(encode_cells(cells[i : i + ENCODE_BATCH]).to(dev)) for i in range(0, len(cells), ENCODE_BATCH)
+    ]
+    return torch.cat([m for m, _ in parts]), torch.cat([torch.exp(0.5 * lv) for _, lv in parts])
 
 
-def training_data(gvae_ref: Ref, model: GVAE, cfg: CCNFConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """(latents, conditions, how many conditions were measured rather than predicted)."""
+def training_data(gvae_ref: Ref, model: GVAE, cfg: CCNFConfig):
+    """(posterior means, posterior stds, conditions, how many conditions were measured rather than predicted)."""
     cells_ref = upstream_of(gvae_ref, cell_stage.STAGE)
     zc_ref = upstream_of(gvae_ref, zc_stage.STAGE)
     clusters_ref = upstream_of(gvae_ref, cluster_stage.STAGE)
     cells, labelled, t_zc, _, _ = gvae_stage.training_data(cells_ref, zc_ref, clusters_ref, model.cfg)
     n = len(cells) if cfg.max_cells is None else min(cfg.max_cells, len(cells))
-    lat = latents_of(model, cells[:n])
+    lat, std = posterior_of(model, cells[:n])
     with torch.no_grad():
         cond = model.predictor(lat)
     keep = labelled < n
     cond[torch.from_numpy(labelled[keep]).to(cond.device)] = torch.as_tensor(t_zc[keep], dtype=cond.dtype,
                                                                               device=cond.device)  # fmt: skip
-    return lat, cond, int(keep.sum())
+    return lat, std, cond, int(keep.sum())
 
 
 def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, device: str = "auto") -> Ref:
@@ -72,9 +80,10 @@ def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, dev
     dev = resolve_device(device)
     model, transform = gvae_stage.load_model(store_of(gvae_ref), gvae_ref)
     model = model.to(dev)
-    lat, cond, measured = training_data(gvae_ref, model, cfg)
+    lat, std, cond, measured = training_data(gvae_ref, model, cfg)
     t0 = time.perf_counter()
-    flow, hist, val_idx = train(lat.cpu().numpy(), cond.cpu().numpy(), cfg, progress, device=dev)
+    flow, hist, val_idx = train(lat.cpu().numpy(), cond.cpu().numpy(), cfg, progress, device=dev,
+                                latent_std=std.cpu().numpy() if cfg.posterior_samples else None)  # fmt: skip
     seconds = time.perf_counter() - t0
     clusters_ref = upstream_of(gvae_ref, cluster_stage.STAGE)
     sampler = CellSampler(model, flow, cluster_stage.load_model(store_of(clusters_ref), clusters_ref), transform,
