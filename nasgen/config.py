@@ -183,6 +183,39 @@ class CCNFConfig(_Frozen):
     max_tries: int = Field(32, ge=1)  # sampling rounds before GenCell/synonyms give up on a failed decode
 
 
+class ConstraintConfig(_Frozen):
+    """A size budget of a searched network (None: unconstrained in that dimension)."""
+
+    max_params: int | None = Field(None, ge=1)
+    max_flops: int | None = Field(None, ge=1)  # multiply-accumulates, as nasgen.space.cost counts them
+
+    @property
+    def name(self) -> str:
+        parts = [
+            f"params<={self.max_params}" if self.max_params else "",
+            f"flops<={self.max_flops}" if self.max_flops else "",
+        ]
+        return ",".join(p for p in parts if p) or "unconstrained"
+
+
+class SearchConfig(_Frozen):
+    """HL-Evo (paper Algorithm 1) and the baselines that share its scorer and budget (nasgen.search)."""
+
+    iterations: int = Field(20_000, ge=2)  # T, split equally into exploration and exploitation
+    population: int = Field(512, ge=2)  # N
+    levels: tuple[ConstraintConfig, ...] = (
+        ConstraintConfig(max_params=500_000),
+        ConstraintConfig(max_params=1_000_000),
+        ConstraintConfig(max_params=2_000_000),
+        ConstraintConfig(max_params=4_000_000),
+    )
+    init_cluster: int | None = None  # cluster of alpha_0's cells (paper: the 5th); None: the GMM's heaviest
+    init_layers: tuple[tuple[int, int], ...] = ((32, 1), (64, 2), (64, 1))  # alpha_0's (channels, stride)
+    depth_mutations: bool = False  # also insert/delete positions (not in Algorithm 1; lengths stay at alpha_0's)
+    seed: int = 0
+    zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 

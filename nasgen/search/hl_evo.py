@@ -1,0 +1,92 @@
+"""HL-Evo (paper Algorithm 1): evolution over HL sequences, cells drawn from cluster families by GenCell.
+
+An individual is an HL sequence (cluster, channels, stride per position) together with the concrete cell
+GenCell drew for each position, so alpha(alpha_hat) is fixed until a mutation redraws a cell. Mutations
+(lines 6-22): change channels (c ~ U{C}), change stride (s ~ U{1, 2}), change cell design (a new GenCell
+draw of the position's cluster) and, in the exploration phase only, change cell type (a new cluster
+~ U{1..K} and a GenCell draw of it). ``depth_mutations`` adds inserting/deleting a position, which the
+paper does not list (its sequences keep alpha_0's length); it is off by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from nasgen.config import ConstraintConfig, SearchConfig
+from nasgen.errors import ConfigError, MutationNotApplicable
+from nasgen.search.evolution import Candidate, SearchResult, evolve
+from nasgen.search.objective import Evaluator
+from nasgen.space.cell import Cell
+from nasgen.space.macro import CHANNELS, MAX_LAYERS, STRIDES, HLLayer, HLSequence
+
+PHASES = ("exploration", "exploitation")
+MUTATIONS = {
+    "exploration": ("channels", "stride", "cell_design", "cell_type"),
+    "exploitation": ("channels", "stride", "cell_design"),
+}
+DEPTH_MUTATIONS = ("insert_position", "delete_position")
+
+GenCell = Callable[[int, np.random.Generator], Cell]  # (cluster, rng) -> a valid cell of that family
+
+
+def initial_candidate(cfg: SearchConfig, cluster: int, gen_cell: GenCell, rng: np.random.Generator) -> Candidate:
+    """alpha_0: ``init_layers`` positions of one cluster, a GenCell draw each."""
+    c = cfg.zc
+    seq = HLSequence(tuple(HLLayer(cluster, ch, s) for ch, s in cfg.init_layers), c.input_shape, c.classes)
+    return Candidate(seq.materialise([gen_cell(cluster, rng) for _ in seq.layers]), seq, "init")
+
+
+def mutate(
+    cand: Candidate, rng: np.random.Generator, phase: str, gen_cell: GenCell, n_clusters: int, depth: bool = False
+) -> Candidate:
+    seq, cells = cand.seq, [x.cell for x in cand.macro.layers]
+    layers = list(seq.layers)
+    kinds = MUTATIONS[phase] + (DEPTH_MUTATIONS if depth else ())
+    kind = kinds[int(rng.integers(len(kinds)))]
+    i = int(rng.integers(len(layers)))
+    x = layers[i]
+    if kind == "channels":
+        layers[i] = replace(x, channels=int(CHANNELS[rng.integers(len(CHANNELS))]))
+    elif kind == "stride":
+        layers[i] = replace(x, stride=int(STRIDES[rng.integers(len(STRIDES))]))
+    elif kind == "cell_design":
+        cells[i] = gen_cell(x.cluster, rng)
+    elif kind == "cell_type":
+        k = int(rng.integers(n_clusters))
+        layers[i], cells[i] = replace(x, cluster=k), gen_cell(k, rng)
+    elif kind == "insert_position":
+        if len(layers) >= MAX_LAYERS:
+            raise MutationNotApplicable(f"a sequence has at most {MAX_LAYERS} positions")
+        layers.insert(i + 1, replace(x, stride=1))
+        cells.insert(i + 1, gen_cell(x.cluster, rng))
+    else:  # delete_position
+        if len(layers) == 1:
+            raise MutationNotApplicable("cannot delete the only position")
+        del layers[i], cells[i]
+    new = replace(seq, layers=tuple(layers))
+    return Candidate(new.materialise(cells), new, kind)
+
+
+def hl_evo(
+    cfg: SearchConfig,
+    constraint: ConstraintConfig,
+    evaluator: Evaluator,
+    gen_cell: GenCell,
+    n_clusters: int,
+    init_cluster: int,
+    progress: Callable[[int], None] | None = None,
+) -> SearchResult:
+    """Algorithm 1 under one constraint; history rows carry the HL sequence and the concrete network."""
+    if not 0 <= init_cluster < n_clusters:
+        raise ConfigError(f"init_cluster {init_cluster} is not a cluster: the GMM has clusters 0..{n_clusters - 1}")
+    evaluator.check_input(cfg.zc.input_shape, cfg.zc.classes)
+    rng = np.random.default_rng(cfg.seed)
+    init = initial_candidate(cfg, init_cluster, gen_cell, rng)
+
+    def step(c: Candidate, r: np.random.Generator, phase: str) -> Candidate:
+        return mutate(c, r, phase, gen_cell, n_clusters, cfg.depth_mutations)
+
+    return evolve(init, step, PHASES, cfg.iterations, cfg.population, constraint, evaluator, rng, progress)

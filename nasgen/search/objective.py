@@ -1,0 +1,57 @@
+"""What every search optimises: T-CET of a materialised network, under size constraints, counted and cached.
+
+Constraints are checked on the analytic cost first (microseconds), so a violator never costs a ZC
+evaluation; records are cached by architecture id, so a network met twice is scored once. ``evaluations``
+counts real scorer calls: the budget axis of the search benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nasgen.config import ConstraintConfig, ZCConfig
+from nasgen.errors import ConfigError
+from nasgen.space.cost import Cost, macro_cost
+from nasgen.space.macro import MacroArch
+from nasgen.zc.scorer import Scorer
+
+OBJECTIVE = "tcet"
+
+
+def satisfies(cost: Cost, c: ConstraintConfig) -> bool:
+    return (c.max_params is None or cost.params <= c.max_params) and (c.max_flops is None or cost.flops <= c.max_flops)
+
+
+class Evaluator:
+    def __init__(self, cfg: ZCConfig, device: str = "cpu", cache: dict[str, dict[str, Any]] | None = None):
+        if OBJECTIVE not in cfg.proxies:
+            raise ConfigError(f"the search objective {OBJECTIVE!r} must be among the ZC proxies {cfg.proxies}")
+        self.cfg = cfg
+        self.scorer = Scorer(cfg, device)
+        self.cache = {} if cache is None else cache
+        self.evaluations = 0
+
+    def record(self, macro: MacroArch) -> dict[str, Any]:
+        """The ZC record of ``macro`` (cached by arch id); fitness = its T-CET, -inf when scoring failed."""
+        key = macro.arch_id
+        if key not in self.cache:
+            self.evaluations += 1
+            self.cache[key] = self.scorer.score_macro(macro, name=key)
+        return self.cache[key]
+
+    @staticmethod
+    def fitness(record: dict[str, Any]) -> float:
+        v = record.get(OBJECTIVE, math.nan)
+        return float(v) if record.get("status") == "ok" and math.isfinite(v) else -math.inf
+
+    def check_input(self, input_shape: tuple[int, int, int], classes: int) -> None:
+        if tuple(input_shape) != self.cfg.input_shape or classes != self.cfg.classes:
+            raise ConfigError(
+                f"networks of input {tuple(input_shape)} / {classes} classes cannot be scored by a ZC config of "
+                f"input {self.cfg.input_shape} / {self.cfg.classes} classes"
+            )
+
+
+def cost_of(macro: MacroArch) -> Cost:
+    return macro_cost(macro)

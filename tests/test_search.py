@@ -1,0 +1,125 @@
+"""HL-Evo (Algorithm 1) and the baselines: mutation validity, phases, constraints, determinism, history I/O."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig, ZCConfig
+from nasgen.errors import ConfigError
+from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.hl_evo import MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
+from nasgen.search.history import from_table, to_table
+from nasgen.search.objective import Evaluator
+from nasgen.space.cell import Cell
+from nasgen.space.macro import HLSequence, MacroArch
+from nasgen.space.sampling import unique_codes
+
+ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
+CFG = SearchConfig(iterations=24, population=6, zc=ZC, levels=(ConstraintConfig(max_params=300_000),))
+K = 3
+FAMILIES = [[Cell.from_code(int(c)) for c in unique_codes(5, seed, SamplerConfig(batch_size=512))[0]] for seed in range(K)]
+
+
+def gen_cell(cluster: int, rng: np.random.Generator) -> Cell:
+    """A stand-in GenCell: a draw from a fixed family of valid cells per cluster (the CCNF is tested elsewhere)."""
+    family = FAMILIES[cluster]
+    return family[int(rng.integers(len(family)))]
+
+
+def family_of(cell: Cell) -> set[int]:
+    return {k for k, fam in enumerate(FAMILIES) if cell in fam}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from(PHASES), st.booleans())
+def test_mutations_keep_sequences_valid_and_cells_in_their_cluster(seed, phase, depth):
+    rng = np.random.default_rng(seed)
+    cand = initial_candidate(CFG, 1, gen_cell, rng)
+    for _ in range(5):
+        parent = cand
+        try:
+            cand = mutate(cand, rng, phase, gen_cell, K, depth)
+        except ConfigError:
+            raise
+        except Exception as e:  # only "not applicable" may stop a mutation
+            assert type(e).__name__ == "MutationNotApplicable"
+            continue
+        assert isinstance(cand.seq, HLSequence) and cand.macro == cand.seq.materialise([x.cell for x in cand.macro.layers])
+        for hl, layer in zip(cand.seq.layers, cand.macro.layers):
+            assert hl.cluster in family_of(layer.cell)
+        if phase == "exploitation" and not depth:
+            assert [x.cluster for x in cand.seq.layers] == [x.cluster for x in parent.seq.layers]
+            assert cand.mutation in MUTATIONS["exploitation"]
+
+
+@pytest.fixture(scope="module")
+def evaluator():
+    return Evaluator(ZC)
+
+
+def _run(evaluator, cfg=CFG, constraint=None):
+    return hl_evo(cfg, constraint or cfg.levels[0], evaluator, gen_cell, K, init_cluster=0)
+
+
+def test_phases_constraints_and_population_rules(evaluator):
+    res = _run(evaluator)
+    rows = res.history
+    assert rows[0]["phase"] == "init" and rows[0]["positions"] == 3
+    for r in rows[1:]:
+        assert r["mutation"] in MUTATIONS[r["phase"]]
+        assert r["params"] <= 300_000  # violators never enter the population or the history
+    phases = [r["phase"] for r in rows[1:]]
+    assert phases == sorted(phases, key=PHASES.index)  # exploration strictly before exploitation
+    assert len(rows) - 1 + res.discarded_constraint + res.discarded_mutation == CFG.iterations
+    assert res.best.fitness == max(r["fitness"] for r in rows)
+    assert res.evaluations <= len(rows)  # repeated networks are scored once
+
+
+def test_runs_are_deterministic_under_a_seed(evaluator):
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    a, b = _run(Evaluator(ZC)), _run(Evaluator(ZC))
+    assert strip(a.history) == strip(b.history)
+    c = _run(evaluator, CFG.model_copy(update={"seed": 1}))
+    assert strip(c.history) != strip(a.history)
+
+
+def test_history_round_trips_through_parquet(evaluator, tmp_path):
+    rows = _run(evaluator).history
+    pq.write_table(to_table(rows, ZC.proxies), tmp_path / "h.parquet")
+    back = from_table(pq.read_table(tmp_path / "h.parquet"))
+    assert back == rows
+    first = back[-1]
+    macro = MacroArch.from_json(first["macro"])
+    assert macro.arch_id == first["arch_id"] and HLSequence.from_json(first["hl_sequence"]).materialise(
+        [x.cell for x in macro.layers]
+    ) == macro
+    assert pq.read_table(tmp_path / "h.parquet").schema.field("tcet").type == pa.float64()
+
+
+def test_impossible_or_mismatched_searches_fail_clearly(evaluator):
+    with pytest.raises(ConfigError, match="violates the constraint params<=10"):
+        _run(evaluator, constraint=ConstraintConfig(max_params=10))
+    with pytest.raises(ConfigError, match="init_cluster 5 is not a cluster"):
+        hl_evo(CFG, CFG.levels[0], evaluator, gen_cell, K, init_cluster=5)
+    with pytest.raises(ConfigError, match="cannot be scored"):
+        hl_evo(CFG.model_copy(update={"zc": ZC.model_copy(update={"resolution": 16})}), CFG.levels[0], evaluator,
+               gen_cell, K, init_cluster=0)  # fmt: skip
+    with pytest.raises(ConfigError, match="must be among the ZC proxies"):
+        Evaluator(ZC.model_copy(update={"proxies": ("naswot", "params")}))
+
+
+def test_baselines_share_budget_constraint_and_row_format(evaluator):
+    budget = 6
+    rs = random_search(CFG, CFG.levels[0], Evaluator(ZC), budget)
+    assert rs.evaluations == budget and all(r["params"] <= 300_000 for r in rs.history)
+    init = initial_candidate(CFG, 0, gen_cell, np.random.default_rng(0)).macro
+    ev = raw_evo(CFG, CFG.levels[0], Evaluator(ZC), init)
+    assert all(r["params"] <= 300_000 and r["hl_sequence"] is None for r in ev.history)
+    assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell"}
+    assert set(rs.history[0]) == set(ev.history[0]) == set(_run(evaluator).history[0])
+    json.loads(ev.history[-1]["macro"])
