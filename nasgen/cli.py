@@ -135,6 +135,28 @@ def ccnf_cmd(
     console.print_json(ref.model_dump_json())
 
 
+@app.command("search")
+def search_cmd(
+    ccnf_uri: str = typer.Option(..., "--ccnf", help="URI of a ccnf artifact (printed by `nasgen ccnf`)."),
+    iterations: int = typer.Option(None, "--iterations", help="T of Algorithm 1."),
+    population: int = typer.Option(None, "--population", help="N of Algorithm 1."),
+    max_params: list[int] = typer.Option(None, "--max-params", help="Constraint levels (repeat); default: profile."),
+    seed: int = typer.Option(None, "--seed"),
+    store: str = typer.Option(None, "--store", help="Store for the hl_evo artifacts (default: the CCNF's store)."),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """HL-Evo (hl-evo flow) under each constraint level; print the artifact refs."""
+    from flows.hl_evo import hl_evo, resolve_search
+    from nasgen.zc.scorer import resolve_device
+
+    resolve_search(profile, max_params, iterations=iterations, population=population, seed=seed)  # fail fast
+    resolve_device(device)
+    refs = hl_evo(ccnf_uri=ccnf_uri, profile=profile, store=store, iterations=iterations, population=population,
+                  max_params=max_params or None, seed=seed, device=device)  # fmt: skip
+    console.print_json(json.dumps([r.model_dump() for r in refs]))
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),

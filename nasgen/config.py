@@ -231,6 +231,7 @@ class Profile(_Frozen):
     clusters: ClusterConfig = ClusterConfig()
     gvae: GVAEConfig = GVAEConfig()
     ccnf: CCNFConfig = CCNFConfig()
+    search: SearchConfig = SearchConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
@@ -252,6 +253,12 @@ PROFILES: dict[str, Profile] = {
             prior_samples=200,
         ),
         ccnf=CCNFConfig(hidden=16, layers=2, atol=1e-3, rtol=1e-3, epochs=2, batch_size=64, patience=2, max_cells=200),
+        search=SearchConfig(
+            iterations=8,
+            population=4,
+            levels=(ConstraintConfig(max_params=1_000_000),),
+            zc=ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops")),
+        ),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
     "demo": Profile(
@@ -271,6 +278,12 @@ PROFILES: dict[str, Profile] = {
             max_cells=5_000,
         ),
         ccnf=CCNFConfig(hidden=128, layers=3, atol=1e-4, rtol=1e-4, epochs=30, patience=5, max_cells=5_000),
+        search=SearchConfig(
+            iterations=200,
+            population=32,
+            levels=(ConstraintConfig(max_params=500_000), ConstraintConfig(max_params=1_000_000)),
+            zc=ZCConfig(batch_size=16),
+        ),
     ),
     "paper": Profile(
         name="paper",

@@ -57,6 +57,22 @@ def tiny_pipeline(tmp_path_factory):
     return store, cref, zref, clref
 
 
+TINY_GVAE = dict(layers=2, hidden=16, latent=4, epochs=200, patience=1000, validity_weight=0.5, batch_size=16,
+                 labelled_batch_size=8, prior_samples=50, val_fraction=0.25)  # ~30% of its samples decode
+TINY_CCNF = dict(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_pipeline):
+    """(store, gvae ref, ccnf ref) trained on the tiny pipeline: what the search and generation stages use."""
+    from nasgen.config import CCNFConfig, GVAEConfig
+    from nasgen.stages import ccnf, gvae
+
+    store, cref, zref, clref = tiny_pipeline
+    gref = gvae.fit(store, cref, zref, clref, GVAEConfig(**TINY_GVAE))
+    return store, gref, ccnf.fit(store, gref, CCNFConfig(**TINY_CCNF))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,28 +10,15 @@ from nasgen.errors import ConfigError
 from nasgen.gvae.data import Decoded
 from nasgen.stages import ccnf, gvae
 from nasgen.stages.ccnf import training_data
+from tests.conftest import TINY_CCNF, TINY_GVAE
 
-GVAE_CFG = GVAEConfig(
-    layers=2,
-    hidden=16,
-    latent=4,
-    epochs=200,
-    patience=1000,
-    validity_weight=0.5,
-    batch_size=16,
-    labelled_batch_size=8,
-    prior_samples=50,
-    val_fraction=0.25,
-)  # ~30% of its samples decode
-
-CFG = CCNFConfig(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25)
+GVAE_CFG = GVAEConfig(**TINY_GVAE)
+CFG = CCNFConfig(**TINY_CCNF)
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_pipeline):
-    st, cref, zref, clref = tiny_pipeline
-    gref = gvae.fit(st, cref, zref, clref, GVAE_CFG)
-    return st, gref, ccnf.fit(st, gref, CFG)
+def trained(tiny_models):
+    return tiny_models
 
 
 def test_artifact_holds_weights_history_and_metrics(trained):

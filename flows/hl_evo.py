@@ -1,0 +1,58 @@
+"""Flow `hl-evo`: HL-Evo (paper Algorithm 1) under every constraint level of the profile, fanned out.
+
+One cached task per level on the flow's task runner; the histories are what the SG trains on.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.futures import as_completed
+
+from nasgen.config import ConstraintConfig, SearchConfig, get_profile, with_overrides
+from nasgen.stages import ccnf
+from nasgen.store import ArtifactStore, Ref, open_ref
+from tasks import search as search_tasks
+from tasks.stage import submit_stage
+
+
+def resolve_search(profile: str, max_params: list[int] | None = None, **overrides) -> SearchConfig:
+    if max_params:
+        overrides["levels"] = tuple(ConstraintConfig(max_params=p) for p in max_params)
+    return with_overrides(get_profile(profile).search, "hl-evo", **overrides)
+
+
+@flow(name="hl-evo", log_prints=True)
+def hl_evo(
+    ccnf_uri: str,
+    profile: str = "demo",
+    store: str | None = None,
+    iterations: int | None = None,
+    population: int | None = None,
+    max_params: list[int] | None = None,
+    seed: int | None = None,
+    device: str = "cpu",
+) -> list[Ref]:
+    """One HL-Evo run per constraint level (``max_params`` replaces the profile's levels) on a trained CCNF."""
+    log = get_run_logger()
+    cfg = resolve_search(profile, max_params, iterations=iterations, population=population, seed=seed)
+    c_store, c_ref = open_ref(ccnf_uri, stage=ccnf.STAGE)
+    st = c_store if store is None else ArtifactStore(store)
+    orchestration = get_profile(profile).orchestration
+    futures = [submit_stage(search_tasks.hl_evo_level, orchestration, store=st.root, ccnf_ref=c_ref, cfg=cfg,
+                            level=level, device=device) for level in cfg.levels]  # fmt: skip
+    progress = create_progress_artifact(0.0, description=f"hl-evo: {len(futures)} constraint levels")
+    for done, f in enumerate(as_completed(futures), start=1):
+        f.result()
+        update_progress_artifact(progress, 100.0 * done / len(futures))
+    refs = [f.result() for f in futures]
+    rows = [{"uri": r.uri, **st.read_json(r, "stats.json")} for r in refs]
+    create_table_artifact(rows, description="HL-Evo: best network per constraint level")
+    for r in rows:
+        log.info("hl-evo %s: best T-CET %.2f (%d params) after %d evaluations", r["constraint"], r["best_tcet"],
+                 r["best_params"], r["evaluations"])  # fmt: skip
+    return refs
+
+
+if __name__ == "__main__":
+    raise SystemExit("usage: nasgen search --ccnf URI")
