@@ -57,8 +57,18 @@ def tiny_pipeline(tmp_path_factory):
     return store, cref, zref, clref
 
 
-TINY_GVAE = dict(layers=2, hidden=16, latent=4, epochs=200, patience=1000, validity_weight=0.5, batch_size=16,
-                 labelled_batch_size=8, prior_samples=50, val_fraction=0.25)  # ~30% of its samples decode
+TINY_GVAE = dict(
+    layers=2,
+    hidden=16,
+    latent=4,
+    epochs=200,
+    patience=1000,
+    validity_weight=0.5,
+    batch_size=16,
+    labelled_batch_size=8,
+    prior_samples=50,
+    val_fraction=0.25,
+)  # ~30% of its samples decode
 TINY_CCNF = dict(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25)
 
 

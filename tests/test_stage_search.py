@@ -15,7 +15,8 @@ CFG = SearchConfig(iterations=10, population=4, zc=ZC, levels=(ConstraintConfig(
 def test_level_artifact_holds_history_best_stats_and_plot(tiny_models):
     st, _, cref = tiny_models
     ref = search.run(st, cref, CFG, CFG.levels[0])
-    assert {"history.parquet", "best.json", "stats.json", "curve.png"} <= set(st.manifest(search.STAGE, ref.key)["files"])
+    files = set(st.manifest(search.STAGE, ref.key)["files"])
+    assert {"history.parquet", "best.json", "stats.json", "curve.png"} <= files
     rows = from_table(search.load_history(st, ref))
     stats = st.read_json(ref, "stats.json")
     assert len(rows) - 1 == stats["accepted"] and stats["iterations"] == 10
