@@ -257,6 +257,23 @@ def bench_ccnf(
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
+@bench_app.command("search")
+def bench_search(
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
+    seeds: int = typer.Option(3, "--seeds"),
+    max_params: int = typer.Option(1_000_000, "--max-params"),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the curves and Pareto fronts here."),
+) -> None:
+    """Search benchmark: HL-Evo vs raw-space Evo(T-CET) vs random search, best T-CET vs ZC evaluations."""
+    from benchmarks.search import run
+
+    result = run(profile=profile, store=store, seeds=seeds, max_params=max_params,
+                 plot=None if plot is None else str(plot))  # fmt: skip
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),

@@ -211,7 +211,9 @@ class SearchConfig(_Frozen):
     )
     init_cluster: int | None = None  # cluster of alpha_0's cells (paper: the 5th); None: the GMM's heaviest
     init_layers: tuple[tuple[int, int], ...] = ((32, 1), (64, 2), (64, 1))  # alpha_0's (channels, stride)
-    depth_mutations: bool = False  # also insert/delete positions (not in Algorithm 1; lengths stay at alpha_0's)
+    # Insert/delete a position too. Algorithm 1 lists no such mutation, yet alpha_0 has 3 positions and HL
+    # sequences have up to 20 (Section 4.3, Fig. 4-5): without it every searched network keeps 3 positions.
+    depth_mutations: bool = True
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
 

@@ -4,8 +4,9 @@ An individual is an HL sequence (cluster, channels, stride per position) togethe
 GenCell drew for each position, so alpha(alpha_hat) is fixed until a mutation redraws a cell. Mutations
 (lines 6-22): change channels (c ~ U{C}), change stride (s ~ U{1, 2}), change cell design (a new GenCell
 draw of the position's cluster) and, in the exploration phase only, change cell type (a new cluster
-~ U{1..K} and a GenCell draw of it). ``depth_mutations`` adds inserting/deleting a position, which the
-paper does not list (its sequences keep alpha_0's length); it is off by default.
+~ U{1..K} and a GenCell draw of it). ``depth_mutations`` (default on) adds inserting a position (a copy
+of a random one with stride 1 and a new GenCell draw) or deleting one: Algorithm 1 does not list them, but
+without them no sequence could grow from alpha_0's 3 positions towards the paper's 20.
 """
 
 from __future__ import annotations

@@ -1,0 +1,125 @@
+"""Search benchmark: HL-Evo vs raw-space Evo(T-CET) vs random search on one scorer, constraint and budget.
+
+Paper Table 1's comparison at our scale: best T-CET of a network with params <= ``max_params`` (3x32x32
+input, 10 classes at the default ZC config) against the number of ZC evaluations, over several seeds.
+HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the same T and N from the same
+alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+
+from benchmarks.machine import machine_info
+from benchmarks.pipeline import prepare
+from nasgen.config import ConstraintConfig, get_profile
+from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.evolution import SearchResult
+from nasgen.search.hl_evo import hl_evo, initial_candidate
+from nasgen.search.objective import Evaluator
+from nasgen.stages import ccnf, gvae
+from nasgen.stages.search import cell_source, init_cluster
+from nasgen.store import ArtifactStore
+
+METHODS = ("hl_evo", "raw_evo", "random")
+
+
+def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
+    """Best T-CET found within the first b evaluations, for each b."""
+    out = []
+    for b in budgets:
+        fits = [r["fitness"] for r in res.history if r["evaluations"] <= b]
+        out.append(max(fits) if fits else float("nan"))
+    return out
+
+
+def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
+        plot: str | None = None) -> dict:  # fmt: skip
+    prof = get_profile(profile)
+    st = ArtifactStore(store)
+    cref, zref, clref = prepare(prof, st)
+    fref = ccnf.fit(st, gvae.fit(st, cref, zref, clref, prof.gvae), prof.ccnf)
+    sampler = ccnf.load_sampler(st, fref)
+    level = ConstraintConfig(max_params=max_params)
+    runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
+    seconds = {m: 0.0 for m in METHODS}
+    for seed in range(seeds):
+        cfg = prof.search.model_copy(update={"seed": seed})
+        k0 = init_cluster(sampler, cfg)
+        gen_cell = cell_source(sampler)
+        t = time.perf_counter()
+        hl = hl_evo(cfg, level, Evaluator(cfg.zc), gen_cell, sampler.clusters.k, k0)
+        seconds["hl_evo"] += time.perf_counter() - t
+        alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
+        t = time.perf_counter()
+        raw = raw_evo(cfg, level, Evaluator(cfg.zc), alpha0)
+        seconds["raw_evo"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rnd = random_search(cfg, level, Evaluator(cfg.zc), hl.evaluations)
+        seconds["random"] += time.perf_counter() - t
+        for m, r in zip(METHODS, (hl, raw, rnd)):
+            runs[m].append(r)
+    budget = min(r.evaluations for rs in runs.values() for r in rs)
+    budgets = sorted({b for b in (10, 25, 50, 100, 200, 500, 1000, 2000, 5000) if b < budget} | {budget})
+    summary = {}
+    for m, rs in runs.items():
+        curves = np.array([best_so_far(r, budgets) for r in rs])
+        finals = np.array([r.best.fitness for r in rs])
+        summary[m] = {
+            "best_tcet_mean": float(finals.mean()),
+            "best_tcet_std": float(finals.std()),
+            "best_tcet_per_seed": finals.tolist(),
+            "evaluations_per_seed": [r.evaluations for r in rs],
+            "best_params_per_seed": [r.best.cost.params for r in rs],
+            "curve_mean": curves.mean(axis=0).tolist(),
+            "discarded_constraint": [r.discarded_constraint for r in rs],
+            "seconds": seconds[m],
+        }
+    result = {
+        "benchmark": "search",
+        "profile": profile,
+        "machine": machine_info(),
+        "config": prof.search.model_dump(mode="json", exclude={"levels"}),
+        "constraint": level.name,
+        "seeds": seeds,
+        "budgets": budgets,
+        "methods": summary,
+        "ccnf_uri": fref.uri,
+    }
+    if plot:
+        with open(plot, "wb") as f:
+            f.write(comparison_png(runs, budgets, level.name))
+        result["plot"] = plot
+    return result
+
+
+def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], title: str) -> bytes:
+    """Left: best T-CET vs evaluations (mean over seeds). Right: params vs T-CET with each method's Pareto front."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for m, rs in runs.items():
+        a.plot(budgets, np.array([best_so_far(r, budgets) for r in rs]).mean(axis=0), marker="o", label=m)
+        pts = sorted((r["params"], r["fitness"]) for res in rs for r in res.history if np.isfinite(r["fitness"]))
+        if pts:
+            b.scatter(*zip(*pts), s=4, alpha=0.3)
+            front, best = [], -np.inf
+            for p, f in pts:
+                if f > best:
+                    front.append((p, f))
+                    best = f
+            b.step(*zip(*front), where="post", label=f"{m} Pareto front")
+    a.set(xscale="log", xlabel="ZC evaluations", ylabel="best T-CET (mean over seeds)", title=title)
+    b.set(xscale="log", xlabel="params", ylabel="T-CET", title="evaluated networks")
+    a.legend()
+    b.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
