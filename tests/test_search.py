@@ -13,7 +13,7 @@ from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig, ZCConfi
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.history import from_table, to_table
-from nasgen.search.hl_evo import MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
+from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
 from nasgen.space.macro import HLSequence, MacroArch
@@ -49,7 +49,7 @@ def test_mutations_keep_sequences_valid_and_cells_in_their_cluster(seed, phase, 
         assert cand.macro == cand.seq.materialise([x.cell for x in cand.macro.layers])
         for hl, layer in zip(cand.seq.layers, cand.macro.layers):
             assert hl.cluster in family_of(layer.cell)
-        if phase == "exploitation" and not depth:
+        if phase == "exploitation" and cand.mutation not in DEPTH_MUTATIONS:
             assert [x.cluster for x in cand.seq.layers] == [x.cluster for x in parent.seq.layers]
             assert cand.mutation in MUTATIONS["exploitation"]
 
@@ -68,7 +68,7 @@ def test_phases_constraints_and_population_rules(evaluator):
     rows = res.history
     assert rows[0]["phase"] == "init" and rows[0]["positions"] == 3
     for r in rows[1:]:
-        assert r["mutation"] in MUTATIONS[r["phase"]]
+        assert r["mutation"] in MUTATIONS[r["phase"]] + DEPTH_MUTATIONS
         assert r["params"] <= 300_000  # violators never enter the population or the history
     phases = [r["phase"] for r in rows[1:]]
     assert phases == sorted(phases, key=PHASES.index)  # exploration strictly before exploitation
@@ -118,6 +118,6 @@ def test_baselines_share_budget_constraint_and_row_format(evaluator):
     init = initial_candidate(CFG, 0, gen_cell, np.random.default_rng(0)).macro
     ev = raw_evo(CFG, CFG.levels[0], Evaluator(ZC), init)
     assert all(r["params"] <= 300_000 and r["hl_sequence"] is None for r in ev.history)
-    assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell"}
+    assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell", *DEPTH_MUTATIONS}
     assert set(rs.history[0]) == set(ev.history[0]) == set(_run(evaluator).history[0])
     json.loads(ev.history[-1]["macro"])
