@@ -177,7 +177,7 @@ class CCNFConfig(_Frozen):
     val_fraction: float = Field(0.1, ge=0, lt=1)
     seed: int = 0
     max_cells: int | None = Field(None, ge=2)  # first N cells of the G-VAE's cells (None: all of them)
-    posterior_samples: bool = True  # fit z ~ q(z|x) drawn afresh per batch, not the means (nasgen.ccnf.training)
+    posterior_samples: bool = False  # fit z ~ q(z|x) drawn afresh per batch instead of the means
     temperature: float = Field(1.0, gt=0)  # of the sampling noise (Glow); < 1: denser, less diverse samples
     sample_batch: int = Field(1024, ge=1)  # latents per batched sampling solve
     max_tries: int = Field(32, ge=1)  # sampling rounds before GenCell/synonyms give up on a failed decode
@@ -275,11 +275,14 @@ PROFILES: dict[str, Profile] = {
             lr=2e-3,
             batch_size=64,
             labelled_batch_size=64,
-            epochs=60,
-            patience=10,
+            epochs=200,
+            patience=30,
+            validity_interpolation=0.5,
             max_cells=5_000,
         ),
-        ccnf=CCNFConfig(hidden=128, layers=3, atol=1e-4, rtol=1e-4, epochs=30, patience=5, max_cells=5_000),
+        ccnf=CCNFConfig(
+            hidden=128, layers=3, atol=1e-4, rtol=1e-4, epochs=100, patience=10, max_cells=5_000, temperature=0.5
+        ),
         search=SearchConfig(
             iterations=200,
             population=32,
