@@ -1,7 +1,7 @@
 """`make demo`: the pipeline at a profile on the embedded defaults, printing the result.
 
 Today's pipeline: sample cells, ZC-score the profile's labelled subset, cluster it into cell families, train
-the G-VAE and the CCNF; later stages are appended here.
+the G-VAE and the CCNF, run HL-Evo per constraint level; later stages are appended here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.fit_clusters import fit_clusters
+from flows.hl_evo import hl_evo
 from flows.sample_cells import sample_cells
 from flows.score_cells import score_cells
 from flows.train_ccnf import train_ccnf
@@ -19,7 +20,7 @@ from flows.train_gvae import train_gvae
 from nasgen.config import get_profile
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
-from nasgen.space.macro import reference_macro
+from nasgen.space.macro import HLSequence, reference_macro
 from nasgen.stages import ccnf, cells, clusters, zc
 from nasgen.store import ArtifactStore
 
@@ -60,8 +61,27 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
     gvae_metrics = _show_gvae(st, gref, console)
     fref = train_ccnf(gvae_uri=gref.uri, profile=profile, store=st.root)
     ccnf_metrics = _show_ccnf(st, fref, console)
+    search_refs = hl_evo(ccnf_uri=fref.uri, profile=profile, store=st.root)
+    searches = _show_search(st, search_refs, console)
     return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores,
-            "clusters": families, "gvae": gvae_metrics, "ccnf": ccnf_metrics}  # fmt: skip
+            "clusters": families, "gvae": gvae_metrics, "ccnf": ccnf_metrics, "search": searches}  # fmt: skip
+
+
+def _show_search(st: ArtifactStore, refs, console: Console) -> list[dict]:
+    t = Table(title="HL-Evo (Algorithm 1): best network per constraint level, by T-CET")
+    for col in ("constraint", "best T-CET", "params", "FLOPs", "positions", "evaluations", "HL sequence (k/ch/s)"):
+        t.add_column(col)
+    out = []
+    for r in refs:
+        stats, best = st.read_json(r, "stats.json"), st.read_json(r, "best.json")
+        seq = HLSequence.from_json(best["hl_sequence"])
+        t.add_row(stats["constraint"], f"{best['fitness']:.1f}", f"{best['params']:,}", f"{best['flops']:,}",
+                  str(len(seq.layers)), str(stats["evaluations"]),
+                  " ".join(f"{x.cluster}/{x.channels}/{x.stride}" for x in seq.layers))  # fmt: skip
+        out.append({"ref": r.model_dump(), **stats})
+    console.print(t)
+    console.print("search curves: " + ", ".join(st.uri("hl_evo", r.key, "curve.png") for r in refs))
+    return out
 
 
 def _show_ccnf(st: ArtifactStore, ref, console: Console, draws: int = 16) -> dict:
