@@ -8,7 +8,6 @@ they, not the parameter count, decide what a CCNF costs.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ import torch
 
 from nasgen.ccnf.cnf import CCNF
 from nasgen.config import CCNFConfig
+from nasgen.early_stopping import EarlyStopping
 from nasgen.errors import ConfigError
 
 
@@ -85,7 +85,7 @@ def train(
     model = CCNF(x.shape[1], c.shape[1], cfg).to(dev)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)  # fmt: skip
-    hist, best, best_state, stale = History(), float("inf"), None, 0
+    hist, stopper = History(), EarlyStopping(cfg.patience)
     for epoch in range(cfg.epochs):
         model.train()
         order = rng.permutation(train_idx)
@@ -116,12 +116,9 @@ def train(
         hist.val_nll.append(monitor)
         if progress is not None:
             progress(1)
-        if monitor < best - 1e-6:
-            best, best_state, stale, hist.best_epoch = monitor, copy.deepcopy(model.state_dict()), 0, epoch
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        stop = stopper.step(monitor, model, epoch)
+        hist.best_epoch = stopper.best_epoch
+        if stop:
+            break
+    stopper.restore(model)
     return model.eval(), hist, val_idx

@@ -10,7 +10,6 @@ reconstruction loss; the best weights are kept.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from nasgen.config import GVAEConfig
+from nasgen.early_stopping import EarlyStopping
 from nasgen.errors import ConfigError
 from nasgen.gvae.data import IGNORE, TRIU, Decoded, GraphBatch, encode_cells, to_cell
 from nasgen.gvae.model import GVAE, ZC_DIM
@@ -150,7 +150,7 @@ def train(
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, int(np.ceil(len(train_idx) / cfg.batch_size)))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
-    hist, best, best_state, stale = History(), float("inf"), None, 0
+    hist, stopper = History(), EarlyStopping(cfg.patience)
     for epoch in range(cfg.epochs):
         model.train()
         order = torch.from_numpy(rng.permutation(train_idx))
@@ -186,14 +186,11 @@ def train(
         hist.val_recon.append(monitor)
         if progress is not None:
             progress(1)
-        if monitor < best - 1e-6:
-            best, best_state, stale, hist.best_epoch = monitor, copy.deepcopy(model.state_dict()), 0, epoch
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        stop = stopper.step(monitor, model, epoch)
+        hist.best_epoch = stopper.best_epoch
+        if stop:
+            break
+    stopper.restore(model)
     model.eval()
     return model, hist, val_idx
 

@@ -16,10 +16,10 @@ import numpy as np
 
 from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
-from nasgen.search.evolution import Candidate, Member, SearchResult, evolve, history_row
+from nasgen.search.evolution import Candidate, Member, SearchResult, change_width_or_stride, evolve, history_row
 from nasgen.search.objective import Evaluator, satisfies
 from nasgen.space.cost import macro_cost
-from nasgen.space.macro import CHANNELS, MAX_LAYERS, STRIDES, Layer, MacroArch
+from nasgen.space.macro import CHANNELS, MAX_LAYERS, Layer, MacroArch
 from nasgen.space.mutations import mutate as mutate_cell
 from nasgen.space.sampling import random_macro
 
@@ -65,10 +65,8 @@ def mutate_raw(cand: Candidate, rng: np.random.Generator, depth: bool = False) -
     kind = kinds[int(rng.integers(len(kinds)))]
     i = int(rng.integers(len(layers)))
     x = layers[i]
-    if kind == "channels":
-        layers[i] = replace(x, channels=int(CHANNELS[rng.integers(len(CHANNELS))]))
-    elif kind == "stride":
-        layers[i] = replace(x, stride=int(STRIDES[rng.integers(len(STRIDES))]))
+    if kind in ("channels", "stride"):
+        layers[i] = change_width_or_stride(x, kind, rng)
     elif kind == "cell":
         layers[i] = replace(x, cell=mutate_cell(x.cell, rng)[0])
     elif kind == "insert_position":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from nasgen.config import ConstraintConfig
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.search.objective import Evaluator, satisfies
 from nasgen.space.cost import Cost, macro_cost
-from nasgen.space.macro import HLSequence, MacroArch
+from nasgen.space.macro import CHANNELS, STRIDES, HLSequence, MacroArch
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,13 @@ def evolve(
 def _member(c: Candidate, evaluator: Evaluator, cost: Cost) -> Member:
     rec = evaluator.record(c.macro)
     return Member(c, cost, rec, evaluator.fitness(rec))
+
+
+def change_width_or_stride(layer, kind: str, rng: np.random.Generator):
+    """Algorithm 1's "change channels" (c ~ U{C}) or "change stride" (s ~ U{1, 2}) of a Layer or HLLayer."""
+    if kind == "channels":
+        return replace(layer, channels=int(CHANNELS[rng.integers(len(CHANNELS))]))
+    return replace(layer, stride=int(STRIDES[rng.integers(len(STRIDES))]))
 
 
 def history_row(m: Member, iteration: int, phase: str, constraint: ConstraintConfig, evaluator: Evaluator,

@@ -18,10 +18,10 @@ import numpy as np
 
 from nasgen.config import ConstraintConfig, SearchConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
-from nasgen.search.evolution import Candidate, SearchResult, evolve
+from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
-from nasgen.space.macro import CHANNELS, MAX_LAYERS, STRIDES, HLLayer, HLSequence
+from nasgen.space.macro import MAX_LAYERS, HLLayer, HLSequence
 
 PHASES = ("exploration", "exploitation")
 MUTATIONS = {
@@ -49,10 +49,8 @@ def mutate(
     kind = kinds[int(rng.integers(len(kinds)))]
     i = int(rng.integers(len(layers)))
     x = layers[i]
-    if kind == "channels":
-        layers[i] = replace(x, channels=int(CHANNELS[rng.integers(len(CHANNELS))]))
-    elif kind == "stride":
-        layers[i] = replace(x, stride=int(STRIDES[rng.integers(len(STRIDES))]))
+    if kind in ("channels", "stride"):
+        layers[i] = change_width_or_stride(x, kind, rng)
     elif kind == "cell_design":
         cells[i] = gen_cell(x.cluster, rng)
     elif kind == "cell_type":
