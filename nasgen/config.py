@@ -275,10 +275,11 @@ PROFILES: dict[str, Profile] = {
             lr=2e-3,
             batch_size=64,
             labelled_batch_size=64,
-            epochs=200,
+            epochs=150,
             patience=30,
+            validity_weight=0.05,
             validity_interpolation=0.5,
-            max_cells=5_000,
+            max_cells=10_000,
         ),
         ccnf=CCNFConfig(
             hidden=128, layers=3, atol=1e-4, rtol=1e-4, epochs=100, patience=10, max_cells=5_000, temperature=0.5
