@@ -1,11 +1,6 @@
-"""The model benchmarks end to end at the smoke profile: every figure the README quotes is in their JSON.
-
-Slow (a whole smoke pipeline plus real ZC scoring of every sample): `make test-slow`.
-"""
+"""The model benchmarks end to end at the smoke profile: every figure the README quotes is in their JSON."""
 
 import pytest
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
