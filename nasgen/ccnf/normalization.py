@@ -2,8 +2,8 @@
 
 y = (x - m) / sqrt(v + eps) * exp(w) + b with the batch's statistics while training (running averages
 are updated then; the first batch initialises them) and the running ones in eval mode, so sampling
-(always eval) inverts exactly what the trained density
-evaluates. It standardises G-VAE latents, whose scale is arbitrary, before the ODE sees them.
+(always eval) inverts exactly what the trained density evaluates. It standardises G-VAE latents, whose
+scale is arbitrary, before the ODE sees them.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 from nasgen.config import ConstraintConfig, ZCConfig
 from nasgen.errors import ConfigError
-from nasgen.space.cost import Cost, macro_cost
+from nasgen.space.cost import Cost
 from nasgen.space.macro import MacroArch
 from nasgen.zc.scorer import Scorer
 
@@ -51,7 +51,3 @@ class Evaluator:
                 f"networks of input {tuple(input_shape)} / {classes} classes cannot be scored by a ZC config of "
                 f"input {self.cfg.input_shape} / {self.cfg.classes} classes"
             )
-
-
-def cost_of(macro: MacroArch) -> Cost:
-    return macro_cost(macro)
