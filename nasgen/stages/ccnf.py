@@ -35,6 +35,7 @@ from nasgen.zc.scorer import resolve_device
 STAGE = "ccnf"
 WEIGHTS = "weights.safetensors"
 ENCODE_BATCH = 4096
+SUCCESS_SAMPLES = 200  # per cluster mean, for the artifact's own decoding-success metric
 HISTORY_SCHEMA = pa.schema(
     [pa.field(n, pa.float64(), nullable=False)
      for n in ("train_nll", "val_nll", "nfe_forward", "nfe_backward", "end_time")]
@@ -112,9 +113,6 @@ def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, dev
         w.rows = len(lat)
         w.meta.update(metrics=metrics)
     return w.ref
-
-
-SUCCESS_SAMPLES = 200  # per cluster mean, for the artifact's own decoding-success metric
 
 
 def cluster_success(sampler: CellSampler, seed: int) -> dict:

@@ -16,7 +16,6 @@ import numpy as np
 
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import ConstraintConfig, SearchConfig
-from nasgen.errors import ConfigError
 from nasgen.search.history import schema, to_table
 from nasgen.search.hl_evo import hl_evo
 from nasgen.search.objective import Evaluator
@@ -47,10 +46,8 @@ def cell_source(sampler: CellSampler):
 
 
 def init_cluster(sampler: CellSampler, cfg: SearchConfig) -> int:
-    k = int(np.argmax(sampler.clusters.weights)) if cfg.init_cluster is None else cfg.init_cluster
-    if not 0 <= k < sampler.clusters.k:
-        raise ConfigError(f"init_cluster {k} is not a cluster: the GMM has clusters 0..{sampler.clusters.k - 1}")
-    return k
+    """alpha_0's cluster: the configured one (hl_evo checks its range) or the GMM's heaviest."""
+    return int(np.argmax(sampler.clusters.weights)) if cfg.init_cluster is None else cfg.init_cluster
 
 
 def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: ConstraintConfig, progress=None,
