@@ -1,7 +1,8 @@
-"""Search benchmark: HL-Evo vs raw-space Evo(T-CET) vs random search on one scorer, constraint and budget.
+"""Search benchmark: HL-Evo vs raw-space Evo vs random search on one scorer, objective, constraint and budget.
 
-Paper Table 1's comparison at our scale: best T-CET of a network with params <= ``max_params`` (3x32x32
-input, 10 classes at the default ZC config) against the number of ZC evaluations, over several seeds.
+Paper Table 1's comparison at our scale: best T-CET (with ``objective``, Zen-score or ZiCo: the ZenNet rows)
+of a network with params <= ``max_params`` (3x32x32 input, 10 classes at the default ZC config) against the
+number of ZC evaluations, over several seeds.
 HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the same T and N from the same
 alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from benchmarks.pipeline import prepare
-from nasgen.config import ConstraintConfig, get_profile
+from nasgen.config import ConstraintConfig, get_profile, with_objective
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate
@@ -28,7 +29,7 @@ METHODS = ("hl_evo", "raw_evo", "random")
 
 
 def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
-    """Best T-CET found within the first b evaluations, for each b."""
+    """Best objective value found within the first b evaluations, for each b."""
     out = []
     for b in budgets:
         fits = [r["fitness"] for r in res.history if r["evaluations"] <= b]
@@ -37,8 +38,9 @@ def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
 
 
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
-        plot: str | None = None) -> dict:  # fmt: skip
+        objective: str | None = None, plot: str | None = None) -> dict:  # fmt: skip
     prof = get_profile(profile)
+    search = with_objective(prof.search, objective)
     st = ArtifactStore(store)
     cref, zref, clref = prepare(prof, st)
     fref = ccnf.fit(st, gvae.fit(st, cref, zref, clref, prof.gvae), prof.ccnf)
@@ -47,18 +49,18 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}
     for seed in range(seeds):
-        cfg = prof.search.model_copy(update={"seed": seed})
+        cfg = search.model_copy(update={"seed": seed})
         k0 = init_cluster(sampler, cfg)
         gen_cell = cell_source(sampler)
         t = time.perf_counter()
-        hl = hl_evo(cfg, level, Evaluator(cfg.zc), gen_cell, sampler.clusters.k, k0)
+        hl = hl_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), gen_cell, sampler.clusters.k, k0)
         seconds["hl_evo"] += time.perf_counter() - t
         alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
         t = time.perf_counter()
-        raw = raw_evo(cfg, level, Evaluator(cfg.zc), alpha0)
+        raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), alpha0)
         seconds["raw_evo"] += time.perf_counter() - t
         t = time.perf_counter()
-        rnd = random_search(cfg, level, Evaluator(cfg.zc), hl.evaluations)
+        rnd = random_search(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), hl.evaluations)
         seconds["random"] += time.perf_counter() - t
         for m, r in zip(METHODS, (hl, raw, rnd)):
             runs[m].append(r)
@@ -69,9 +71,9 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         curves = np.array([best_so_far(r, budgets) for r in rs])
         finals = np.array([r.best.fitness for r in rs])
         summary[m] = {
-            "best_tcet_mean": float(finals.mean()),
-            "best_tcet_std": float(finals.std()),
-            "best_tcet_per_seed": finals.tolist(),
+            "best_mean": float(finals.mean()),
+            "best_std": float(finals.std()),
+            "best_per_seed": finals.tolist(),
             "evaluations_per_seed": [r.evaluations for r in rs],
             "best_params_per_seed": [r.best.cost.params for r in rs],
             "curve_mean": curves.mean(axis=0).tolist(),
@@ -82,7 +84,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "benchmark": "search",
         "profile": profile,
         "machine": machine_info(),
-        "config": prof.search.model_dump(mode="json", exclude={"levels"}),
+        "objective": search.objective,
+        "config": search.model_dump(mode="json", exclude={"levels"}),
         "constraint": level.name,
         "seeds": seeds,
         "budgets": budgets,
@@ -91,13 +94,14 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     }
     if plot:
         with open(plot, "wb") as f:
-            f.write(comparison_png(runs, budgets, level.name))
+            f.write(comparison_png(runs, budgets, level.name, search.objective))
         result["plot"] = plot
     return result
 
 
-def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], title: str) -> bytes:
-    """Left: best T-CET vs evaluations (mean over seeds). Right: params vs T-CET with each method's Pareto front."""
+def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], title: str,
+                   objective: str = "tcet") -> bytes:  # fmt: skip
+    """Left: best objective vs evaluations (mean over seeds). Right: params vs objective, each method's Pareto front."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,8 +119,8 @@ def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], titl
                     front.append((p, f))
                     best = f
             b.step(*zip(*front), where="post", label=f"{m} Pareto front")
-    a.set(xscale="log", xlabel="ZC evaluations", ylabel="best T-CET (mean over seeds)", title=title)
-    b.set(xscale="log", xlabel="params", ylabel="T-CET", title="evaluated networks")
+    a.set(xscale="log", xlabel="ZC evaluations", ylabel=f"best {objective} (mean over seeds)", title=title)
+    b.set(xscale="log", xlabel="params", ylabel=objective, title="evaluated networks")
     a.legend()
     b.legend(fontsize=8)
     buf = io.BytesIO()

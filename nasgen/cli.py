@@ -142,6 +142,7 @@ def search_cmd(
     population: int = typer.Option(None, "--population", help="N of Algorithm 1."),
     max_params: list[int] = typer.Option(None, "--max-params", help="Constraint levels (repeat); default: profile."),
     seed: int = typer.Option(None, "--seed"),
+    objective: str = typer.Option(None, "--objective", help="tcet | zen | zico (default: the profile's)."),
     store: str = typer.Option(None, "--store", help="Store for the hl_evo artifacts (default: the CCNF's store)."),
     profile: str = typer.Option("demo", "--profile"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
@@ -150,10 +151,10 @@ def search_cmd(
     from flows.hl_evo import hl_evo, resolve_search
     from nasgen.zc.scorer import resolve_device
 
-    resolve_search(profile, max_params, iterations=iterations, population=population, seed=seed)  # fail fast
+    resolve_search(profile, max_params, objective, iterations=iterations, population=population, seed=seed)
     resolve_device(device)
     refs = hl_evo(ccnf_uri=ccnf_uri, profile=profile, store=store, iterations=iterations, population=population,
-                  max_params=max_params or None, seed=seed, device=device)  # fmt: skip
+                  max_params=max_params or None, seed=seed, objective=objective, device=device)  # fmt: skip
     console.print_json(json.dumps([r.model_dump() for r in refs]))
 
 
@@ -264,12 +265,13 @@ def bench_search(
     store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
     seeds: int = typer.Option(3, "--seeds"),
     max_params: int = typer.Option(1_000_000, "--max-params"),
+    objective: str = typer.Option(None, "--objective", help="tcet | zen | zico (default: the profile's)."),
     plot: Path = typer.Option(None, "--plot", help="Write a PNG of the curves and Pareto fronts here."),
 ) -> None:
-    """Search benchmark: HL-Evo vs raw-space Evo(T-CET) vs random search, best T-CET vs ZC evaluations."""
+    """Search benchmark: HL-Evo vs raw-space Evo vs random search, best objective (T-CET) vs ZC evaluations."""
     from benchmarks.search import run
 
-    result = run(profile=profile, store=store, seeds=seeds, max_params=max_params,
+    result = run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,
                  plot=None if plot is None else str(plot))  # fmt: skip
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 

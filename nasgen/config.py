@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasgen.errors import ConfigError
 
@@ -178,6 +178,7 @@ class CCNFConfig(_Frozen):
     seed: int = 0
     max_cells: int | None = Field(None, ge=2)  # first N cells of the G-VAE's cells (None: all of them)
     posterior_samples: bool = False  # fit z ~ q(z|x) drawn afresh per batch instead of the means
+    exact_costs: bool = True  # params/FLOPs of every condition computed analytically instead of predicted by q
     temperature: float = Field(1.0, gt=0)  # of the sampling noise (Glow); < 1: denser, less diverse samples
     sample_batch: int = Field(1024, ge=1)  # latents per batched sampling solve
     max_tries: int = Field(32, ge=1)  # sampling rounds before GenCell/synonyms give up on a failed decode
@@ -214,8 +215,15 @@ class SearchConfig(_Frozen):
     # Insert/delete a position too. Algorithm 1 lists no such mutation, yet alpha_0 has 3 positions and HL
     # sequences have up to 20 (Section 4.3, Fig. 4-5): without it every searched network keeps 3 positions.
     depth_mutations: bool = True
+    objective: Literal["tcet", "zen", "zico"] = "tcet"  # zen / zico: the ZenNet rows of paper Table 1
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
+
+    @model_validator(mode="after")
+    def _objective_is_scored(self) -> SearchConfig:
+        if self.objective not in self.zc.proxies:
+            raise ValueError(f"the search objective {self.objective!r} must be among the ZC proxies {self.zc.proxies}")
+        return self
 
 
 class OrchestrationConfig(_Frozen):
@@ -317,6 +325,16 @@ def with_overrides(cfg: _Frozen, what: str, **overrides) -> _Frozen:
         return type(cfg)(**data)
     except ValueError as e:
         raise ConfigError(f"invalid {what} parameters: {e}") from None
+
+
+def with_objective(cfg: SearchConfig, objective: str | None) -> SearchConfig:
+    """``cfg`` searching for ``objective``, which is added to the scored proxies when missing."""
+    if objective is None:
+        return cfg
+    zc = cfg.zc
+    if objective not in zc.proxies:
+        zc = zc.model_copy(update={"proxies": (*zc.proxies, objective)})
+    return with_overrides(cfg, "search", objective=objective, zc=zc.model_dump())
 
 
 def load_config(path: str | Path, model: type[BaseModel]) -> BaseModel:

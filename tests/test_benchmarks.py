@@ -30,7 +30,7 @@ def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_
     out = run(profile="smoke", store=smoke_store, seeds=2, plot=str(tmp_path / "s.png"))
     assert set(out["methods"]) == set(METHODS) and out["constraint"] == "params<=1000000"
     for m in out["methods"].values():
-        assert len(m["best_tcet_per_seed"]) == 2 and len(m["curve_mean"]) == len(out["budgets"])
+        assert len(m["best_per_seed"]) == 2 and len(m["curve_mean"]) == len(out["budgets"])
         assert all(p <= 1_000_000 for p in m["best_params_per_seed"])
     hl, rnd = out["methods"]["hl_evo"], out["methods"]["random"]
     assert rnd["evaluations_per_seed"] == hl["evaluations_per_seed"]  # random search gets HL-Evo's budget

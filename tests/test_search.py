@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig, ZCConfig
+from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig, ZCConfig, with_objective
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.history import from_table, to_table
@@ -121,3 +121,24 @@ def test_baselines_share_budget_constraint_and_row_format(evaluator):
     assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell", *DEPTH_MUTATIONS}
     assert set(rs.history[0]) == set(ev.history[0]) == set(_run(evaluator).history[0])
     json.loads(ev.history[-1]["macro"])
+
+
+@pytest.mark.parametrize("objective", ["zen", "zico"])
+def test_zen_and_zico_objectives_drive_the_search(objective):
+    cfg = with_objective(CFG.model_copy(update={"iterations": 6, "population": 3}), objective)
+    assert cfg.objective == objective and objective in cfg.zc.proxies  # added to the scored proxies
+    ev = Evaluator(cfg.zc, objective=cfg.objective)
+    res = hl_evo(cfg, cfg.levels[0], ev, gen_cell, K, init_cluster=0)
+    for r in res.history:
+        assert r["fitness"] == r[objective] and np.isfinite(r["fitness"])
+    assert res.best.fitness == max(r[objective] for r in res.history)
+
+
+def test_an_objective_must_be_known_and_scored():
+    with pytest.raises(ConfigError, match="unknown search objective 'accuracy'"):
+        Evaluator(ZC, objective="accuracy")
+    with pytest.raises(ValueError, match="'zen' must be among the ZC proxies"):
+        SearchConfig(objective="zen", zc=ZC)
+    with pytest.raises(ConfigError, match="invalid search parameters"):
+        with_objective(CFG, "accuracy")
+    assert with_objective(CFG, None) is CFG and with_objective(CFG, "tcet").zc.proxies == ZC.proxies

@@ -10,6 +10,7 @@ from nasgen.errors import ConfigError
 from nasgen.gvae.data import Decoded
 from nasgen.stages import ccnf, gvae
 from nasgen.stages.ccnf import training_data
+from nasgen.zc.conditions import COST_COMPONENTS, exact_costs
 from tests.conftest import TINY_CCNF, TINY_GVAE
 
 GVAE_CFG = GVAEConfig(**TINY_GVAE)
@@ -37,15 +38,22 @@ def test_artifact_holds_weights_history_and_metrics(trained):
 def test_conditions_are_measured_where_scored_and_predicted_elsewhere(trained, tiny_pipeline):
     st, gref, _ = trained
     _, cref, zref, clref = tiny_pipeline
-    model, _ = gvae.load_model(st, gref)
+    model, transform = gvae.load_model(st, gref)
     lat, std, cond, measured = training_data(gref, model, CFG)
-    _, labelled, t_zc, _, _ = gvae.training_data(cref, zref, clref, GVAE_CFG)
+    cells, labelled, t_zc, _, _ = gvae.training_data(cref, zref, clref, GVAE_CFG)
     assert lat.shape == std.shape == cond.shape == (40, 4) and bool((std > 0).all())
     assert measured == len(labelled) == 16
     np.testing.assert_allclose(cond[torch.from_numpy(labelled)].numpy(), t_zc, rtol=1e-6)
     others = np.setdiff1d(np.arange(40), labelled)
     with torch.no_grad():
-        np.testing.assert_allclose(cond[others].numpy(), model.predictor(lat[others]).numpy(), rtol=1e-6)
+        predicted = model.predictor(lat[others]).numpy()
+    zc_cols = [transform.components.index(c) for c in ("naswot", "snip_ssnr")]
+    cost_cols = [transform.components.index(c) for c in COST_COMPONENTS]
+    np.testing.assert_allclose(cond[others][:, zc_cols].numpy(), predicted[:, zc_cols], rtol=1e-5, atol=1e-6)
+    exact = exact_costs([cells[i] for i in others], ccnf.scoring_config_of(gref))  # analytic, never predicted
+    np.testing.assert_allclose(transform.inverse(cond[others].numpy())[:, cost_cols], exact, rtol=1e-4)
+    _, _, q_only, _ = training_data(gref, model, CFG.model_copy(update={"exact_costs": False}))
+    np.testing.assert_allclose(q_only[others].numpy(), predicted, rtol=1e-6)
 
 
 def test_loaded_sampler_generates_valid_cells_deterministically(trained, tiny_pipeline):

@@ -10,17 +10,18 @@ and redrawn (at most ``max_tries`` rounds), never repaired. The two latent-space
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from nasgen.ccnf.cnf import CCNF
 from nasgen.cluster import ClusterModel
-from nasgen.config import CCNFConfig
+from nasgen.config import CCNFConfig, ZCConfig
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.gvae import GVAE, Decoded, decode, encode
 from nasgen.space.cell import Cell
+from nasgen.zc.conditions import with_exact_costs
 from nasgen.zc.transform import ZCTransform
 
 
@@ -37,6 +38,7 @@ class CellSampler:
     latent_mean: torch.Tensor  # (D,) of the CCNF's training latents: the rescaled prior of the baselines
     latent_std: torch.Tensor
     cfg: CCNFConfig
+    zc: ZCConfig = field(default_factory=ZCConfig)  # the scoring config: alpha_x's input and classes for costs
 
     @property
     def device(self) -> torch.device:
@@ -44,14 +46,19 @@ class CellSampler:
 
     # --- conditions -----------------------------------------------------------------------------------
     def condition_of(self, cells: Sequence[Cell], zc: np.ndarray | None = None) -> torch.Tensor:
-        """Transformed ZC vectors of ``cells``: of the raw ``zc`` rows when given, else predicted by q."""
+        """Transformed ZC vectors of ``cells``: of the raw ``zc`` rows when given, else predicted by q (with
+        exact params/FLOPs under ``exact_costs``, as the CCNF was trained)."""
         if zc is not None:
             zc = np.atleast_2d(np.asarray(zc, dtype=np.float64))
             if len(zc) != len(cells):
                 raise ConfigError(f"got {len(zc)} ZC vectors for {len(cells)} cells")
             return torch.as_tensor(self.transform(zc), dtype=torch.float32, device=self.device)
         with torch.no_grad():
-            return self.gvae.predictor(encode(self.gvae, cells))
+            cond = self.gvae.predictor(encode(self.gvae, cells))
+        if self.cfg.exact_costs:
+            exact = with_exact_costs(cond.cpu().numpy(), cells, self.transform, self.zc)
+            cond = torch.as_tensor(exact, device=self.device)
+        return cond
 
     def cluster_condition(self, cluster: int) -> torch.Tensor:
         if not 0 <= int(cluster) < self.clusters.k:

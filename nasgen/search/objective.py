@@ -1,4 +1,5 @@
-"""What every search optimises: T-CET of a materialised network, under size constraints, counted and cached.
+"""What every search optimises: a ZC proxy of a materialised network (T-CET by default; Zen-score or ZiCo for
+the ZenNet rows of paper Table 1), under size constraints, counted and cached.
 
 Constraints are checked on the analytic cost first (microseconds), so a violator never costs a ZC
 evaluation; records are cached by architecture id, so a network met twice is scored once. ``evaluations``
@@ -16,7 +17,7 @@ from nasgen.space.cost import Cost
 from nasgen.space.macro import MacroArch
 from nasgen.zc.scorer import Scorer
 
-OBJECTIVE = "tcet"
+OBJECTIVES: tuple[str, ...] = ("tcet", "zen", "zico")
 
 
 def satisfies(cost: Cost, c: ConstraintConfig) -> bool:
@@ -24,25 +25,34 @@ def satisfies(cost: Cost, c: ConstraintConfig) -> bool:
 
 
 class Evaluator:
-    def __init__(self, cfg: ZCConfig, device: str = "cpu", cache: dict[str, dict[str, Any]] | None = None):
-        if OBJECTIVE not in cfg.proxies:
-            raise ConfigError(f"the search objective {OBJECTIVE!r} must be among the ZC proxies {cfg.proxies}")
+    def __init__(
+        self,
+        cfg: ZCConfig,
+        device: str = "cpu",
+        cache: dict[str, dict[str, Any]] | None = None,
+        objective: str = "tcet",
+    ):
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"unknown search objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+        if objective not in cfg.proxies:
+            raise ConfigError(f"the search objective {objective!r} must be among the ZC proxies {cfg.proxies}")
+        self.objective = objective
         self.cfg = cfg
         self.scorer = Scorer(cfg, device)
         self.cache = {} if cache is None else cache
         self.evaluations = 0
 
     def record(self, macro: MacroArch) -> dict[str, Any]:
-        """The ZC record of ``macro`` (cached by arch id); fitness = its T-CET, -inf when scoring failed."""
+        """The ZC record of ``macro`` (cached by arch id)."""
         key = macro.arch_id
         if key not in self.cache:
             self.evaluations += 1
             self.cache[key] = self.scorer.score_macro(macro, name=key)
         return self.cache[key]
 
-    @staticmethod
-    def fitness(record: dict[str, Any]) -> float:
-        v = record.get(OBJECTIVE, math.nan)
+    def fitness(self, record: dict[str, Any]) -> float:
+        """The objective's value; -inf when scoring failed."""
+        v = record.get(self.objective, math.nan)
         return float(v) if record.get("status") == "ok" and math.isfinite(v) else -math.inf
 
     def check_input(self, input_shape: tuple[int, int, int], classes: int) -> None:

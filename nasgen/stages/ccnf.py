@@ -3,7 +3,7 @@
 Training rows are the first ``max_cells`` cells of the G-VAE's data. Latent: the G-VAE's posterior (fresh
 draws from q(z | x) with ``posterior_samples``, else its mean f(x)). Condition: the measured transformed ZC
 vector where the cell was scored, else the predictor's q(f(x)) (paper Section 4.2: q stands in for scoring
-every cell).
+every cell) with, under ``exact_costs``, its params/FLOPs replaced by their analytic values.
 
 Written: ``weights.safetensors``, ``model.json`` (config, dimensions, training latents' mean and std),
 ``history.parquet`` (NLL, NFE and end time per epoch) and ``metrics.json`` (held-out NLL, NFE, and the
@@ -21,7 +21,7 @@ import torch
 from nasgen.ccnf.cnf import CCNF
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.ccnf.training import History, train
-from nasgen.config import CCNFConfig
+from nasgen.config import CCNFConfig, ZCConfig
 from nasgen.errors import CorruptArtifactError
 from nasgen.gvae import GVAE, encode_cells
 from nasgen.space.cell import Cell
@@ -30,6 +30,7 @@ from nasgen.stages import clusters as cluster_stage
 from nasgen.stages import gvae as gvae_stage
 from nasgen.stages import zc as zc_stage
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
+from nasgen.zc.conditions import with_exact_costs
 from nasgen.zc.scorer import resolve_device
 
 STAGE = "ccnf"
@@ -57,16 +58,24 @@ def posterior_of(model: GVAE, cells: list[Cell]) -> tuple[torch.Tensor, torch.Te
     return torch.cat([m for m, _ in parts]), torch.cat([torch.exp(0.5 * lv) for _, lv in parts])
 
 
+def scoring_config_of(gvae_ref: Ref) -> ZCConfig:
+    """The ZC config the G-VAE's labelled cells were scored with."""
+    return zc_stage.scoring_config(upstream_of(gvae_ref, zc_stage.STAGE)).zc
+
+
 def training_data(gvae_ref: Ref, model: GVAE, cfg: CCNFConfig):
     """(posterior means, posterior stds, conditions, how many conditions were measured rather than predicted)."""
     cells_ref = upstream_of(gvae_ref, cell_stage.STAGE)
     zc_ref = upstream_of(gvae_ref, zc_stage.STAGE)
     clusters_ref = upstream_of(gvae_ref, cluster_stage.STAGE)
-    cells, labelled, t_zc, _, _ = gvae_stage.training_data(cells_ref, zc_ref, clusters_ref, model.cfg)
+    cells, labelled, t_zc, transform, _ = gvae_stage.training_data(cells_ref, zc_ref, clusters_ref, model.cfg)
     n = len(cells) if cfg.max_cells is None else min(cfg.max_cells, len(cells))
     lat, std = posterior_of(model, cells[:n])
     with torch.no_grad():
         cond = model.predictor(lat)
+    if cfg.exact_costs:
+        exact = with_exact_costs(cond.cpu().numpy(), cells[:n], transform, scoring_config_of(gvae_ref))
+        cond = torch.as_tensor(exact, device=cond.device)
     keep = labelled < n
     cond[torch.from_numpy(labelled[keep]).to(cond.device)] = torch.as_tensor(t_zc[keep], dtype=cond.dtype,
                                                                               device=cond.device)  # fmt: skip
@@ -88,7 +97,7 @@ def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, dev
     seconds = time.perf_counter() - t0
     clusters_ref = upstream_of(gvae_ref, cluster_stage.STAGE)
     sampler = CellSampler(model, flow, cluster_stage.load_model(store_of(clusters_ref), clusters_ref), transform,
-                          lat.mean(0), lat.std(0), cfg)  # fmt: skip
+                          lat.mean(0), lat.std(0), cfg, scoring_config_of(gvae_ref))  # fmt: skip
     metrics = {
         "val_nll_per_dim": hist.val_nll[hist.best_epoch],
         "train_nll_per_dim": hist.train_nll[hist.best_epoch],
@@ -145,7 +154,8 @@ def load_sampler(store: ArtifactStore, ref: Ref, device: str = "cpu") -> CellSam
     model, transform = gvae_stage.load_model(store_of(gvae_ref), gvae_ref)
     as_t = lambda v: torch.tensor(v, dtype=torch.float32, device=dev)  # noqa: E731
     return CellSampler(model.to(dev), flow.to(dev).eval(), cluster_stage.load_model(store_of(clusters_ref),
-                       clusters_ref), transform, as_t(info["latent_mean"]), as_t(info["latent_std"]), cfg)  # fmt: skip
+                       clusters_ref), transform, as_t(info["latent_mean"]), as_t(info["latent_std"]), cfg,
+                       scoring_config_of(gvae_ref))  # fmt: skip
 
 
 def load(uri: str, device: str = "cpu") -> CellSampler:

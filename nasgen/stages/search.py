@@ -56,7 +56,7 @@ def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: Constrain
     if store.exists(STAGE, key):
         return store.ref(STAGE, key)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
-    evaluator = Evaluator(cfg.zc, device)
+    evaluator = Evaluator(cfg.zc, device, objective=cfg.objective)
     k0 = init_cluster(sampler, cfg)
     t0 = time.perf_counter()
     res = hl_evo(cfg, level, evaluator, cell_source(sampler), sampler.clusters.k, k0, progress)
@@ -70,7 +70,8 @@ def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: Constrain
         "evaluations": res.evaluations,
         "discarded_constraint": res.discarded_constraint,
         "discarded_mutation": res.discarded_mutation,
-        "best_tcet": best["fitness"],
+        "objective": cfg.objective,
+        "best_fitness": best["fitness"],
         "best_params": best["params"],
         "best_flops": best["flops"],
         "seconds": seconds,
@@ -80,13 +81,13 @@ def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: Constrain
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip
         w.write_json("stats.json", stats)
-        w.write_bytes("curve.png", curve_png(res.history, level.name))
+        w.write_bytes("curve.png", curve_png(res.history, level.name, cfg.objective))
         w.rows = len(res.history)
         w.meta.update(stats=stats)
     return w.ref
 
 
-def curve_png(history: list[dict], title: str) -> bytes:
+def curve_png(history: list[dict], title: str, objective: str = "tcet") -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,9 +97,9 @@ def curve_png(history: list[dict], title: str) -> bytes:
     fit = np.array([r["fitness"] for r in history])
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.step(ev, np.maximum.accumulate(fit), where="post")
-    a.set(xlabel="ZC evaluations", ylabel="best T-CET so far", title=f"HL-Evo, {title}")
+    a.set(xlabel="ZC evaluations", ylabel=f"best {objective} so far", title=f"HL-Evo, {title}")
     b.scatter([r["params"] for r in history], fit, s=6, c=[r["iteration"] for r in history], cmap="viridis")
-    b.set(xscale="log", xlabel="params", ylabel="T-CET", title="history H (colour: iteration)")
+    b.set(xscale="log", xlabel="params", ylabel=objective, title="history H (colour: iteration)")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)

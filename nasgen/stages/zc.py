@@ -47,6 +47,14 @@ def schema(cfg: ScoreCellsConfig) -> pa.Schema:
     )
 
 
+def scoring_config(ref: Ref) -> ScoreCellsConfig:
+    """The config a committed `zc` artifact was scored with (its ZC input shape and classes define alpha_x)."""
+    try:
+        return ScoreCellsConfig(**store_of(ref).manifest(ref.stage, ref.key)["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CorruptArtifactError(f"manifest of {ref.uri} holds no valid scoring config: {e}") from None
+
+
 def labelled_count(cells_ref: Ref, cfg: ScoreCellsConfig) -> int:
     if cells_ref.rows is None:
         raise ArtifactMissingError(f"cells artifact {cells_ref.uri} has no row count")
