@@ -158,6 +158,107 @@ def search_cmd(
     console.print_json(json.dumps([r.model_dump() for r in refs]))
 
 
+@app.command("sg")
+def sg_cmd(
+    search_uris: list[str] = typer.Option(..., "--search", help="hl_evo artifact URI (repeat: one per level)."),
+    epochs: int = typer.Option(None, "--epochs"),
+    base_model: str = typer.Option(None, "--base-model", help="Local GPT-Neo checkpoint directory to fine-tune."),
+    store: str = typer.Option(None, "--store", help="Store for the sg artifact (default: the first history's)."),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Train the sequence generator (train-sg flow) on HL-Evo histories, print the artifact ref."""
+    from flows.train_sg import resolve_sg, train_sg
+    from nasgen.zc.scorer import resolve_device
+
+    resolve_sg(profile, epochs=epochs, base_model=base_model)
+    resolve_device(device)
+    ref = train_sg(search_uris=search_uris, profile=profile, store=store, epochs=epochs, base_model=base_model,
+                   device=device)  # fmt: skip
+    console.print_json(ref.model_dump_json())
+
+
+@app.command("pretrain")
+def pretrain_cmd(
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store URI (default $NASGEN_STORE or ./artifacts)."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Every pretrain stage (pretrain flow), cached; print the artifact refs."""
+    from flows.pretrain import pretrain
+    from nasgen.config import get_profile
+    from nasgen.zc.scorer import resolve_device
+
+    get_profile(profile)
+    resolve_device(device)
+    refs = pretrain(profile=profile, store=store, device=device)
+    console.print_json(json.dumps({k: v.model_dump() if hasattr(v, "model_dump") else [x.model_dump() for x in v]
+                                   for k, v in refs.items()}))  # fmt: skip
+
+
+@app.command("generate")
+def generate_cmd(
+    max_params: int = typer.Option(None, "--max-params"),
+    max_flops: int = typer.Option(None, "--max-flops"),
+    zc: list[str] = typer.Option([], "--zc", help='Reference ZC value, e.g. "naswot=190" (repeat).'),
+    input_shape: str = typer.Option("3,32,32", "--input", help="C,H,W of the task."),
+    classes: int = typer.Option(10, "--classes"),
+    n: int = typer.Option(None, "--n", help="Sequences to sample (default: profile)."),
+    top_k: int = typer.Option(None, "--top-k"),
+    seed: int = typer.Option(0, "--seed"),
+    sg_uri: str = typer.Option(None, "--sg", help="sg artifact URI (default: the profile's pretrained one)."),
+    store: str = typer.Option(None, "--store"),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Networks for a budget from the cached models (generate flow); print the chosen ones."""
+    from flows.generate import generate, resolve_sg_ref
+    from nasgen.generate.request import GenerateRequest
+    from nasgen.store import open_ref
+
+    request = GenerateRequest(max_params=max_params, max_flops=max_flops, zc=_key_values(zc),
+                              input_shape=_ints(input_shape, "--input"), classes=classes, n=n, top_k=top_k,
+                              seed=seed)  # fmt: skip
+    request.check_feasible()
+    resolve_sg_ref(profile, store, sg_uri)  # fail fast: the pretrained models exist
+    ref = generate(request=request, profile=profile, store=store, sg_uri=sg_uri, device=device)
+    st, r = open_ref(ref.uri)
+    show_generation(st.read_json(r, "summary.json"), ref.uri)
+
+
+def show_generation(summary: dict, uri: str) -> None:
+    t = Table(title=f"generated for {summary['request']['max_params']} params / {summary['request']['max_flops']} "
+                    f"FLOPs: {summary['counts']}")  # fmt: skip
+    for col in ("rank", "T-CET", "params", "FLOPs", "positions", "HL sequence (k/ch/s)"):
+        t.add_column(col)
+    for c in summary["chosen"]:
+        seq = json.loads(c["hl_sequence"])["layers"]
+        t.add_row(str(c["rank"]), f"{c['tcet']:.1f}", f"{c['params']:,}", f"{c['flops']:,}", str(c["positions"]),
+                  " ".join(f"{x['cluster']}/{x['channels']}/{x['stride']}" for x in seq))  # fmt: skip
+    console.print(t)
+    console.print(f"artifact: {uri} (rank<i>.json spec, rank<i>.safetensors weights, rank<i>.png)")
+
+
+def _key_values(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise NasgenError(f"--zc expects NAME=NUMBER, got {item!r}") from None
+    return out
+
+
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise NasgenError(f"{what} expects comma-separated integers, got {text!r}") from None
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),

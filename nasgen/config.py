@@ -226,6 +226,44 @@ class SearchConfig(_Frozen):
         return self
 
 
+class SGConfig(_Frozen):
+    """Sequence generator: GPT-Neo over HL sequences with condition tokens (paper Section 4.3, Appendix A)."""
+
+    condition_fields: tuple[str, ...] = ("params", "flops", "naswot", "snip_ssnr", "tcet")  # y = z(alpha(alpha_hat))
+    bins: int = Field(16, ge=2)  # per condition field; quantile edges of the history
+    base_model: str | None = None  # local GPT-Neo checkpoint directory (paper: GPT-Neo-125M); None: from scratch
+    layers: int = Field(4, ge=1)  # of the from-scratch model (GPT-Neo-125M: 12)
+    hidden: int = Field(128, ge=8)  # (GPT-Neo-125M: 768)
+    heads: int = Field(4, ge=1)  # (GPT-Neo-125M: 12)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    drop_condition: float = Field(0.5, ge=0, le=1)  # probability of dropping each condition token (Appendix A)
+    lr: float = Field(1e-3, gt=0)  # the paper's
+    weight_decay: float = Field(0.01, ge=0)
+    batch_size: int = Field(32, ge=1)  # the paper fine-tunes with 1
+    epochs: int = Field(60, ge=1)
+    patience: int = Field(10, ge=1)
+    val_fraction: float = Field(0.1, ge=0, lt=1)  # of the distinct HL sequences
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> SGConfig:
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
+        return self
+
+
+class GenerateConfig(_Frozen):
+    """Defaults of generate-for-condition (flows/generate.py); a request overrides n, top_k and seed."""
+
+    n: int = Field(100, ge=1)  # HL sequences sampled from the SG
+    top_k: int = Field(5, ge=1)  # networks kept, by T-CET
+    decoding: Literal["sample", "greedy"] = "sample"  # greedy: one sequence, n materialisations (paper Eq. 8)
+    temperature: float = Field(1.0, gt=0)
+    budget_fraction: float = Field(0.8, gt=0, le=1)  # the SG is asked for params/FLOPs of this share of the budget
+    aim_high: str | None = "tcet"  # also condition on this field's top bin (the history's best T-CET); None: off
+    zc: ZCConfig = ZCConfig()  # the scorer of the candidates (default input 3x32x32, 10 classes)
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -242,9 +280,13 @@ class Profile(_Frozen):
     gvae: GVAEConfig = GVAEConfig()
     ccnf: CCNFConfig = CCNFConfig()
     search: SearchConfig = SearchConfig()
+    sg: SGConfig = SGConfig()
+    generate: GenerateConfig = GenerateConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
 
+
+SMOKE_SEARCH_ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
@@ -269,8 +311,10 @@ PROFILES: dict[str, Profile] = {
             iterations=8,
             population=4,
             levels=(ConstraintConfig(max_params=1_000_000),),
-            zc=ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops")),
+            zc=SMOKE_SEARCH_ZC,
         ),
+        sg=SGConfig(layers=1, hidden=16, heads=2, bins=4, epochs=3, patience=3, batch_size=8),
+        generate=GenerateConfig(n=8, top_k=2, zc=SMOKE_SEARCH_ZC),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),
     "demo": Profile(
@@ -300,12 +344,14 @@ PROFILES: dict[str, Profile] = {
             levels=(ConstraintConfig(max_params=500_000), ConstraintConfig(max_params=1_000_000)),
             zc=ZCConfig(batch_size=16),
         ),
+        generate=GenerateConfig(zc=ZCConfig(batch_size=16)),
     ),
     "paper": Profile(
         name="paper",
         cells=SampleCellsConfig(n=400_000, shard_size=10_000),
         scoring=ScoreCellsConfig(n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32)),
         clusters=ClusterConfig(k_max=40),
+        sg=SGConfig(layers=12, hidden=768, heads=12, batch_size=1, epochs=3),  # GPT-Neo-125M sizes (Table 6)
     ),
 }
 

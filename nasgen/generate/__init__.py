@@ -1,0 +1,1 @@
+"""Generate-for-condition: SG -> HL sequences -> GenCell -> networks -> constraints -> T-CET -> top-k -> export."""

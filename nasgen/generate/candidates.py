@@ -1,0 +1,140 @@
+"""The generate-for-condition pipeline on loaded models (paper Eq. 8 plus the T-CET pick of Section 5).
+
+1. The SG's condition y: params/FLOPs at ``budget_fraction`` of the budget, the request's ZC values, and
+   (``aim_high``) the top bin of the objective, so the SG proposes the kind of design HL-Evo found best.
+2. ``n`` HL sequences, grammar-constrained. 3. GenCell per position: the CCNF + G-VAE decoder draw a cell of
+   the position's cluster; all positions of one cluster are drawn in one batched solve. 4. alpha(alpha_hat),
+   analytic cost, constraint check. 5. T-CET of every network that fits (cached by architecture id, so a
+   network generated twice is scored once). 6. The top-k distinct networks by T-CET.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nasgen.ccnf.sampling import CellSampler
+from nasgen.config import GenerateConfig
+from nasgen.errors import NasgenError
+from nasgen.generate.request import GenerateRequest
+from nasgen.search.objective import Evaluator, satisfies
+from nasgen.sg.sampling import generate as sample_sequences
+from nasgen.sg.tokenizer import SGTokenizer
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import HLSequence, MacroArch
+
+
+class NoFeasibleNetworkError(NasgenError):
+    """No generated network meets the budget."""
+
+
+@dataclass
+class Candidate:
+    index: int
+    seq: HLSequence | None  # None: the SG's tokens did not parse
+    macro: MacroArch | None = None
+    params: int | None = None
+    flops: int | None = None
+    satisfies: bool = False
+    record: dict = field(default_factory=dict)  # ZC record (only for networks that satisfy the budget)
+    fitness: float = -math.inf
+    rank: int | None = None  # 1..top_k for the chosen networks
+    error: str | None = None
+
+
+@dataclass
+class Generation:
+    request: GenerateRequest
+    condition: dict[str, float]
+    candidates: list[Candidate]
+    evaluations: int
+    seconds: dict[str, float]
+
+    @property
+    def chosen(self) -> list[Candidate]:
+        return sorted((c for c in self.candidates if c.rank is not None), key=lambda c: c.rank)
+
+    def counts(self) -> dict[str, int]:
+        ok = [c for c in self.candidates if c.seq is not None]
+        fit = [c for c in ok if c.satisfies]
+        return {"generated": len(self.candidates), "valid_sequences": len(ok),
+                "unique_sequences": len({c.seq.seq_id for c in ok}), "satisfying": len(fit),
+                "unique_networks": len({c.macro.arch_id for c in fit}), "evaluations": self.evaluations,
+                "chosen": len(self.chosen)}  # fmt: skip
+
+
+def sg_condition(request: GenerateRequest, tokenizer: SGTokenizer, cfg: GenerateConfig) -> dict[str, float]:
+    cond: dict[str, float] = {}
+    for name, budget in (("params", request.max_params), ("flops", request.max_flops)):
+        if budget is not None and name in tokenizer.fields:
+            cond[name] = cfg.budget_fraction * budget
+    cond.update(request.zc)  # unknown fields fail in the tokenizer, naming the field
+    if cfg.aim_high and cfg.aim_high in tokenizer.fields and cfg.aim_high not in cond:
+        cond[cfg.aim_high] = tokenizer.bin_range(cfg.aim_high, tokenizer.bins(cfg.aim_high) - 1)[0]
+    tokenizer.condition_ids(cond)  # validates every field and value
+    return cond
+
+
+def draw_cells(seqs: list[HLSequence], sampler: CellSampler, seed: int) -> list[list]:
+    """One GenCell draw per position; every cluster's positions come from one batched CCNF solve."""
+    need = Counter(x.cluster for s in seqs for x in s.layers)
+    pools = {k: iter(sampler.gen_cell(k, m, seed=seed + k)) for k, m in sorted(need.items())}
+    return [[next(pools[x.cluster]) for x in s.layers] for s in seqs]
+
+
+def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSampler, cfg: GenerateConfig,
+        device: str = "cpu", progress: Callable[[int], None] | None = None) -> Generation:  # fmt: skip
+    request.check_feasible()
+    n = request.n or cfg.n
+    top_k = request.top_k or cfg.top_k
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    cond = sg_condition(request, tokenizer, cfg)
+    gen = sample_sequences(model, tokenizer, cond, n, cfg.decoding, cfg.temperature, request.seed,
+                           request.input_shape, request.classes)  # fmt: skip
+    seconds["sequences"] = time.perf_counter() - t
+    cands = [Candidate(i, s) for i, s in enumerate(gen.sequences)]
+    errors = iter(gen.errors)
+    for c in cands:
+        if c.seq is None:
+            c.error = next(errors)
+    t = time.perf_counter()
+    ok = [c for c in cands if c.seq is not None]
+    for c, cells in zip(ok, draw_cells([c.seq for c in ok], sampler, request.seed)):
+        c.macro = c.seq.materialise(cells)
+        cost = macro_cost(c.macro)
+        c.params, c.flops, c.satisfies = cost.params, cost.flops, satisfies(cost, request.constraint)
+    seconds["cells"] = time.perf_counter() - t
+    fit = [c for c in ok if c.satisfies]
+    if not fit:
+        smallest = min((c.params for c in ok), default=None)
+        raise NoFeasibleNetworkError(
+            f"none of the {n} generated networks meets {request.constraint.name} (smallest generated: {smallest} "
+            "params); the SG learnt sizes from its HL-Evo history, so a budget far outside it needs a search at "
+            "that level first"
+        )
+    t = time.perf_counter()
+    evaluator = Evaluator(request.scorer_config(cfg.zc), device)
+    for c in fit:
+        c.record = evaluator.record(c.macro)
+        c.fitness = evaluator.fitness(c.record)
+        if progress is not None:
+            progress(1)
+    seconds["scoring"] = time.perf_counter() - t
+    _rank(fit, top_k)
+    return Generation(request, cond, cands, evaluator.evaluations, seconds)
+
+
+def _rank(fit: list[Candidate], top_k: int) -> None:
+    seen: set[str] = set()
+    for c in sorted(fit, key=lambda c: (-c.fitness, c.index)):
+        if len(seen) == top_k or not np.isfinite(c.fitness):
+            break
+        if c.macro.arch_id not in seen:
+            seen.add(c.macro.arch_id)
+            c.rank = len(seen)

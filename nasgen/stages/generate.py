@@ -1,0 +1,123 @@
+"""Stage `generate`: networks for one request from the cached SG + CCNF + G-VAE (never retrains them).
+
+Key: the request, the generate config and the SG key; the same request on the same models returns the
+stored result. Written: ``candidates.parquet`` (every sampled sequence: its network, cost, budget check,
+ZC record, rank), ``summary.json`` (request, SG condition, counts, timings, chosen), and per chosen network
+``rank<i>.json`` (MacroArch spec), ``rank<i>.safetensors`` (its scored initialisation) and ``rank<i>.png``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from nasgen.config import GenerateConfig
+from nasgen.errors import ConfigError
+from nasgen.generate.candidates import Generation, run
+from nasgen.generate.export import export_network, load_network
+from nasgen.generate.picture import network_png
+from nasgen.generate.request import GenerateRequest
+from nasgen.stages import ccnf as ccnf_stage
+from nasgen.stages import sg as sg_stage
+from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
+
+STAGE = "generate"
+CANDIDATES = "candidates.parquet"
+BASE_FIELDS = [
+    pa.field("index", pa.int64(), nullable=False),
+    pa.field("hl_sequence", pa.string()),
+    pa.field("macro", pa.string()),
+    pa.field("arch_id", pa.string()),
+    pa.field("positions", pa.int32()),
+    pa.field("params", pa.int64()),
+    pa.field("flops", pa.int64()),
+    pa.field("satisfies", pa.bool_(), nullable=False),
+    pa.field("status", pa.string()),  # of ZC scoring; null when not scored (invalid or over budget)
+    pa.field("fitness", pa.float64(), nullable=False),  # T-CET; -inf when not scored
+    pa.field("rank", pa.int32()),
+    pa.field("error", pa.string()),
+]
+
+
+def generate_key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig) -> str:
+    return content_key(STAGE, _payload(request, cfg), upstream=[sg_ref])
+
+
+def _payload(request: GenerateRequest, cfg: GenerateConfig) -> dict:
+    return {"request": request.model_dump(mode="json"), "generate": cfg.model_dump(mode="json")}
+
+
+def schema(proxies: tuple[str, ...]) -> pa.Schema:
+    names = {f.name for f in BASE_FIELDS}
+    return pa.schema(BASE_FIELDS + [pa.field(p, pa.float64()) for p in proxies if p not in names])
+
+
+def run_request(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig,
+                device: str = "cpu", progress=None) -> Ref:  # fmt: skip
+    key = generate_key(sg_ref, request, cfg)
+    if store.exists(STAGE, key):
+        return store.ref(STAGE, key)
+    request.check_feasible()
+    ccnf_ref = upstream_of(sg_ref, ccnf_stage.STAGE)
+    model, tokenizer = sg_stage.load_model(store_of(sg_ref), sg_ref, device)
+    sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
+    result = run(request, model, tokenizer, sampler, cfg, device, progress)
+    zc = request.scorer_config(cfg.zc)
+    with store.writer(STAGE, key, config=_payload(request, cfg), upstream=[sg_ref, ccnf_ref]) as w:
+        w.write_parquet(CANDIDATES, to_table(result, zc.proxies), schema(zc.proxies))
+        for c in result.chosen:
+            spec, weights = export_network(c.macro, zc.seed)
+            w.write_bytes(f"rank{c.rank}.json", spec.encode())
+            w.write_bytes(f"rank{c.rank}.safetensors", weights)
+            w.write_bytes(f"rank{c.rank}.png", network_png(c.macro, c.seq, f"rank {c.rank}: T-CET {c.fitness:.1f}, "
+                                                           f"{c.params:,} params, {c.flops:,} FLOPs"))  # fmt: skip
+        summary = summarise(result)
+        w.write_json("summary.json", summary)
+        w.rows = len(result.candidates)
+        w.meta.update(counts=summary["counts"])
+    return w.ref
+
+
+def summarise(result: Generation) -> dict:
+    return {
+        "request": result.request.model_dump(mode="json"),
+        "condition": result.condition,
+        "counts": result.counts(),
+        "seconds": result.seconds,
+        "chosen": [
+            {
+                "rank": c.rank,
+                "arch_id": c.macro.arch_id,
+                "tcet": c.fitness,
+                "params": c.params,
+                "flops": c.flops,
+                "positions": len(c.macro.layers),
+                "hl_sequence": c.seq.to_json(),
+            }
+            for c in result.chosen
+        ],  # fmt: skip
+    }
+
+
+def to_table(result: Generation, proxies: tuple[str, ...]) -> pa.Table:
+    sch = schema(proxies)
+    rows = []
+    for c in result.candidates:
+        row = {"index": c.index, "hl_sequence": None if c.seq is None else c.seq.to_json(),
+               "macro": None if c.macro is None else c.macro.to_json(),
+               "arch_id": None if c.macro is None else c.macro.arch_id,
+               "positions": None if c.seq is None else len(c.seq.layers), "params": c.params, "flops": c.flops,
+               "satisfies": c.satisfies, "status": c.record.get("status"), "fitness": c.fitness, "rank": c.rank,
+               "error": c.error or c.record.get("error")}  # fmt: skip
+        row.update({p: c.record.get(p) for p in proxies if p not in row})
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=sch)
+
+
+def load_chosen(uri: str, rank: int = 1, device: str = "cpu"):
+    """The exported module of the rank-``rank`` network of a committed `generate` artifact."""
+    store, ref = open_ref(uri, stage=STAGE)
+    summary = store.read_json(ref, "summary.json")
+    if not 1 <= rank <= len(summary["chosen"]):
+        raise ConfigError(f"{uri} holds ranks 1..{len(summary['chosen'])}, not {rank}")
+    spec = store.read_bytes(ref, f"rank{rank}.json").decode()
+    return load_network(spec, store.read_bytes(ref, f"rank{rank}.safetensors"), device)

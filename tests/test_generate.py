@@ -1,0 +1,127 @@
+"""Stages `sg` and `generate` on the tiny trained models: artifacts, caching, export, errors; and the
+pretrain + generate flows end to end at the smoke profile, through Python and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nasgen.config import ConstraintConfig, GenerateConfig, SearchConfig, SGConfig, ZCConfig
+from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.generate.candidates import NoFeasibleNetworkError
+from nasgen.generate.request import GenerateRequest
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import MacroArch
+from nasgen.stages import generate, search, sg
+from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
+
+ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
+SEARCH = SearchConfig(iterations=12, population=4, zc=ZC)
+LEVELS = (ConstraintConfig(max_params=300_000), ConstraintConfig(max_params=1_000_000))
+SG = SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=40, patience=40, batch_size=8, dropout=0.0)
+GEN = GenerateConfig(n=12, top_k=3, zc=ZC)
+
+
+@pytest.fixture(scope="module")
+def trained_sg(tiny_models):
+    st, _, cref = tiny_models
+    levels = [search.run(st, cref, SEARCH, lv) for lv in LEVELS]
+    return st, levels, sg.fit(st, levels, SG)
+
+
+def test_sg_artifact_trains_on_every_level_and_is_cached(trained_sg):
+    st, levels, ref = trained_sg
+    m = st.read_json(ref, "metrics.json")
+    rows = sum(len(search.load_history(st, r)) for r in levels)
+    assert m["rows"] == rows and m["epochs"] == 40 and m["sample_validity"] == 1.0
+    assert {"weights.safetensors", "model.json", "history.parquet", "metrics.json"} <= set(
+        st.manifest(sg.STAGE, ref.key)["files"])  # fmt: skip
+    model, tok = sg.load(ref.uri)
+    assert tok.fields == SG.condition_fields and model.config.vocab_size == tok.vocab_size
+    assert sg.fit(st, list(reversed(levels)), SG) == ref  # the level order does not matter
+
+
+def test_sg_refuses_histories_without_a_condition_field(trained_sg):
+    st, levels, _ = trained_sg
+    with pytest.raises(ConfigError, match="condition fields \\['zen'\\] are not columns"):
+        sg.fit(st, levels, SG.model_copy(update={"condition_fields": ("params", "zen")}))
+    with pytest.raises(ConfigError, match="at least one hl_evo artifact"):
+        sg.fit(st, [], SG)
+
+
+def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
+    st, _, ref = trained_sg
+    req = GenerateRequest(max_params=1_000_000, seed=1)
+    gref = generate.run_request(st, ref, req, GEN)
+    table = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
+    summary = st.read_json(gref, "summary.json")
+    assert len(table) == 12 and summary["counts"]["generated"] == 12
+    assert summary["counts"]["valid_sequences"] == 12  # the grammar: every sequence parses
+    chosen = [r for r in table if r["rank"] is not None]
+    assert 1 <= len(chosen) <= 3 and [c["rank"] for c in summary["chosen"]] == list(range(1, len(chosen) + 1))
+    fit = [r for r in table if r["satisfies"]]
+    assert all(r["params"] <= 1_000_000 for r in fit) and all(not r["satisfies"] for r in table if r["params"] >
+                                                               1_000_000)  # fmt: skip
+    best = max(r["fitness"] for r in fit)
+    assert summary["chosen"][0]["tcet"] == best
+    top = summary["chosen"][0]
+    net = generate.load_chosen(gref.uri, 1)
+    macro = MacroArch.from_json(st.read_bytes(gref, "rank1.json").decode())
+    assert macro.arch_id == top["arch_id"] and macro_cost(macro).params == top["params"]
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    scored = seeded_network(macro, derive_seed(ZC.seed, macro.arch_id))  # what the scorer measured
+    assert all(torch.equal(v, scored.state_dict()[k]) for k, v in net.state_dict().items())
+    again = Scorer(req.scorer_config(ZC)).score_macro(macro, name=macro.arch_id)["tcet"]
+    assert np.isclose(again, top["tcet"], rtol=1e-5)
+    assert st.read_bytes(gref, "rank1.png")[:4] == b"\x89PNG"
+    assert generate.run_request(st, ref, req, GEN) == gref  # cached
+    with pytest.raises(ConfigError, match="holds ranks 1.."):
+        generate.load_chosen(gref.uri, 9)
+
+
+def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
+    st, _, ref = trained_sg
+    before = len(st.list(generate.STAGE))
+    with pytest.raises(ConfigError, match="impossible budget: params <= 100"):
+        generate.run_request(st, ref, GenerateRequest(max_params=100), GEN)
+    with pytest.raises(NoFeasibleNetworkError, match="none of the 12 generated networks meets params<=2000"):
+        generate.run_request(st, ref, GenerateRequest(max_params=2000), GEN)
+    with pytest.raises(ConfigError, match="unknown condition field 'accuracy'"):
+        generate.run_request(st, ref, GenerateRequest(max_params=10**6, zc={"accuracy": 0.9}), GEN)
+    assert len(st.list(generate.STAGE)) == before
+    with pytest.raises(ValueError, match="give a budget"):
+        GenerateRequest()
+    with pytest.raises(ValueError, match="input_shape must be"):
+        GenerateRequest(max_params=10**6, input_shape=(3, 32, 16))
+    st.fs.pipe_file(st.path(sg.STAGE, ref.key, "weights.safetensors"), b"not weights")  # last use of the fixture
+    with pytest.raises(CorruptArtifactError, match="checksum does not match"):
+        generate.run_request(st, ref, GenerateRequest(max_params=900_000), GEN)
+    assert len(st.list(generate.STAGE)) == before
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, capsys):
+    from flows.generate import generate as generate_flow
+    from flows.pretrain import pretrain
+    from tests.conftest import run_cli
+
+    store = str(tmp_path / "store")
+    with pytest.raises(ArtifactMissingError, match="run `nasgen pretrain --profile smoke` first"):
+        generate_flow(request=GenerateRequest(max_params=10**6), profile="smoke", store=store)
+    refs = pretrain(profile="smoke", store=store)
+    assert set(refs) == {"cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg"}
+    ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), profile="smoke", store=store)
+    summary = json.loads((tmp_path / "store" / "generate" / ref.key / "summary.json").read_text())
+    assert summary["counts"]["valid_sequences"] == 6 and len(summary["chosen"]) >= 1
+    code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store,
+                           "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip
+    assert code == 0 and ref.key in out.replace("\n", "")  # the same request: the cached artifact
+    for args, message in (
+        (["--max-params", "50"], "impossible budget"),
+        (["--max-params", "1000000", "--zc", "naswot"], "--zc expects NAME=NUMBER"),
+        (["--max-params", "1000000", "--input", "3,32"], "input_shape"),
+        ([], "give a budget"),
+    ):
+        code, _, err = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store, *args)
+        assert code == 2 and message in err, err
