@@ -1,7 +1,7 @@
-"""`make demo`: the pipeline at a profile on the embedded defaults, printing the result.
+"""`make demo`: the whole pipeline at a profile on the embedded defaults, printing the result.
 
-Today's pipeline: sample cells, ZC-score the profile's labelled subset, cluster it into cell families, train
-the G-VAE and the CCNF, run HL-Evo per constraint level; later stages are appended here.
+`pretrain` (sample cells, ZC-score the labelled subset, cluster, G-VAE, CCNF, HL-Evo per constraint level,
+SG), then `generate` for the profile's demo budget: the chosen networks are printed and exported.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from flows.fit_clusters import fit_clusters
-from flows.hl_evo import hl_evo
-from flows.sample_cells import sample_cells
-from flows.score_cells import score_cells
-from flows.train_ccnf import train_ccnf
-from flows.train_gvae import train_gvae
+from flows.generate import generate
+from flows.pretrain import pretrain
 from nasgen.config import get_profile
+from nasgen.generate.report import show_generation
+from nasgen.generate.request import GenerateRequest
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
 from nasgen.space.macro import HLSequence, reference_macro
@@ -29,7 +27,8 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
     console = console or Console()
     prof = get_profile(profile)
     st = ArtifactStore(store)
-    ref = sample_cells(profile=profile, store=st.root)
+    refs = pretrain(profile=profile, store=st.root)
+    ref = refs["cells"]
     table = cells.load_cells(st, ref)
     codes = table.column("code").to_numpy()
     n_ops = np.bincount(table.column("n_ops").to_numpy(), minlength=7)[1:]
@@ -53,18 +52,21 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
         )
         examples.append({"cell_id": cell.cell_id, "params": a.params, "flops": a.flops, "agrees": a == c})
     console.print(t)
-    zc_ref = score_cells(cells=ref.uri, profile=profile, store=st.root)
-    scores = _show_scores(st, zc_ref, console)
-    cref = fit_clusters(zc_uri=zc_ref.uri, profile=profile, store=st.root)
-    families = _show_clusters(st, cref, console)
-    gref = train_gvae(clusters_uri=cref.uri, profile=profile, store=st.root)
-    gvae_metrics = _show_gvae(st, gref, console)
-    fref = train_ccnf(gvae_uri=gref.uri, profile=profile, store=st.root)
-    ccnf_metrics = _show_ccnf(st, fref, console)
-    search_refs = hl_evo(ccnf_uri=fref.uri, profile=profile, store=st.root)
-    searches = _show_search(st, search_refs, console)
+    scores = _show_scores(st, refs["zc"], console)
+    families = _show_clusters(st, refs["clusters"], console)
+    gvae_metrics = _show_gvae(st, refs["gvae"], console)
+    ccnf_metrics = _show_ccnf(st, refs["ccnf"], console)
+    searches = _show_search(st, refs["hl_evo"], console)
+    m = st.read_json(refs["sg"], "metrics.json")
+    console.print(f"[bold]SG[/bold] (GPT-Neo, {m['parameters']:,} parameters) on {m['rows']} HL-Evo networks "
+                  f"({m['distinct_sequences']} distinct sequences): held-out loss {m['val_loss']:.3f} nats/token, "
+                  f"{m['sample_validity']:.0%} of samples parse")  # fmt: skip
+    gen_ref = generate(request=GenerateRequest(max_params=prof.demo_budget), profile=profile, store=st.root)
+    summary = st.read_json(gen_ref, "summary.json")
+    show_generation(summary, gen_ref.uri, console)
     return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores,
-            "clusters": families, "gvae": gvae_metrics, "ccnf": ccnf_metrics, "search": searches}  # fmt: skip
+            "clusters": families, "gvae": gvae_metrics, "ccnf": ccnf_metrics, "search": searches,
+            "sg": m, "generate": summary}  # fmt: skip
 
 
 def _show_search(st: ArtifactStore, refs, console: Console) -> list[dict]:

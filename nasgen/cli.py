@@ -213,6 +213,7 @@ def generate_cmd(
 ) -> None:
     """Networks for a budget from the cached models (generate flow); print the chosen ones."""
     from flows.generate import generate, resolve_sg_ref
+    from nasgen.generate.report import show_generation
     from nasgen.generate.request import GenerateRequest
     from nasgen.store import open_ref
 
@@ -223,20 +224,7 @@ def generate_cmd(
     resolve_sg_ref(profile, store, sg_uri)  # fail fast: the pretrained models exist
     ref = generate(request=request, profile=profile, store=store, sg_uri=sg_uri, device=device)
     st, r = open_ref(ref.uri)
-    show_generation(st.read_json(r, "summary.json"), ref.uri)
-
-
-def show_generation(summary: dict, uri: str) -> None:
-    t = Table(title=f"generated for {summary['request']['max_params']} params / {summary['request']['max_flops']} "
-                    f"FLOPs: {summary['counts']}")  # fmt: skip
-    for col in ("rank", "T-CET", "params", "FLOPs", "positions", "HL sequence (k/ch/s)"):
-        t.add_column(col)
-    for c in summary["chosen"]:
-        seq = json.loads(c["hl_sequence"])["layers"]
-        t.add_row(str(c["rank"]), f"{c['tcet']:.1f}", f"{c['params']:,}", f"{c['flops']:,}", str(c["positions"]),
-                  " ".join(f"{x['cluster']}/{x['channels']}/{x['stride']}" for x in seq))  # fmt: skip
-    console.print(t)
-    console.print(f"artifact: {uri} (rank<i>.json spec, rank<i>.safetensors weights, rank<i>.png)")
+    show_generation(st.read_json(r, "summary.json"), ref.uri, console)
 
 
 def _key_values(items: list[str]) -> dict[str, float]:
@@ -377,6 +365,22 @@ def bench_search(
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
+@bench_app.command("generate")
+def bench_generate(
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
+    seeds: int = typer.Option(3, "--seeds"),
+    n: int = typer.Option(100, "--n", help="Sequences per generate request."),
+    max_params: int = typer.Option(1_000_000, "--max-params"),
+) -> None:
+    """Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same budget."""
+    from benchmarks.generate import run
+
+    result = run(profile=profile, store=store, seeds=seeds, n=n, max_params=max_params)
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),
@@ -398,7 +402,7 @@ def demo(
     profile: str = typer.Option("demo", "--profile"),
     store: str = typer.Option(None, "--store"),
 ) -> None:
-    """The demo pipeline at a profile (today: sample cells, describe a few, ZC-score the labelled subset)."""
+    """The whole pipeline at a profile: pretrain (every stage, cached), then generate for the demo budget."""
     from flows.demo import run_demo
 
     run_demo(profile=profile, store=store, console=console)

@@ -284,6 +284,7 @@ class Profile(_Frozen):
     generate: GenerateConfig = GenerateConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
+    demo_budget: int = Field(1_000_000, ge=1)  # params budget `make demo` generates for
 
 
 SMOKE_SEARCH_ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
@@ -313,7 +314,7 @@ PROFILES: dict[str, Profile] = {
             levels=(ConstraintConfig(max_params=1_000_000),),
             zc=SMOKE_SEARCH_ZC,
         ),
-        sg=SGConfig(layers=1, hidden=16, heads=2, bins=4, epochs=3, patience=3, batch_size=8),
+        sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
         generate=GenerateConfig(n=8, top_k=2, zc=SMOKE_SEARCH_ZC),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
     ),

@@ -35,3 +35,14 @@ def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_
     hl, rnd = out["methods"]["hl_evo"], out["methods"]["random"]
     assert rnd["evaluations_per_seed"] == hl["evaluations_per_seed"]  # random search gets HL-Evo's budget
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
+    from benchmarks.generate import run
+
+    out = run(profile="smoke", store=smoke_store, seeds=1, n=8)
+    s, seed = out["summary"], out["per_seed"][0]
+    assert seed["generated"] == 8 and s["validity"] == 1.0 and 0 < s["satisfaction"] <= 1
+    assert set(s["goals_met"]) == {"validity_100%", "satisfaction_95%", "latency_120s"}
+    assert set(seed["best_tcet"]) == {"sg_ccnf", "raw_evo", "random"} and seed["best_params"] <= 1_000_000
+    assert s["hl_evo_full_budget"]["evaluations"] >= 1 and s["latency_seconds"] > 0

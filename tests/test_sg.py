@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nasgen.config import SGConfig
-from nasgen.errors import ConfigError
+from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.sg.grammar import GrammarLogitsProcessor
 from nasgen.sg.model import build, restore, state_dict
 from nasgen.sg.sampling import generate, sample_bodies
@@ -133,3 +133,24 @@ def test_training_learns_which_design_goes_with_which_condition():
 def test_training_needs_data():
     with pytest.raises(ConfigError, match="at least 2 history rows"):
         train([], TOK, TINY)
+
+
+def test_base_model_is_a_local_checkpoint_resized_to_the_sg_vocabulary(tmp_path):
+    from transformers import GPTNeoConfig, GPTNeoForCausalLM
+
+    def checkpoint(name: str, positions: int) -> str:
+        cfg = GPTNeoConfig(vocab_size=500, max_position_embeddings=positions, hidden_size=32, num_layers=2,
+                           num_heads=2, attention_types=[[["global", "local"], 1]])  # fmt: skip
+        GPTNeoForCausalLM(cfg).save_pretrained(tmp_path / name)
+        return str(tmp_path / name)
+
+    path = checkpoint("neo", 128)
+    base = GPTNeoForCausalLM.from_pretrained(path, local_files_only=True)
+    model = build(TOK, TINY.model_copy(update={"base_model": path}))
+    assert model.config.vocab_size == TOK.vocab_size and model.config.num_layers == 2  # the checkpoint's depth
+    assert torch.equal(model.transformer.h[1].mlp.c_fc.weight, base.transformer.h[1].mlp.c_fc.weight)
+    assert len(generate(model, TOK, {"params": 1e5}, 20).valid) == 20
+    with pytest.raises(ArtifactMissingError, match="not a local GPT-Neo checkpoint"):
+        build(TOK, TINY.model_copy(update={"base_model": str(tmp_path / "absent")}))
+    with pytest.raises(CorruptArtifactError, match="HL sequences need"):
+        build(TOK, TINY.model_copy(update={"base_model": checkpoint("short", 16)}))
