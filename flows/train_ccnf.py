@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect import flow
 
+from flows.reporting import publish_metrics
 from nasgen.config import CCNFConfig, get_profile, with_overrides
 from nasgen.stages import gvae
 from nasgen.store import ArtifactStore, Ref, open_ref
@@ -26,18 +26,12 @@ def train_ccnf(
     device: str = "auto",
 ) -> Ref:
     """Train on the latents of the `gvae` artifact at ``gvae_uri``; ``device``: cpu, cuda[:N] or auto."""
-    log = get_run_logger()
     cfg = resolve_ccnf(profile, epochs=epochs, adjoint=adjoint)
     g_store, g_ref = open_ref(gvae_uri, stage=gvae.STAGE)
     st = g_store if store is None else ArtifactStore(store)
     ref = run_stage(ccnf_tasks.train_ccnf, get_profile(profile).orchestration, store=st.root, gvae_ref=g_ref,
                     cfg=cfg, device=device)  # fmt: skip
-    metrics = st.read_json(ref, "metrics.json")
-    create_table_artifact(
-        [{"metric": k, "value": round(v, 4) if isinstance(v, float) else str(v)} for k, v in metrics.items()],
-        description=f"CCNF {ref.uri}",
-    )
-    log.info("ccnf: %s %s", ref.uri, metrics)
+    publish_metrics(st, ref, "CCNF")
     return ref
 
 

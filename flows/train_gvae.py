@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect import flow
 
+from flows.reporting import publish_metrics
 from nasgen.config import GVAEConfig, get_profile, with_overrides
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters as cluster_stage
@@ -32,7 +32,6 @@ def train_gvae(
     """Train on the cells behind the `clusters` artifact at ``clusters_uri`` (its zc and cells upstream).
     ``triplet_weight=0, predictor_weight=0`` trains the naive G-VAE of paper Fig. 2b; ``device``: cpu,
     cuda[:N] or auto (the GPU when there is one)."""
-    log = get_run_logger()
     cfg = resolve_gvae(profile, epochs=epochs, triplet_weight=triplet_weight, predictor_weight=predictor_weight,
                        encoder=encoder)  # fmt: skip
     cl_store, cl_ref = open_ref(clusters_uri, stage=cluster_stage.STAGE)
@@ -41,12 +40,7 @@ def train_gvae(
     st = cl_store if store is None else ArtifactStore(store)
     ref = run_stage(gvae_tasks.train_gvae, get_profile(profile).orchestration, store=st.root, cells_ref=cells_ref,
                     zc_ref=zc_ref, clusters_ref=cl_ref, cfg=cfg, device=device)  # fmt: skip
-    metrics = st.read_json(ref, "metrics.json")
-    create_table_artifact(
-        [{"metric": k, "value": round(v, 4) if isinstance(v, float) else v} for k, v in metrics.items()],
-        description=f"G-VAE {ref.uri}",
-    )
-    log.info("gvae: %s %s", ref.uri, metrics)
+    publish_metrics(st, ref, "G-VAE")
     return ref
 
 

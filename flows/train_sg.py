@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect import flow
 
+from flows.reporting import publish_metrics
 from nasgen.config import SGConfig, get_profile, with_overrides
 from nasgen.stages import search
 from nasgen.store import ArtifactStore, Ref, open_ref
@@ -27,18 +27,12 @@ def train_sg(
 ) -> Ref:
     """Train on the histories of the `hl_evo` artifacts at ``search_uris`` (one per constraint level);
     ``base_model``: a local GPT-Neo checkpoint directory to fine-tune (nothing is downloaded)."""
-    log = get_run_logger()
     cfg = resolve_sg(profile, epochs=epochs, base_model=base_model)
     opened = [open_ref(u, stage=search.STAGE) for u in search_uris]
     st = opened[0][0] if store is None and opened else ArtifactStore(store)
     ref = run_stage(sg_tasks.train_sg, get_profile(profile).orchestration, store=st.root,
                     search_refs=[r for _, r in opened], cfg=cfg, device=device)  # fmt: skip
-    metrics = st.read_json(ref, "metrics.json")
-    create_table_artifact(
-        [{"metric": k, "value": round(v, 4) if isinstance(v, float) else v} for k, v in metrics.items()],
-        description=f"SG {ref.uri}",
-    )
-    log.info("sg: %s %s", ref.uri, metrics)
+    publish_metrics(st, ref, "SG")
     return ref
 
 
