@@ -32,6 +32,7 @@ from nasgen.zc.scorer import Scorer
 
 SCALES = (0.1, 0.25, 0.5, 1.0)
 HEADLINE_SCALE = 0.5
+GOAL_SCALES = (0.5, 1.0)  # 1.0: eps ~ N(0, I) on standardised latents, the paper's f^-1(f(r) + eps)
 THROUGHPUT_BATCH = 1024
 
 
@@ -107,7 +108,7 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
     memo: dict = {}
     zs = {name: zc_vectors(scorer, [x.cell for x in d if x.ok], comps, memo) for name, d in draws.items()}
     methods = {name: summarise(d, zs[name], reference, ref_t, sampler) for name, d in draws.items()}
-    ccnf_r, neigh = methods["ccnf"], methods[f"neighbourhood_{HEADLINE_SCALE}"]
+    ccnf_r = methods["ccnf"]
     result = {
         "benchmark": "ccnf",
         "profile": profile,
@@ -120,15 +121,18 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
             "nb201": BEST_CIFAR10,
             "cell": str(reference),
             "zc": dict(zip(sampler.transform.components, ref_z[0].tolist())),
-        },  # fmt: skip
+        },
         "samples_per_method": n,
         "neighbourhood_scales": list(SCALES),
         "methods": methods,
         "throughput": throughput(sampler, cond, seed),
         "goals_met": {
             "ccnf_success_0.99": ccnf_r["success"] >= 0.99,
-            f"ccnf_tighter_than_neighbourhood_{HEADLINE_SCALE}": ccnf_r.get("l1_to_reference", np.inf)
-            < neigh.get("l1_to_reference", np.inf),
+            **{
+                f"ccnf_tighter_than_neighbourhood_{s}": ccnf_r.get("l1_to_reference", np.inf)
+                < methods[f"neighbourhood_{s}"].get("l1_to_reference", np.inf)
+                for s in GOAL_SCALES
+            },
         },
     }
     if plot:

@@ -21,6 +21,7 @@ def test_ccnf_benchmark_reports_table8_and_throughput(smoke_store, tmp_path):
     assert (tmp_path / "t8.png").read_bytes()[:4] == b"\x89PNG" and set(out["goals_met"]) == {
         "ccnf_success_0.99",
         "ccnf_tighter_than_neighbourhood_0.5",
+        "ccnf_tighter_than_neighbourhood_1.0",
     }
 
 
