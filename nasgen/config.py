@@ -252,6 +252,9 @@ class SGConfig(_Frozen):
         return self
 
 
+GENERATE_PROXIES: tuple[str, ...] = ("tcet", "params", "flops")
+
+
 class GenerateConfig(_Frozen):
     """Defaults of generate-for-condition (flows/generate.py); a request overrides n, top_k and seed."""
 
@@ -261,7 +264,9 @@ class GenerateConfig(_Frozen):
     temperature: float = Field(1.0, gt=0)
     budget_fraction: float = Field(0.8, gt=0, le=1)  # the SG is asked for params/FLOPs of this share of the budget
     aim_high: str | None = "tcet"  # also condition on this field's top bin (the history's best T-CET); None: off
-    zc: ZCConfig = ZCConfig()  # the scorer of the candidates (default input 3x32x32, 10 classes)
+    # The scorer of the candidates (input and classes come from the request). Only what ranking needs: T-CET's
+    # passes alone cost ~45% of the full record (README, ZC benchmark).
+    zc: ZCConfig = ZCConfig(proxies=GENERATE_PROXIES)
 
 
 class OrchestrationConfig(_Frozen):
@@ -352,7 +357,7 @@ PROFILES: dict[str, Profile] = {
             levels=(ConstraintConfig(max_params=500_000), ConstraintConfig(max_params=1_000_000)),
             zc=ZCConfig(batch_size=16),
         ),
-        generate=GenerateConfig(zc=ZCConfig(batch_size=16)),
+        generate=GenerateConfig(zc=ZCConfig(batch_size=16, proxies=GENERATE_PROXIES)),
     ),
     "paper": Profile(
         name="paper",
