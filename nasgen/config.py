@@ -269,6 +269,33 @@ class GenerateConfig(_Frozen):
     zc: ZCConfig = ZCConfig(proxies=GENERATE_PROXIES)
 
 
+class TrainRecipe(_Frozen):
+    """Training of a chosen network (ZenNAS-style SGD: Nesterov, linear warm-up then cosine, label smoothing)."""
+
+    epochs: int = Field(200, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(0.1, gt=0)  # peak, reached after the warm-up
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = True
+    weight_decay: float = Field(5e-4, ge=0)
+    warmup_epochs: float = Field(5, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    amp: bool = True  # bfloat16 autocast, CUDA only
+    channels_last: bool = True  # CUDA only
+    eval_batch_size: int = Field(512, ge=1)
+    num_workers: int = Field(0, ge=0)
+    seed: int = 0
+
+
+RECIPES: dict[str, TrainRecipe] = {
+    "cifar10": TrainRecipe(epochs=600, batch_size=256, lr=0.2),
+    "cifar100": TrainRecipe(epochs=600, batch_size=256, lr=0.2),
+    "imagenet": TrainRecipe(epochs=240, batch_size=512, lr=0.2, weight_decay=4e-5),
+    "digits": TrainRecipe(epochs=20, batch_size=64, lr=0.05, warmup_epochs=1, label_smoothing=0.0),
+    "synthetic": TrainRecipe(epochs=30, batch_size=32, lr=0.05, warmup_epochs=0, label_smoothing=0.0),
+}
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 

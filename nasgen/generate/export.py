@@ -31,7 +31,10 @@ def load_network(spec: str, weights: bytes, device: str | torch.device = "cpu") 
     except Exception as e:
         raise CorruptArtifactError(f"network weights are not readable safetensors: {e}") from None
     net = build_network(macro)
-    missing, unexpected = net.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise CorruptArtifactError(f"weights do not fit network {macro.arch_id}: {str(e).splitlines()[-1]}") from None
     if missing or unexpected:
         raise CorruptArtifactError(f"weights do not fit network {macro.arch_id}: missing {sorted(missing)[:3]}, "
                                    f"unexpected {sorted(unexpected)[:3]}")  # fmt: skip

@@ -1,0 +1,1 @@
+"""Training and evaluating generated networks (issue 8): datasets, recipe loop, checkpoints."""
