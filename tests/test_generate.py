@@ -11,23 +11,33 @@ from nasgen.config import ConstraintConfig, GenerateConfig, SearchConfig, SGConf
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.generate.candidates import NoFeasibleNetworkError
 from nasgen.generate.request import GenerateRequest
+from nasgen.search.hl_evo import initial_candidate
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
-from nasgen.stages import generate, search, sg
+from nasgen.stages import ccnf, generate, search, sg
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 SEARCH = SearchConfig(iterations=12, population=4, zc=ZC)
-LEVELS = (ConstraintConfig(max_params=300_000), ConstraintConfig(max_params=1_000_000))
 SG = SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=40, patience=40, batch_size=8, dropout=0.0)
 GEN = GenerateConfig(n=12, top_k=3, zc=ZC)
 
 
 @pytest.fixture(scope="module")
 def trained_sg(tiny_models):
+    """Two HL-Evo levels sized from alpha_0 (whose cells depend on the tiny models' float arithmetic) and the SG."""
     st, _, cref = tiny_models
-    levels = [search.run(st, cref, SEARCH, lv) for lv in LEVELS]
+    sampler = ccnf.load_sampler(st, cref)
+    k0 = search.init_cluster(sampler, SEARCH)
+    alpha0 = initial_candidate(SEARCH, k0, search.cell_source(sampler), np.random.default_rng(SEARCH.seed)).macro
+    p0 = macro_cost(alpha0).params
+    levels = [search.run(st, cref, SEARCH, ConstraintConfig(max_params=p)) for p in (2 * p0, max(4 * p0, 10**6))]
     return st, levels, sg.fit(st, levels, SG)
+
+
+def top_budget(st, levels) -> int:
+    """The params budget of the larger level: what the SG has learnt to fill."""
+    return st.manifest(search.STAGE, levels[-1].key)["config"]["level"]["max_params"]
 
 
 def test_sg_artifact_trains_on_every_level_and_is_cached(trained_sg):
@@ -51,8 +61,9 @@ def test_sg_refuses_histories_without_a_condition_field(trained_sg):
 
 
 def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
-    st, _, ref = trained_sg
-    req = GenerateRequest(max_params=1_000_000, seed=1)
+    st, levels, ref = trained_sg
+    cap = top_budget(st, levels)
+    req = GenerateRequest(max_params=cap, seed=1)
     gref = generate.run_request(st, ref, req, GEN)
     table = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
     summary = st.read_json(gref, "summary.json")
@@ -61,8 +72,7 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
     chosen = [r for r in table if r["rank"] is not None]
     assert 1 <= len(chosen) <= 3 and [c["rank"] for c in summary["chosen"]] == list(range(1, len(chosen) + 1))
     fit = [r for r in table if r["satisfies"]]
-    assert all(r["params"] <= 1_000_000 for r in fit) and all(not r["satisfies"] for r in table if r["params"] >
-                                                               1_000_000)  # fmt: skip
+    assert all(r["params"] <= cap for r in fit) and all(not r["satisfies"] for r in table if r["params"] > cap)
     best = max(r["fitness"] for r in fit)
     assert summary["chosen"][0]["tcet"] == best
     top = summary["chosen"][0]

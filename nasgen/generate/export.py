@@ -1,41 +1,30 @@
 """PyTorch-loadable export of a chosen network: its spec (MacroArch JSON) plus a state dict in safetensors.
 
 The state dict is the network's seeded initialisation (the weights T-CET was measured on), so loading the
-pair rebuilds exactly the scored module; training starts from it or from a fresh init. Loading checks
-that the weights fit the spec and names what does not.
+pair rebuilds exactly the scored module; training starts from it or from a fresh init. The weights file is
+a nasgen checkpoint (the spec rides in its metadata), so `nasgen.train` loads it as it is.
 """
 
 from __future__ import annotations
 
 import torch
-from safetensors.torch import load, save
 
 from nasgen.errors import CorruptArtifactError
 from nasgen.space.macro import MacroArch
-from nasgen.space.network import Network, build_network
+from nasgen.space.network import Network
+from nasgen.train.checkpoint import checkpoint_bytes, load_checkpoint
 from nasgen.zc.scorer import derive_seed, seeded_network
 
 
 def export_network(macro: MacroArch, seed: int) -> tuple[str, bytes]:
     """(spec JSON, safetensors bytes) of ``macro`` initialised as the scorer initialises it."""
-    net = seeded_network(macro, derive_seed(seed, macro.arch_id))
-    return macro.to_json(), save({k: v.detach().contiguous() for k, v in net.state_dict().items()},
-                                 metadata={"arch_id": macro.arch_id})  # fmt: skip
+    return macro.to_json(), checkpoint_bytes(seeded_network(macro, derive_seed(seed, macro.arch_id)), macro)
 
 
 def load_network(spec: str, weights: bytes, device: str | torch.device = "cpu") -> Network:
-    """The module of an exported (spec, weights) pair, in eval mode."""
+    """The module of an exported (spec, weights) pair, in eval mode; the weights must belong to the spec."""
+    net, stored = load_checkpoint(weights, device)
     macro = MacroArch.from_json(spec)
-    try:
-        state = load(weights)
-    except Exception as e:
-        raise CorruptArtifactError(f"network weights are not readable safetensors: {e}") from None
-    net = build_network(macro)
-    try:
-        missing, unexpected = net.load_state_dict(state, strict=False)
-    except RuntimeError as e:  # shape mismatches
-        raise CorruptArtifactError(f"weights do not fit network {macro.arch_id}: {str(e).splitlines()[-1]}") from None
-    if missing or unexpected:
-        raise CorruptArtifactError(f"weights do not fit network {macro.arch_id}: missing {sorted(missing)[:3]}, "
-                                   f"unexpected {sorted(unexpected)[:3]}")  # fmt: skip
-    return net.to(device).eval()
+    if stored != macro:
+        raise CorruptArtifactError(f"weights of network {stored.arch_id} do not belong to spec {macro.arch_id}")
+    return net

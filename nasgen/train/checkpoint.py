@@ -17,7 +17,6 @@ def checkpoint_bytes(net: nn.Module, macro: MacroArch) -> bytes:
 
 def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[Network, MacroArch]:
     """The network (eval mode) and its spec from checkpoint bytes; the spec travels in the metadata."""
-
     try:
         state = load(blob)
         meta = _metadata(blob)
