@@ -247,6 +247,52 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
         raise NasgenError(f"{what} expects comma-separated integers, got {text!r}") from None
 
 
+@app.command("train")
+def train_cmd(
+    specs: list[str] = typer.Argument(..., help="MacroArch JSON files and/or generate artifact URIs."),
+    dataset: str = typer.Option("digits", "--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet"),
+    root: str = typer.Option(None, "--root", help="Local directory of the dataset (nothing is downloaded)."),
+    size: int = typer.Option(None, "--size", help="Image side for digits / imagenet."),
+    epochs: int = typer.Option(None, "--epochs", help="Override the dataset recipe's epochs."),
+    seed: int = typer.Option(None, "--seed"),
+    store: str = typer.Option(None, "--store"),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Train and evaluate networks (evaluate flow); print their test accuracy."""
+    from flows.evaluate import evaluate, resolve_networks, resolve_recipe
+    from nasgen.config import DatasetConfig
+    from nasgen.store import open_ref
+    from nasgen.zc.scorer import resolve_device
+
+    networks = []
+    for item in specs:
+        path = Path(item)
+        if path.is_file():
+            networks.append(path.read_text())
+        elif item.endswith(".json"):
+            raise NasgenError(f"cannot read {item}: no such file")
+        else:
+            networks.append(item)
+    resolve_networks(networks)  # fail fast on a bad spec or URI
+    ds = DatasetConfig(name=dataset, root=root, size=size)
+    resolve_recipe(dataset, epochs, seed)
+    resolve_device(device)
+    refs = evaluate(networks=networks, dataset=ds, epochs=epochs, seed=seed, profile=profile, store=store,
+                    device=device)  # fmt: skip
+    t = Table(title=f"trained on {dataset}")
+    for col in ("arch_id", "epochs", "test top-1", "test top-5", "best top-1", "seconds"):
+        t.add_column(col, no_wrap=True)
+    for r in refs:
+        st, ref = open_ref(r.uri)
+        m = st.read_json(ref, "metrics.json")
+        t.add_row(m["arch_id"], str(m["epochs"]), f"{m['test_top1']:.4f}", f"{m['test_top5']:.4f}",
+                  f"{m['best_test_top1']:.4f}", f"{m['seconds']:.1f}")  # fmt: skip
+    console.print(t)
+    for r in refs:
+        console.print(f"artifact: {r.uri}", soft_wrap=True)
+
+
 @app.command("describe")
 def describe_cmd(
     file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),

@@ -287,6 +287,14 @@ class TrainRecipe(_Frozen):
     seed: int = 0
 
 
+class DatasetConfig(_Frozen):
+    """Which dataset a network is trained on (nasgen.train.datasets): local only, never downloaded."""
+
+    name: Literal["digits", "synthetic", "cifar10", "cifar100", "imagenet"] = "digits"
+    root: str | None = None  # directory holding the data (cifar10/100, imagenet)
+    size: int | None = Field(None, ge=4)  # image side for digits (default 16) and imagenet (default 224)
+
+
 RECIPES: dict[str, TrainRecipe] = {
     "cifar10": TrainRecipe(epochs=600, batch_size=256, lr=0.2),
     "cifar100": TrainRecipe(epochs=600, batch_size=256, lr=0.2),

@@ -1,0 +1,76 @@
+"""Flow `evaluate`: train and evaluate a list of networks, fanned out (one task each; one GPU each on a pool).
+
+Networks come as MacroArch JSON specs or as `generate` artifact URIs (their chosen networks). Each is a
+cached task keyed by (architecture id, dataset, recipe, seed): a network already trained in that setting
+is never trained again. Ad hoc: ``from flows.evaluate import evaluate``.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.futures import as_completed
+
+from nasgen.config import RECIPES, DatasetConfig, TrainRecipe, get_profile, with_overrides
+from nasgen.errors import ConfigError
+from nasgen.space.macro import MacroArch
+from nasgen.stages import generate as generate_stage
+from nasgen.store import ArtifactStore, Ref, open_ref
+from tasks import trained as trained_tasks
+from tasks.stage import submit_stage
+
+
+def resolve_networks(networks: list[str]) -> list[MacroArch]:
+    """Specs (JSON text) or generate artifact URIs, in order, duplicates kept once."""
+    out: dict[str, MacroArch] = {}
+    for item in networks:
+        if item.lstrip().startswith("{"):
+            macros = [MacroArch.from_json(item)]
+        else:
+            st, ref = open_ref(item, stage=generate_stage.STAGE)
+            chosen = st.read_json(ref, "summary.json")["chosen"]
+            macros = [MacroArch.from_json(st.read_bytes(ref, f"rank{c['rank']}.json").decode()) for c in chosen]
+        out.update({m.arch_id: m for m in macros})
+    if not out:
+        raise ConfigError("no networks to evaluate: give MacroArch specs or generate artifact URIs")
+    return list(out.values())
+
+
+def resolve_recipe(dataset: str, epochs: int | None = None, seed: int | None = None) -> TrainRecipe:
+    if dataset not in RECIPES:
+        raise ConfigError(f"no recipe for dataset {dataset!r}; recipes exist for {', '.join(RECIPES)}")
+    return with_overrides(RECIPES[dataset], "evaluate", epochs=epochs, seed=seed)
+
+
+@flow(name="evaluate", log_prints=True)
+def evaluate(
+    networks: list[str],
+    dataset: DatasetConfig,
+    epochs: int | None = None,
+    seed: int | None = None,
+    profile: str = "demo",
+    store: str | None = None,
+    device: str = "cpu",
+) -> list[Ref]:
+    """Train every network on ``dataset`` under its recipe (``epochs``/``seed`` override it)."""
+    log = get_run_logger()
+    macros = resolve_networks(networks)
+    recipe = resolve_recipe(dataset.name, epochs, seed)
+    st = ArtifactStore(store)
+    futures = [submit_stage(trained_tasks.train_network, get_profile(profile).orchestration, store=st.root,
+                            macro=m, dataset=dataset, recipe=recipe, device=device) for m in macros]  # fmt: skip
+    progress = create_progress_artifact(0.0, description=f"evaluate: {len(futures)} networks on {dataset.name}")
+    for done, f in enumerate(as_completed(futures), start=1):
+        f.result()
+        update_progress_artifact(progress, 100.0 * done / len(futures))
+    refs = [f.result() for f in futures]
+    rows = [{"uri": r.uri, **st.read_json(r, "metrics.json")} for r in refs]
+    create_table_artifact(rows, description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")
+    for r in rows:
+        log.info("evaluate %s on %s: test top-1 %.4f after %d epochs", r["arch_id"], r["dataset"], r["test_top1"],
+                 r["epochs"])  # fmt: skip
+    return refs
+
+
+if __name__ == "__main__":
+    raise SystemExit("usage: nasgen train SPEC.json --dataset NAME")

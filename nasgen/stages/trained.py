@@ -1,0 +1,89 @@
+"""Stage `trained`: one network trained and evaluated on one dataset under one recipe and seed.
+
+Key: the network's architecture id (its spec), the dataset (name, root, size), the recipe and the seed, so
+a network is trained once per setting wherever it came from (a generate artifact, a search, a JSON file).
+Written: ``checkpoint.safetensors`` (weights with the spec in the metadata), ``curve.parquet`` (one row per
+epoch: the learning curve a later predictor can use), ``metrics.json`` (final and best test accuracy,
+seconds) and ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import torch
+
+from nasgen.config import DatasetConfig, TrainRecipe
+from nasgen.errors import ConfigError
+from nasgen.space.macro import MacroArch
+from nasgen.space.network import build_network
+from nasgen.store import ArtifactStore, Ref, content_key
+from nasgen.train.checkpoint import checkpoint_bytes
+from nasgen.train.datasets import load_dataset
+from nasgen.train.loop import train_network
+from nasgen.zc.scorer import resolve_device
+
+STAGE = "trained"
+CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "test_loss", "test_top1", "test_top5", "seconds")
+CURVE_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), nullable=False)]
+                         + [pa.field(c, pa.float64(), nullable=False) for c in CURVE_COLUMNS])  # fmt: skip
+
+
+def _config(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> dict:
+    return {"arch_id": macro.arch_id, "macro": macro.to_dict(), "dataset": dataset.model_dump(mode="json"),
+            "recipe": recipe.model_dump(mode="json")}  # fmt: skip
+
+
+def trained_key(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
+    return content_key(STAGE, _config(macro, dataset, recipe))
+
+
+def train(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe, device: str = "cpu",
+          progress=None) -> Ref:  # fmt: skip
+    """Train and evaluate unless the artifact exists (``device`` is not part of the key)."""
+    key = trained_key(macro, dataset, recipe)
+    if store.exists(STAGE, key):
+        return store.ref(STAGE, key)
+    ds = load_dataset(dataset.name, dataset.root, dataset.size, seed=recipe.seed)
+    if tuple(macro.input_shape) != ds.input_shape or macro.classes != ds.classes:
+        raise ConfigError(f"network {macro.arch_id} takes input {tuple(macro.input_shape)} with {macro.classes} "
+                          f"classes; dataset {ds.name} has {ds.input_shape} and {ds.classes}: generate for that "
+                          "input and class count")  # fmt: skip
+    torch.manual_seed(recipe.seed)
+    net = build_network(macro)
+    rows = train_network(net, ds, recipe, resolve_device(device), progress)
+    last = rows[-1]
+    metrics = {"arch_id": macro.arch_id, "dataset": ds.name, "epochs": len(rows), "test_top1": last["test_top1"],
+               "test_top5": last["test_top5"], "best_test_top1": max(r["test_top1"] for r in rows),
+               "train_top1": last["train_top1"], "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
+    with store.writer(STAGE, key, config=_config(macro, dataset, recipe)) as w:
+        w.write_bytes("checkpoint.safetensors", checkpoint_bytes(net, macro))
+        w.write_parquet("curve.parquet", {k: [r[k] for r in rows] for k in ("epoch", *CURVE_COLUMNS)}, CURVE_SCHEMA)
+        w.write_json("metrics.json", metrics)
+        w.write_bytes("curve.png", curve_png(rows, f"{macro.arch_id} on {ds.name}"))
+        w.rows = len(rows)
+        w.meta.update(metrics=metrics)
+    return w.ref
+
+
+def curve_png(rows: list[dict], title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] + 1 for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(ep, [r["train_loss"] for r in rows], label="train")
+    a.plot(ep, [r["test_loss"] for r in rows], label="test")
+    a.set(xlabel="epoch", ylabel="cross-entropy", title=title)
+    a.legend()
+    b.plot(ep, [r["train_top1"] for r in rows], label="train top-1")
+    b.plot(ep, [r["test_top1"] for r in rows], label="test top-1")
+    b.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
+    b.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
