@@ -11,13 +11,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
-from nasgen.config import RECIPES, DatasetConfig, TrainRecipe, get_profile, with_overrides
+from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.stages import generate as generate_stage
 from nasgen.store import ArtifactStore, Ref, open_ref
+from nasgen.train.selection import Ranked, select
 from tasks import trained as trained_tasks
-from tasks.stage import submit_stage
+from tasks.stage import run_stage, submit_stage
 
 
 def resolve_networks(networks: list[str]) -> list[MacroArch]:
@@ -70,6 +71,51 @@ def evaluate(
         log.info("evaluate %s on %s: test top-1 %.4f after %d epochs", r["arch_id"], r["dataset"], r["test_top1"],
                  r["epochs"])  # fmt: skip
     return refs
+
+
+def reduced_recipe(recipe: TrainRecipe, cfg: SelectionConfig) -> TrainRecipe:
+    epochs = max(1, round(cfg.reduced_fraction * recipe.epochs))
+    warmup = min(recipe.warmup_epochs, epochs / 2)
+    return recipe.model_copy(update={"epochs": epochs, "warmup_epochs": warmup})
+
+
+@flow(name="select-and-train", log_prints=True)
+def select_and_train(
+    generate_uri: str,
+    dataset: DatasetConfig,
+    selection: SelectionConfig = SelectionConfig(),
+    epochs: int | None = None,
+    seed: int | None = None,
+    profile: str = "demo",
+    store: str | None = None,
+    device: str = "cpu",
+) -> Ref:
+    """Pick the final network among a `generate` artifact's chosen ones (T-CET, or reduced training of the
+    top-N on a validation split), then train it with the full recipe; returns its `trained` artifact."""
+    log = get_run_logger()
+    g_store, g_ref = open_ref(generate_uri, stage=generate_stage.STAGE)
+    chosen = g_store.read_json(g_ref, "summary.json")["chosen"]
+    ranked = [Ranked(MacroArch.from_json(g_store.read_bytes(g_ref, f"rank{c['rank']}.json").decode()), c["tcet"])
+              for c in chosen]  # fmt: skip
+    recipe = resolve_recipe(dataset.name, epochs, seed)
+    st = g_store if store is None else ArtifactStore(store)
+    orchestration = get_profile(profile).orchestration
+
+    def run(macro: MacroArch, ds: DatasetConfig, r: TrainRecipe) -> Ref:
+        return run_stage(trained_tasks.train_network, orchestration, store=st.root, macro=macro, dataset=ds,
+                         recipe=r, device=device)  # fmt: skip
+
+    short, held_out = (
+        reduced_recipe(recipe, selection),
+        dataset.model_copy(update={"val_fraction": selection.val_fraction}),
+    )
+    macro, rows = select(ranked, selection, lambda m: st.read_json(run(m, held_out, short), "metrics.json")["val_top1"])
+    final = run(macro, dataset, recipe)
+    create_table_artifact(rows, description=f"select-and-train ({selection.strategy}): {macro.arch_id} chosen")
+    m = st.read_json(final, "metrics.json")
+    log.info("select-and-train: %s chosen by %s; test top-1 %.4f after %d epochs", macro.arch_id,
+             selection.strategy, m["test_top1"], m["epochs"])  # fmt: skip
+    return final
 
 
 if __name__ == "__main__":

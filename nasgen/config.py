@@ -293,6 +293,16 @@ class DatasetConfig(_Frozen):
     name: Literal["digits", "synthetic", "cifar10", "cifar100", "imagenet"] = "digits"
     root: str | None = None  # directory holding the data (cifar10/100, imagenet)
     size: int | None = Field(None, ge=4)  # image side for digits (default 16) and imagenet (default 224)
+    val_fraction: float = Field(0.0, ge=0, lt=1)  # of the training split held out for model selection
+
+
+class SelectionConfig(_Frozen):
+    """Final model selection among generated networks (paper Section 5, Appendix F.1)."""
+
+    strategy: Literal["tcet", "reduced"] = "tcet"  # reduced: train the top-N briefly, keep the best on validation
+    top_n: int = Field(3, ge=1)
+    reduced_fraction: float = Field(0.1, gt=0, le=1)  # of the recipe's epochs, for the short runs
+    val_fraction: float = Field(0.1, gt=0, lt=1)  # held out of the training split for the short runs
 
 
 RECIPES: dict[str, TrainRecipe] = {

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.config import ConstraintConfig, GenerateConfig, SearchConfig, SGConfig, ZCConfig
+from nasgen.config import (
+    ConstraintConfig,
+    DatasetConfig,
+    GenerateConfig,
+    SearchConfig,
+    SelectionConfig,
+    SGConfig,
+    ZCConfig,
+)
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.generate.candidates import NoFeasibleNetworkError
 from nasgen.generate.request import GenerateRequest
@@ -15,6 +23,7 @@ from nasgen.search.hl_evo import initial_candidate
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf, generate, search, sg
+from nasgen.store import ArtifactStore
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
@@ -112,6 +121,7 @@ def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
 
 @pytest.mark.usefixtures("prefect_server")
 def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, capsys):
+    from flows.evaluate import select_and_train
     from flows.generate import generate as generate_flow
     from flows.pretrain import pretrain
     from tests.conftest import run_cli
@@ -127,6 +137,15 @@ def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, caps
     code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store,
                            "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip
     assert code == 0 and ref.key in out.replace("\n", "")  # the same request: the cached artifact
+    small = GenerateRequest(max_params=10**6, n=6, top_k=2, input_shape=(3, 16, 16), classes=4)
+    final = select_and_train(generate_uri=generate_flow(request=small, profile="smoke", store=store).uri,
+                             dataset=DatasetConfig(name="synthetic"), epochs=4, store=store,
+                             selection=SelectionConfig(strategy="reduced", top_n=2))  # fmt: skip
+    st = ArtifactStore(store)
+    assert st.read_json(final, "metrics.json")["epochs"] == 4
+    short = [m for m in (st.read_json(r, "metrics.json") for r in (st.ref("trained", a["key"]) for a in
+             st.list("trained"))) if m["epochs"] == 1]  # fmt: skip
+    assert 1 <= len(short) <= 2 and all(m["val_top1"] is not None for m in short)  # reduced runs on validation
     for args, message in (
         (["--max-params", "50"], "impossible budget"),
         (["--max-params", "1000000", "--zc", "naswot"], "--zc expects NAME=NUMBER"),

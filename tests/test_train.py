@@ -42,7 +42,18 @@ def test_a_tiny_generated_network_overfits_a_small_batch():
     rows = train_network(net, ds, recipe)
     assert len(rows) == 60 and rows[-1]["train_top1"] == 1.0 and rows[-1]["train_loss"] < 0.05
     assert rows[-1]["train_loss"] < 0.1 * rows[0]["train_loss"]
-    assert {"epoch", "lr", "train_loss", "train_top1", "test_loss", "test_top1", "test_top5", "seconds"} == set(rows[0])
+    assert {
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_top1",
+        "val_loss",
+        "val_top1",
+        "test_loss",
+        "test_top1",
+        "test_top5",
+        "seconds",
+    } == set(rows[0]) and math.isnan(rows[0]["val_top1"])  # no validation split asked for
     assert rows[-1]["test_top5"] == 1.0  # 4 classes: top-5 always contains the label
 
 
@@ -129,3 +140,38 @@ def test_imagenet_folders_decode_lazily(tmp_path):
     assert 0 <= out["top1"] <= 1 and out["top5"] == 1.0
     with pytest.raises(ArtifactMissingError, match="imagenet split"):
         load_dataset("imagenet", root=str(tmp_path / "train"))
+
+
+def test_validation_split_is_stratified_and_disjoint():
+    from nasgen.train.datasets import with_validation
+
+    ds = with_validation(load_dataset("digits"), 0.1, seed=3)
+    tr = [int(i) for i in ds.train.indices]
+    va = [int(i) for i in ds.val.indices]
+    n = len(ds.train.dataset)
+    assert not set(tr) & set(va) and len(tr) + len(va) == n and abs(len(va) / n - 0.1) < 0.01
+    y = ds.train.dataset.tensors[1].numpy()
+    assert np.abs(np.bincount(y[va], minlength=10) / len(va) - np.bincount(y[tr], minlength=10) / len(tr)).max() < 0.02
+    with pytest.raises(ConfigError, match="must be in \\(0, 1\\)"):
+        with_validation(ds, 1.5)
+
+
+def test_selection_strategies():
+    from nasgen.config import SelectionConfig
+    from nasgen.train.selection import Ranked, select
+
+    nets = [MacroArch.from_triples([(CELL, c, 1)], (3, 8, 8), 4) for c in (8, 16, 24, 32)]
+    ranked = [Ranked(n, t) for n, t in zip(nets, (5.0, 9.0, 7.0, 1.0))]
+    calls = []
+
+    def validate(m):
+        calls.append(m)
+        return {nets[1]: 0.5, nets[2]: 0.8, nets[0]: 0.8}[m]
+
+    chosen, rows = select(ranked, SelectionConfig(strategy="tcet"), validate)
+    assert chosen == nets[1] and calls == [] and [r["tcet"] for r in rows] == [9.0, 7.0, 5.0, 1.0]
+    chosen, rows = select(ranked, SelectionConfig(strategy="reduced", top_n=3), validate)
+    assert calls == [nets[1], nets[2], nets[0]]  # the top 3 by T-CET, nothing else trained
+    assert chosen == nets[2]  # best validation top-1; the tie with nets[0] goes to the better T-CET
+    with pytest.raises(ConfigError, match="no generated networks"):
+        select([], SelectionConfig(), validate)

@@ -10,6 +10,7 @@ seconds) and ``curve.png``.
 from __future__ import annotations
 
 import io
+import math
 
 import pyarrow as pa
 import torch
@@ -20,12 +21,13 @@ from nasgen.space.macro import MacroArch
 from nasgen.space.network import build_network
 from nasgen.store import ArtifactStore, Ref, content_key
 from nasgen.train.checkpoint import checkpoint_bytes
-from nasgen.train.datasets import load_dataset
+from nasgen.train.datasets import load_dataset, with_validation
 from nasgen.train.loop import train_network
 from nasgen.zc.scorer import resolve_device
 
 STAGE = "trained"
-CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "test_loss", "test_top1", "test_top5", "seconds")
+CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "val_loss", "val_top1", "test_loss", "test_top1", "test_top5",
+                 "seconds")  # fmt: skip
 CURVE_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), nullable=False)]
                          + [pa.field(c, pa.float64(), nullable=False) for c in CURVE_COLUMNS])  # fmt: skip
 
@@ -46,6 +48,8 @@ def train(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe
     if store.exists(STAGE, key):
         return store.ref(STAGE, key)
     ds = load_dataset(dataset.name, dataset.root, dataset.size, seed=recipe.seed)
+    if dataset.val_fraction:
+        ds = with_validation(ds, dataset.val_fraction, recipe.seed)
     if tuple(macro.input_shape) != ds.input_shape or macro.classes != ds.classes:
         raise ConfigError(f"network {macro.arch_id} takes input {tuple(macro.input_shape)} with {macro.classes} "
                           f"classes; dataset {ds.name} has {ds.input_shape} and {ds.classes}: generate for that "
@@ -56,7 +60,8 @@ def train(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe
     last = rows[-1]
     metrics = {"arch_id": macro.arch_id, "dataset": ds.name, "epochs": len(rows), "test_top1": last["test_top1"],
                "test_top5": last["test_top5"], "best_test_top1": max(r["test_top1"] for r in rows),
-               "train_top1": last["train_top1"], "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
+               "train_top1": last["train_top1"], "val_top1": None if math.isnan(last["val_top1"]) else last["val_top1"],
+               "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
     with store.writer(STAGE, key, config=_config(macro, dataset, recipe)) as w:
         w.write_bytes("checkpoint.safetensors", checkpoint_bytes(net, macro))
         w.write_parquet("curve.parquet", {k: [r[k] for r in rows] for k in ("epoch", *CURVE_COLUMNS)}, CURVE_SCHEMA)

@@ -14,7 +14,7 @@ statistics, and int64 labels; all are torch Datasets, so one DataLoader-based lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,24 @@ class Dataset:
     test: data.Dataset
     input_shape: tuple[int, int, int]
     classes: int
+    val: data.Dataset | None = None  # carved out of the training split (model selection never sees the test set)
+
+
+def with_validation(ds: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """``ds`` with a stratified ``fraction`` of its training split held out as the validation split."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"validation fraction must be in (0, 1), got {fraction}")
+    labels = np.asarray(_labels(ds.train))
+    tr, va = _split(len(labels), labels, fraction, seed)
+    return replace(ds, train=data.Subset(ds.train, tr.tolist()), val=data.Subset(ds.train, va.tolist()))
+
+
+def _labels(d: data.Dataset) -> list[int]:
+    if isinstance(d, data.TensorDataset):
+        return d.tensors[1].tolist()
+    if isinstance(d, ImageFolder):
+        return d.labels
+    raise ConfigError(f"cannot split a {type(d).__name__}: its labels are not known without reading it")
 
 
 class ImageFolder(data.Dataset):

@@ -61,8 +61,8 @@ def train_network(
     device: str | torch.device = "cpu",
     progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
-    """Train ``net`` in place for ``recipe.epochs``; one metrics row per epoch (train loss/top-1, test
-    loss/top-1/top-5, learning rate at the epoch's end, seconds)."""
+    """Train ``net`` in place for ``recipe.epochs``; one metrics row per epoch (train loss/top-1, validation
+    loss/top-1 (NaN without a validation split), test loss/top-1/top-5, learning rate at the epoch's end)."""
     device = torch.device(device)
     cuda = device.type == "cuda"
     channels_last = recipe.channels_last and cuda
@@ -72,6 +72,8 @@ def train_network(
     train = data.DataLoader(ds.train, batch_size=recipe.batch_size, shuffle=True, generator=gen,
                             num_workers=recipe.num_workers, pin_memory=cuda, drop_last=drop_last)  # fmt: skip
     test = data.DataLoader(ds.test, batch_size=recipe.eval_batch_size, num_workers=recipe.num_workers)
+    val = None if ds.val is None else data.DataLoader(ds.val, batch_size=recipe.eval_batch_size,
+                                                      num_workers=recipe.num_workers)  # fmt: skip
     opt = torch.optim.SGD(_param_groups(net, recipe.weight_decay), lr=recipe.lr, momentum=recipe.momentum,
                           nesterov=recipe.nesterov and recipe.momentum > 0)  # fmt: skip
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
@@ -97,9 +99,11 @@ def train_network(
             loss_sum += loss.item() * len(y)
             correct += float((out.argmax(1) == y).sum())
         ev = evaluate(net, test, device, channels_last)
+        vl = evaluate(net, val, device, channels_last) if val is not None else {"loss": math.nan, "top1": math.nan}
         rows.append({"epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
-                     "train_top1": correct / seen, "test_loss": ev["loss"], "test_top1": ev["top1"],
-                     "test_top5": ev["top5"], "seconds": time.perf_counter() - t0})  # fmt: skip
+                     "train_top1": correct / seen, "val_loss": vl["loss"], "val_top1": vl["top1"],
+                     "test_loss": ev["loss"], "test_top1": ev["top1"], "test_top5": ev["top5"],
+                     "seconds": time.perf_counter() - t0})  # fmt: skip
         if progress is not None:
             progress(1)
     return rows

@@ -1,0 +1,35 @@
+"""Final model selection among generated networks (paper Section 5 and Appendix F.1).
+
+``tcet``: the network with the best T-CET, no training before the final one (the paper's default).
+``reduced``: the top-N by T-CET are trained for a fraction of the recipe on the training split minus a held-out
+validation split; the best validation top-1 wins (ties: the better T-CET). Only the winner gets the full
+recipe. Selection never looks at the test set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nasgen.config import SelectionConfig
+from nasgen.errors import ConfigError
+from nasgen.space.macro import MacroArch
+
+
+@dataclass(frozen=True)
+class Ranked:
+    macro: MacroArch
+    tcet: float
+
+
+def select(ranked: list[Ranked], cfg: SelectionConfig,
+           validate: Callable[[MacroArch], float]) -> tuple[MacroArch, list[dict]]:  # fmt: skip
+    """(the chosen network, one row per considered network); ``validate`` trains briefly, returns val top-1."""
+    if not ranked:
+        raise ConfigError("no generated networks to select from")
+    order = sorted(ranked, key=lambda r: -r.tcet)
+    if cfg.strategy == "tcet":
+        return order[0].macro, [{"arch_id": r.macro.arch_id, "tcet": r.tcet, "val_top1": None} for r in order]
+    rows = [{"arch_id": r.macro.arch_id, "tcet": r.tcet, "val_top1": validate(r.macro)} for r in order[: cfg.top_n]]
+    best = max(range(len(rows)), key=lambda i: (rows[i]["val_top1"], -i))
+    return order[best].macro, rows
