@@ -8,9 +8,9 @@ is never trained again. Ad hoc: ``from flows.evaluate import evaluate``.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.futures import as_completed
+from prefect.artifacts import create_table_artifact
 
+from flows.reporting import results_with_progress
 from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
@@ -60,11 +60,7 @@ def evaluate(
     st = ArtifactStore(store)
     futures = [submit_stage(trained_tasks.train_network, get_profile(profile).orchestration, store=st.root,
                             macro=m, dataset=dataset, recipe=recipe, device=device) for m in macros]  # fmt: skip
-    progress = create_progress_artifact(0.0, description=f"evaluate: {len(futures)} networks on {dataset.name}")
-    for done, f in enumerate(as_completed(futures), start=1):
-        f.result()
-        update_progress_artifact(progress, 100.0 * done / len(futures))
-    refs = [f.result() for f in futures]
+    refs = results_with_progress(futures, f"evaluate: {len(futures)} networks on {dataset.name}")
     rows = [{"uri": r.uri, **st.read_json(r, "metrics.json")} for r in refs]
     create_table_artifact(rows, description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")
     for r in rows:

@@ -6,9 +6,9 @@ One cached task per level on the flow's task runner; the histories are what the 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.futures import as_completed
+from prefect.artifacts import create_table_artifact
 
+from flows.reporting import results_with_progress
 from nasgen.config import ConstraintConfig, SearchConfig, get_profile, with_objective, with_overrides
 from nasgen.stages import ccnf
 from nasgen.store import ArtifactStore, Ref, open_ref
@@ -44,11 +44,7 @@ def hl_evo(
     orchestration = get_profile(profile).orchestration
     futures = [submit_stage(search_tasks.hl_evo_level, orchestration, store=st.root, ccnf_ref=c_ref, cfg=cfg,
                             level=level, device=device) for level in cfg.levels]  # fmt: skip
-    progress = create_progress_artifact(0.0, description=f"hl-evo: {len(futures)} constraint levels")
-    for done, f in enumerate(as_completed(futures), start=1):
-        f.result()
-        update_progress_artifact(progress, 100.0 * done / len(futures))
-    refs = [f.result() for f in futures]
+    refs = results_with_progress(futures, f"hl-evo: {len(futures)} constraint levels")
     rows = [{"uri": r.uri, **st.read_json(r, "stats.json")} for r in refs]
     create_table_artifact(rows, description="HL-Evo: best network per constraint level")
     for r in rows:
