@@ -86,7 +86,7 @@ def test_grammar_masks_by_position():
 def test_grammar_makes_every_sample_of_an_untrained_model_parse():
     model = build(TOK, TINY)
     out = generate(model, TOK, {"params": 3e5}, n=1000, seed=1)
-    assert out.errors == [] and len(out.valid) == 1000
+    assert set(out.errors) == {None} and len(out.valid) == 1000
     assert {1 <= len(s.layers) <= MAX_LAYERS for s in out.valid} == {True}
     assert len({s.seq_id for s in out.valid}) > 900  # untrained: near-uniform over the grammar
     again = sample_bodies(model, TOK, {"params": 3e5}, n=5, seed=1)

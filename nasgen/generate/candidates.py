@@ -98,11 +98,7 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
     gen = sample_sequences(model, tokenizer, cond, n, cfg.decoding, cfg.temperature, request.seed,
                            request.input_shape, request.classes)  # fmt: skip
     seconds["sequences"] = time.perf_counter() - t
-    cands = [Candidate(i, s) for i, s in enumerate(gen.sequences)]
-    errors = iter(gen.errors)
-    for c in cands:
-        if c.seq is None:
-            c.error = next(errors)
+    cands = [Candidate(i, s, error=e) for i, (s, e) in enumerate(zip(gen.sequences, gen.errors))]
     t = time.perf_counter()
     ok = [c for c in cands if c.seq is not None]
     for c, cells in zip(ok, draw_cells([c.seq for c in ok], sampler, request.seed)):

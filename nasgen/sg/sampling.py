@@ -25,7 +25,7 @@ SAMPLE_BATCH = 256  # sequences per generate() call
 @dataclass
 class Generated:
     sequences: list[HLSequence | None]  # None where the tokens did not parse (the grammar should prevent it)
-    errors: list[str]
+    errors: list[str | None]  # aligned with ``sequences``: why a sequence is None
 
     @property
     def valid(self) -> list[HLSequence]:
@@ -65,10 +65,11 @@ def generate(model: GPTNeoForCausalLM, tokenizer: SGTokenizer, condition: Mappin
              classes: int = DEFAULT_CLASSES) -> Generated:  # fmt: skip
     """``n`` HL sequences for ``condition`` at the given input shape and class count."""
     seqs: list[HLSequence | None] = []
-    errors: list[str] = []
+    errors: list[str | None] = []
     for body in sample_bodies(model, tokenizer, condition, n, decoding, temperature, seed):
         try:
             seqs.append(tokenizer.decode_body(body, input_shape, classes))
+            errors.append(None)
         except ValueError as e:  # InvalidSequenceError / InvalidMacroError
             seqs.append(None)
             errors.append(str(e))
