@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import prepare
+from benchmarks.pipeline import pretrained
 from benchmarks.search import best_so_far
 from nasgen.config import ConstraintConfig, get_profile
 from nasgen.generate.candidates import run as generate_run
@@ -24,7 +24,7 @@ from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.hl_evo import initial_candidate
 from nasgen.search.objective import Evaluator
-from nasgen.stages import ccnf, gvae, search, sg
+from nasgen.stages import ccnf, search, sg
 from nasgen.stages.search import cell_source, init_cluster
 from nasgen.store import ArtifactStore
 
@@ -35,12 +35,9 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         max_params: int = 1_000_000) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)
-    cref, zref, clref = prepare(prof, st)
-    fref = ccnf.fit(st, gvae.fit(st, cref, zref, clref, prof.gvae), prof.ccnf)
+    fref, _, sref = pretrained(prof, st)
     level = ConstraintConfig(max_params=max_params)
-    levels = [search.run(st, fref, prof.search, lv) for lv in prof.search.levels]
     hl_ref = search.run(st, fref, prof.search, level)  # cached when the budget is one of the profile's levels
-    sref = sg.fit(st, levels, prof.sg)
     hl_stats = st.read_json(hl_ref, "stats.json")
     per_seed = []
     for seed in range(seeds):

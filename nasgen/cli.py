@@ -427,6 +427,26 @@ def bench_generate(
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
+@bench_app.command("evaluate")
+def bench_evaluate(
+    as_json: bool = typer.Option(False, "--json"),
+    profile: str = typer.Option("demo", "--profile"),
+    store: str = typer.Option(None, "--store", help="Store for the pipeline's and trained networks' artifacts."),
+    seeds: int = typer.Option(3, "--seeds"),
+    n: int = typer.Option(100, "--n", help="Sequences per generate request (its ZC evaluations set the budget)."),
+    top_k: int = typer.Option(3, "--top-k", help="Networks trained per method and seed."),
+    epochs: int = typer.Option(10, "--epochs"),
+    max_params: int = typer.Option(500_000, "--max-params"),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of T-CET vs test top-1 here."),
+) -> None:
+    """Evaluate benchmark on digits: test top-1 of the top-k generated networks vs random and raw-Evo picks."""
+    from benchmarks.evaluate import run
+
+    result = run(profile=profile, store=store, seeds=seeds, n=n, top_k=top_k, epochs=epochs, max_params=max_params,
+                 plot=None if plot is None else str(plot))  # fmt: skip
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),

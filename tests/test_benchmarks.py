@@ -47,3 +47,36 @@ def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
     assert set(s["goals_met"]) == {"validity_100%", "satisfaction_95%", "latency_120s"}
     assert set(seed["best_tcet"]) == {"sg_ccnf", "raw_evo", "random"} and seed["best_params"] <= 1_000_000
     assert s["hl_evo_full_budget"]["evaluations"] >= 1 and s["latency_seconds"] > 0
+
+
+def test_evaluate_benchmark_trains_each_methods_picks(smoke_store, tmp_path):
+    from benchmarks.evaluate import METHODS, run
+
+    out = run(profile="smoke", store=smoke_store, seeds=1, n=6, top_k=2, epochs=1, max_params=500_000,
+              dataset="synthetic", plot=str(tmp_path / "e.png"))  # fmt: skip
+    seed = out["per_seed"][0]
+    assert out["input_shape"] == [3, 16, 16] and set(out["summary"]) == set(METHODS)
+    for m in METHODS:
+        nets = seed["methods"][m]["networks"]
+        assert 1 <= len(nets) <= 2 and len({x["arch_id"] for x in nets}) == len(nets)
+        assert all(x["params"] <= 500_000 and 0 <= x["test_top1"] <= 1 for x in nets)
+        assert [x["tcet"] for x in nets] == sorted((x["tcet"] for x in nets), reverse=True)
+        assert seed["methods"][m]["best_test_top1"] == max(x["test_top1"] for x in nets)
+    assert out["trained_networks"] == sum(len(seed["methods"][m]["networks"]) for m in METHODS)
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_top_networks_keeps_distinct_best_within_the_budget():
+    from benchmarks.evaluate import top_networks
+    from nasgen.search.evolution import SearchResult
+    from nasgen.space.cell import Cell
+    from nasgen.space.macro import MacroArch
+
+    cell = Cell.from_graph(["input", "conv_3", "output"], [(0, 1), (1, 2)])
+    macros = [MacroArch.from_triples([(cell, ch, 1)]) for ch in (8, 16, 32)]
+    res = SearchResult()
+    for i, (m, fit) in enumerate([(macros[0], 1.0), (macros[0], 1.0), (macros[1], 3.0), (macros[2], 9.0)]):
+        res.history.append({"arch_id": m.arch_id, "macro": m.to_json(), "fitness": fit, "evaluations": i + 1})
+    res.history.append({"arch_id": "x", "macro": "", "fitness": float("-inf"), "evaluations": 1})
+    top = top_networks(res, budget=3, k=3)  # the 9.0 network came after the budget
+    assert [(m.arch_id, f) for m, f in top] == [(macros[1].arch_id, 3.0), (macros[0].arch_id, 1.0)]

@@ -1,0 +1,138 @@
+"""Evaluate benchmark: do generated networks train better? (paper Table 1's protocol at CPU scale, on digits)
+
+Per seed: one generate-for-condition request for digits' input (1x16x16, 10 classes) under a params budget
+spends E ZC evaluations (at most n); random search in S and raw-space Evo(T-CET) from HL-Evo's alpha_0 get
+the same E evaluations on the same scorer. Each method's top-k distinct networks by T-CET are trained with
+the digits recipe for ``epochs`` epochs and, as in the paper, the best test top-1 of the k is the method's
+score; the top-1-by-T-CET network's accuracy (selection by T-CET alone) is reported too. Every trained network
+is a cached `trained` artifact, so a rerun only trains what is new. Also reported: the Spearman correlation of
+T-CET and test top-1 over all trained networks (does the proxy rank networks on this task at all?).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from benchmarks.machine import machine_info
+from benchmarks.pipeline import pretrained
+from nasgen.config import RECIPES, ConstraintConfig, DatasetConfig, get_profile
+from nasgen.generate.candidates import run as generate_run
+from nasgen.generate.request import GenerateRequest
+from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.evolution import SearchResult
+from nasgen.search.hl_evo import initial_candidate
+from nasgen.search.objective import Evaluator
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import MacroArch
+from nasgen.stages import ccnf, sg, trained
+from nasgen.stages.search import cell_source, init_cluster
+from nasgen.store import ArtifactStore
+from nasgen.train.datasets import load_dataset
+
+METHODS = ("sg_ccnf", "raw_evo", "random")
+
+
+def top_networks(res: SearchResult, budget: int, k: int) -> list[tuple[MacroArch, float]]:
+    """The k best distinct networks (with T-CET) a search found within its first ``budget`` evaluations."""
+    rows = sorted((r for r in res.history if r["evaluations"] <= budget and np.isfinite(r["fitness"])),
+                  key=lambda r: -r["fitness"])  # fmt: skip
+    out: dict[str, tuple[MacroArch, float]] = {}
+    for r in rows:
+        out.setdefault(r["arch_id"], (MacroArch.from_json(r["macro"]), r["fitness"]))
+    return list(out.values())[:k]
+
+
+def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100, top_k: int = 3,
+        epochs: int = 10, max_params: int = 500_000, dataset: str = "digits", plot: str | None = None) -> dict:  # fmt: skip
+    prof = get_profile(profile)
+    st = ArtifactStore(store)
+    fref, _, sref = pretrained(prof, st)
+    data = DatasetConfig(name=dataset)
+    ds = load_dataset(data.name, data.root, data.size)
+    recipe = RECIPES[dataset].model_copy(update={"epochs": epochs, "warmup_epochs": min(1.0, epochs / 2)})
+    level = ConstraintConfig(max_params=max_params)
+    per_seed = []
+    for seed in range(seeds):
+        req = GenerateRequest(max_params=max_params, input_shape=ds.input_shape, classes=ds.classes, n=n,
+                              top_k=top_k, seed=seed)  # fmt: skip
+        model, tok = sg.load_model(st, sref)
+        sampler = ccnf.load_sampler(st, fref)
+        gen = generate_run(req, model, tok, sampler, prof.generate)
+        budget = max(gen.evaluations, 1)
+        cfg = prof.search.model_copy(update={"seed": seed, "iterations": 2 * budget,
+                                             "zc": req.scorer_config(prof.generate.zc)})  # fmt: skip
+        alpha0 = initial_candidate(cfg, init_cluster(sampler, cfg), cell_source(sampler), np.random.default_rng(seed))
+        raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective="tcet"), alpha0.macro)
+        rnd = random_search(cfg, level, Evaluator(cfg.zc, objective="tcet"), budget)
+        picks = {
+            "sg_ccnf": [(c.macro, c.fitness) for c in gen.chosen],
+            "raw_evo": top_networks(raw, budget, top_k),
+            "random": top_networks(rnd, budget, top_k),
+        }
+        methods = {}
+        for m, nets in picks.items():
+            rows = []
+            for macro, tcet in nets:
+                t = time.perf_counter()
+                ref = trained.train(st, macro, data, recipe.model_copy(update={"seed": seed}))
+                met = st.read_json(ref, "metrics.json")
+                cost = macro_cost(macro)
+                rows.append({"arch_id": macro.arch_id, "params": cost.params, "flops": cost.flops,
+                             "positions": len(macro.layers), "tcet": tcet, "test_top1": met["test_top1"],
+                             "train_seconds": met["seconds"], "wall_seconds": time.perf_counter() - t,
+                             "uri": ref.uri})  # fmt: skip
+            methods[m] = {"networks": rows, "best_test_top1": max(r["test_top1"] for r in rows),
+                          "tcet_pick_test_top1": rows[0]["test_top1"], "best_tcet": rows[0]["tcet"]}  # fmt: skip
+        per_seed.append({"seed": seed, "evaluations": budget, "methods": methods})
+    every = [r for s in per_seed for m in METHODS for r in s["methods"][m]["networks"]]
+    rho = spearmanr([r["tcet"] for r in every], [r["test_top1"] for r in every]).statistic
+
+    def stat(key: str, m: str) -> dict:
+        v = np.array([s["methods"][m][key] for s in per_seed])
+        return {"mean": float(v.mean()), "std": float(v.std()), "per_seed": v.tolist()}
+
+    result = {
+        "benchmark": "evaluate",
+        "profile": profile,
+        "machine": machine_info(),
+        "dataset": dataset,
+        "input_shape": list(ds.input_shape),
+        "constraint": level.name,
+        "n": n,
+        "top_k": top_k,
+        "seeds": seeds,
+        "recipe": recipe.model_dump(mode="json", exclude={"seed"}),
+        "summary": {m: {"best_test_top1": stat("best_test_top1", m), "tcet_pick_test_top1": stat("tcet_pick_test_top1", m),
+                        "best_tcet": stat("best_tcet", m)} for m in METHODS},  # fmt: skip
+        "spearman_tcet_vs_test_top1": float(rho),
+        "trained_networks": len(every),
+        "per_seed": per_seed,
+    }
+    if plot:
+        with open(plot, "wb") as f:
+            f.write(tcet_vs_accuracy_png(per_seed, f"{dataset}, {level.name}, {epochs} epochs"))
+        result["plot"] = plot
+    return result
+
+
+def tcet_vs_accuracy_png(per_seed: list[dict], title: str) -> bytes:
+    """Every trained network: T-CET against test top-1, by method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for m in METHODS:
+        rows = [r for s in per_seed for r in s["methods"][m]["networks"]]
+        ax.scatter([r["tcet"] for r in rows], [r["test_top1"] for r in rows], label=m, alpha=0.8)
+    ax.set(xscale="log", xlabel="T-CET", ylabel="test top-1", title=title)
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
