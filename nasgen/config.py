@@ -280,6 +280,8 @@ class TrainRecipe(_Frozen):
     weight_decay: float = Field(5e-4, ge=0)
     warmup_epochs: float = Field(5, ge=0)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
+    crop_padding: int = Field(0, ge=0)  # random crop of the zero-padded image (CIFAR: 4)
+    hflip: bool = False  # random horizontal flip (not for digits: a flipped digit is another symbol)
     amp: bool = True  # bfloat16 autocast, CUDA only
     channels_last: bool = True  # CUDA only
     eval_batch_size: int = Field(512, ge=1)
@@ -306,9 +308,9 @@ class SelectionConfig(_Frozen):
 
 
 RECIPES: dict[str, TrainRecipe] = {
-    "cifar10": TrainRecipe(epochs=600, batch_size=256, lr=0.2),
-    "cifar100": TrainRecipe(epochs=600, batch_size=256, lr=0.2),
-    "imagenet": TrainRecipe(epochs=240, batch_size=512, lr=0.2, weight_decay=4e-5),
+    "cifar10": TrainRecipe(epochs=600, batch_size=256, lr=0.2, crop_padding=4, hflip=True),
+    "cifar100": TrainRecipe(epochs=600, batch_size=256, lr=0.2, crop_padding=4, hflip=True),
+    "imagenet": TrainRecipe(epochs=240, batch_size=512, lr=0.2, weight_decay=4e-5, hflip=True),
     "digits": TrainRecipe(epochs=20, batch_size=64, lr=0.05, warmup_epochs=1, label_smoothing=0.0),
     "synthetic": TrainRecipe(epochs=30, batch_size=32, lr=0.05, warmup_epochs=0, label_smoothing=0.0),
 }

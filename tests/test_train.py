@@ -5,12 +5,15 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nasgen.config import RECIPES, TrainRecipe
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MacroArch
 from nasgen.space.network import build_network
+from nasgen.train.augment import augment
 from nasgen.train.checkpoint import checkpoint_bytes, load_checkpoint
 from nasgen.train.datasets import CIFAR_PIXELS, load_dataset
 from nasgen.train.loop import evaluate, lr_at, train_network
@@ -175,3 +178,42 @@ def test_selection_strategies():
     assert chosen == nets[2]  # best validation top-1; the tie with nets[0] goes to the better T-CET
     with pytest.raises(ConfigError, match="no generated networks"):
         select([], SelectionConfig(), validate)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), c=st.integers(1, 3), h=st.integers(2, 9), pad=st.integers(0, 4), flip=st.booleans(),
+       seed=st.integers(0, 1000))  # fmt: skip
+def test_augment_is_a_padded_window_of_the_possibly_flipped_image(n, c, h, pad, flip, seed):
+    x = torch.randn(n, c, h, h)
+    out = augment(x, pad, flip, torch.Generator().manual_seed(seed))
+    assert out.shape == x.shape
+    assert torch.equal(out, augment(x, pad, flip, torch.Generator().manual_seed(seed)))  # reproducible
+    for i in range(n):
+        sources = [x[i], x[i].flip(2)] if flip else [x[i]]
+        windows = [torch.nn.functional.pad(s, (pad,) * 4)[:, dy : dy + h, dx : dx + h] for s in sources
+                   for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)]  # fmt: skip
+        assert any(torch.equal(out[i], w) for w in windows)
+
+
+def test_augment_draws_every_offset_and_both_orientations():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(400, 1, 1, 1)
+    out = augment(x, 1, True, torch.Generator().manual_seed(0))
+    assert len({tuple(o.flatten().tolist()) for o in out}) == 18  # 9 offsets x 2 orientations
+    assert torch.equal(augment(x, 0, False, torch.Generator()), x)
+
+
+def test_cifar_recipes_augment_and_digits_do_not():
+    assert RECIPES["cifar10"].crop_padding == 4 and RECIPES["cifar10"].hflip
+    assert RECIPES["digits"].crop_padding == 0 and not RECIPES["digits"].hflip
+
+
+def test_augmented_training_is_reproducible_and_differs_from_plain():
+    ds = load_dataset("synthetic", synthetic_shape=(3, 8, 8), synthetic_classes=4, synthetic_samples=32)
+    plain = TrainRecipe(epochs=2, batch_size=16, lr=0.05, warmup_epochs=0)
+    aug = plain.model_copy(update={"crop_padding": 2, "hflip": True})
+
+    def losses(recipe):
+        torch.manual_seed(0)
+        return [r["train_loss"] for r in train_network(build_network(tiny_macro()), ds, recipe)]
+
+    assert losses(aug) == losses(aug) and losses(aug) != losses(plain)

@@ -2,7 +2,7 @@
 
 The schedule is per step: linear warm-up from 0 to ``lr`` over ``warmup_epochs``, then cosine to 0 at the
 last step. Weight decay applies to conv/linear weights only (not to BN parameters or biases), the usual
-practice for this recipe. On CUDA: bfloat16 autocast and channels-last memory when the recipe asks.
+practice for this recipe. Training batches are augmented (random crop, flip) when the recipe asks. On CUDA: bfloat16 autocast and channels-last memory when the recipe asks.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils import data
 
 from nasgen.config import TrainRecipe
+from nasgen.train.augment import augment
 from nasgen.train.datasets import Dataset
 
 
@@ -68,6 +69,8 @@ def train_network(
     channels_last = recipe.channels_last and cuda
     net = net.to(device, memory_format=torch.channels_last) if channels_last else net.to(device)
     gen = torch.Generator().manual_seed(recipe.seed)
+    aug_gen = torch.Generator().manual_seed(recipe.seed + 1)
+    augmenting = recipe.crop_padding > 0 or recipe.hflip
     drop_last = len(ds.train) > recipe.batch_size  # no tiny last batch for BN, unless it is the only one
     train = data.DataLoader(ds.train, batch_size=recipe.batch_size, shuffle=True, generator=gen,
                             num_workers=recipe.num_workers, pin_memory=cuda, drop_last=drop_last)  # fmt: skip
@@ -88,6 +91,8 @@ def train_network(
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, warmup, recipe.lr)
             x, y = _to(x, device, channels_last), y.to(device)
+            if augmenting:
+                x = augment(x, recipe.crop_padding, recipe.hflip, aug_gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=recipe.amp and cuda):
                 out = net(x)
                 loss = loss_fn(out.float(), y)
