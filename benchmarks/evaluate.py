@@ -34,6 +34,7 @@ from nasgen.store import ArtifactStore
 from nasgen.train.datasets import load_dataset
 
 METHODS = ("sg_ccnf", "raw_evo", "random")
+SUMMARY_KEYS = ("best_test_top1", "tcet_pick_test_top1", "best_tcet")
 
 
 def top_networks(res: SearchResult, budget: int, k: int) -> list[tuple[MacroArch, float]]:
@@ -46,8 +47,8 @@ def top_networks(res: SearchResult, budget: int, k: int) -> list[tuple[MacroArch
     return list(out.values())[:k]
 
 
-def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100, top_k: int = 3,
-        epochs: int = 10, max_params: int = 500_000, dataset: str = "digits", plot: str | None = None) -> dict:  # fmt: skip
+def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100, top_k: int = 3, epochs: int = 10,
+        max_params: int = 500_000, dataset: str = "digits", plot: str | None = None) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)
     fref, _, sref = pretrained(prof, st)
@@ -106,8 +107,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         "top_k": top_k,
         "seeds": seeds,
         "recipe": recipe.model_dump(mode="json", exclude={"seed"}),
-        "summary": {m: {"best_test_top1": stat("best_test_top1", m), "tcet_pick_test_top1": stat("tcet_pick_test_top1", m),
-                        "best_tcet": stat("best_tcet", m)} for m in METHODS},  # fmt: skip
+        "summary": {m: {k: stat(k, m) for k in SUMMARY_KEYS} for m in METHODS},
         "spearman_tcet_vs_test_top1": float(rho),
         "trained_networks": len(every),
         "per_seed": per_seed,

@@ -2,7 +2,8 @@
 
 The schedule is per step: linear warm-up from 0 to ``lr`` over ``warmup_epochs``, then cosine to 0 at the
 last step. Weight decay applies to conv/linear weights only (not to BN parameters or biases), the usual
-practice for this recipe. Training batches are augmented (random crop, flip) when the recipe asks. On CUDA: bfloat16 autocast and channels-last memory when the recipe asks.
+practice for this recipe. Training batches are augmented (random crop, flip) when the recipe asks. On CUDA:
+bfloat16 autocast and channels-last memory when the recipe asks.
 """
 
 from __future__ import annotations
