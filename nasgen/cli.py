@@ -262,7 +262,6 @@ def train_cmd(
     """Train and evaluate networks (evaluate flow); print their test accuracy."""
     from flows.evaluate import evaluate, resolve_networks, resolve_recipe
     from nasgen.config import DatasetConfig
-    from nasgen.store import open_ref
     from nasgen.zc.scorer import resolve_device
 
     networks = []
@@ -280,17 +279,53 @@ def train_cmd(
     resolve_device(device)
     refs = evaluate(networks=networks, dataset=ds, epochs=epochs, seed=seed, profile=profile, store=store,
                     device=device)  # fmt: skip
-    t = Table(title=f"trained on {dataset}")
+    _print_trained([r.uri for r in refs], f"trained on {dataset}")
+
+
+def _print_trained(uris: list[str], title: str) -> None:
+    from nasgen.store import open_ref
+
+    t = Table(title=title)
     for col in ("arch_id", "epochs", "test top-1", "test top-5", "best top-1", "seconds"):
         t.add_column(col, no_wrap=True)
-    for r in refs:
-        st, ref = open_ref(r.uri)
+    for uri in uris:
+        st, ref = open_ref(uri)
         m = st.read_json(ref, "metrics.json")
         t.add_row(m["arch_id"], str(m["epochs"]), f"{m['test_top1']:.4f}", f"{m['test_top5']:.4f}",
                   f"{m['best_test_top1']:.4f}", f"{m['seconds']:.1f}")  # fmt: skip
     console.print(t)
-    for r in refs:
-        console.print(f"artifact: {r.uri}", soft_wrap=True)
+    for uri in uris:
+        console.print(f"artifact: {uri}", soft_wrap=True)
+
+
+@app.command("select")
+def select_cmd(
+    generate_uri: str = typer.Argument(..., help="A generate artifact (its chosen networks are the candidates)."),
+    dataset: str = typer.Option("digits", "--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet"),
+    root: str = typer.Option(None, "--root", help="Local directory of the dataset (nothing is downloaded)."),
+    size: int = typer.Option(None, "--size", help="Image side for digits / imagenet."),
+    strategy: str = typer.Option("tcet", "--strategy", help="tcet (best T-CET) | reduced (short runs of the top-N)"),
+    top_n: int = typer.Option(None, "--top-n", help="Networks given a short run (reduced)."),
+    epochs: int = typer.Option(None, "--epochs", help="Override the dataset recipe's epochs (final training)."),
+    seed: int = typer.Option(None, "--seed"),
+    store: str = typer.Option(None, "--store", help="Where trained networks go (default: the generate store)."),
+    profile: str = typer.Option("demo", "--profile"),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+) -> None:
+    """Final selection (paper Appendix F.1) among a generate artifact's networks, then full training of the winner."""
+    from flows.evaluate import resolve_recipe, select_and_train
+    from nasgen.config import DatasetConfig, SelectionConfig, with_overrides
+    from nasgen.store import open_ref
+    from nasgen.zc.scorer import resolve_device
+
+    selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n)
+    open_ref(generate_uri, stage="generate")  # fail fast on a bad URI
+    ds = DatasetConfig(name=dataset, root=root, size=size)
+    resolve_recipe(dataset, epochs, seed)
+    resolve_device(device)
+    ref = select_and_train(generate_uri=generate_uri, dataset=ds, selection=selection, epochs=epochs, seed=seed,
+                           profile=profile, store=store, device=device)  # fmt: skip
+    _print_trained([ref.uri], f"selected by {selection.strategy}, trained on {dataset}")
 
 
 @app.command("describe")

@@ -138,14 +138,20 @@ def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, caps
                            "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip
     assert code == 0 and ref.key in out.replace("\n", "")  # the same request: the cached artifact
     small = GenerateRequest(max_params=10**6, n=6, top_k=2, input_shape=(3, 16, 16), classes=4)
-    final = select_and_train(generate_uri=generate_flow(request=small, profile="smoke", store=store).uri,
-                             dataset=DatasetConfig(name="synthetic"), epochs=4, store=store,
-                             selection=SelectionConfig(strategy="reduced", top_n=2))  # fmt: skip
+    small_uri = generate_flow(request=small, profile="smoke", store=store).uri
+    code, _, err = run_cli(monkeypatch, capsys, "select", small_uri, "--dataset", "synthetic", "--strategy", "best")
+    assert code == 2 and "invalid selection parameters" in err
+    code, out, err = run_cli(monkeypatch, capsys, "select", small_uri, "--dataset", "synthetic", "--strategy",
+                             "reduced", "--top-n", "2", "--epochs", "4", "--profile", "smoke")  # fmt: skip
+    assert code == 0 and "selected by reduced" in out, err
     st = ArtifactStore(store)
-    assert st.read_json(final, "metrics.json")["epochs"] == 4
-    short = [m for m in (st.read_json(r, "metrics.json") for r in (st.ref("trained", a["key"]) for a in
-             st.list("trained"))) if m["epochs"] == 1]  # fmt: skip
+    trained = [st.read_json(st.ref("trained", a["key"]), "metrics.json") for a in st.list("trained")]
+    assert [m["epochs"] for m in trained].count(4) == 1
+    short = [m for m in trained if m["epochs"] == 1]
     assert 1 <= len(short) <= 2 and all(m["val_top1"] is not None for m in short)  # reduced runs on validation
+    final = select_and_train(generate_uri=small_uri, dataset=DatasetConfig(name="synthetic"), epochs=4,
+                             selection=SelectionConfig(strategy="reduced", top_n=2))  # fmt: skip
+    assert st.read_json(final, "metrics.json")["epochs"] == 4 and len(st.list("trained")) == len(trained)  # cached
     for args, message in (
         (["--max-params", "50"], "impossible budget"),
         (["--max-params", "1000000", "--zc", "naswot"], "--zc expects NAME=NUMBER"),
