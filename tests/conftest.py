@@ -92,8 +92,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A moto S3 server on loopback with a bucket `nasgen-test`; credentials and endpoint via the environment."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per S3 request otherwise
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
