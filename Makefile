@@ -7,7 +7,7 @@ PROFILE ?= demo
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test test-slow bench lint clean venv
+.PHONY: demo test test-slow test-server bench lint clean venv
 
 venv: $(STAMP)
 
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow tests; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+
+# A real Prefect server, pools, workers, deployments, a killed worker and a UI screenshot (several minutes).
+test-server: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/test_real_server.py
 
 bench: $(STAMP)
 	$(BIN)/nasgen bench space --json

@@ -53,6 +53,13 @@ def make_task_runner(runner: str, max_workers: int | None = None, device: str = 
     raise ConfigError(f"unknown runner {runner!r}; use threads, processes or dask://HOST:PORT")
 
 
+def scoring_store(cells: str | None, store: str | None) -> ArtifactStore:
+    """Where the `zc` artifact goes: ``store``, else next to the given cells, else the default store."""
+    if cells and store is None:
+        return open_ref(cells, stage=cell_stage.STAGE)[0]
+    return ArtifactStore(store)
+
+
 def resolve_cells(cells: str | None, profile: str, store: ArtifactStore) -> Ref:
     if cells:
         return open_ref(cells, stage=cell_stage.STAGE)[1]
@@ -126,10 +133,7 @@ def score_cells(
     cfg = resolve_scoring(profile, shard_size, limit)
     device = resolve_device(device)
     task_runner = make_task_runner(runner, max_workers, device)
-    if cells and store is None:  # write next to the cells unless told otherwise
-        st = open_ref(cells, stage=cell_stage.STAGE)[0]
-    else:
-        st = ArtifactStore(store)
+    st = scoring_store(cells, store)
     cells_ref = resolve_cells(cells, profile, st)
     if zc.is_complete(st, cells_ref, cfg):
         ref = st.ref(zc.STAGE, zc.scores_key(cells_ref, cfg))

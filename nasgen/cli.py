@@ -498,6 +498,42 @@ def bench_gvae_sweep(
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
+@app.command("deploy")
+def deploy_cmd(
+    gpus: int = typer.Option(1, "--gpus", help="Concurrency limit of the gpu pool: the GPUs its workers drive."),
+    cpu_limit: int = typer.Option(4, "--cpu-limit", help="Concurrency limit of the cpu pool."),
+    code_dir: str = typer.Option(None, "--code-dir", help="Where workers find this code (default: this checkout)."),
+    store: str = typer.Option(None, "--store", help="The store every worker uses (default: $NASGEN_STORE)."),
+) -> None:
+    """Create the cpu/gpu work pools and the zombie-run automation, and register every deployment
+    (deployments/prefect.yaml) on the server PREFECT_API_URL names."""
+    from deployments.deploy import apply
+
+    for name in apply(gpus=gpus, cpu_limit=cpu_limit, code_dir=code_dir, store=store):
+        console.print(f"deployment: {name}")
+
+
+@app.command("worker")
+def worker_cmd(
+    pool: str = typer.Option("gpu", "--pool", help="cpu | gpu"),
+    gpu: int = typer.Option(None, "--gpu", help="The GPU this worker drives (sets CUDA_VISIBLE_DEVICES)."),
+    limit: int = typer.Option(None, "--limit", help="Concurrent flow runs (default: 1 on a GPU, else unlimited)."),
+    name: str = typer.Option(None, "--name"),
+) -> None:
+    """A process worker for a pool; with --gpu, one flow run at a time on that GPU only."""
+    import os
+
+    env = dict(os.environ)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        limit = 1 if limit is None else limit
+    cmd = [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool", pool, "--type", "process",
+           "--name", name or (f"{pool}-{gpu}" if gpu is not None else f"{pool}-{os.getpid()}")]  # fmt: skip
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    os.execve(cmd[0], cmd, env)
+
+
 @app.command("demo")
 def demo(
     profile: str = typer.Option("demo", "--profile"),
