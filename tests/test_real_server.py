@@ -105,8 +105,20 @@ def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path
     start(str(BIN / "nasgen"), "worker", "--pool", "cpu", "--name", "cpu-0", name="worker-cpu")
     gpu_workers = [start(str(BIN / "nasgen"), "worker", "--pool", "gpu", "--gpu", str(i), name=f"worker-gpu{i}")
                    for i in range(2)]  # fmt: skip
-    parent = _post(api, f"/deployments/{deployments['score']['id']}/create_flow_run", {"parameters": {
-        "cells": cref.uri, "profile": "demo", "parts": 2, "shard_size": SHARD, "limit": LIMIT, "poll_seconds": 2}})
+    parent = _post(
+        api,
+        f"/deployments/{deployments['score']['id']}/create_flow_run",
+        {
+            "parameters": {
+                "cells": cref.uri,
+                "profile": "demo",
+                "parts": 2,
+                "shard_size": SHARD,
+                "limit": LIMIT,
+                "poll_seconds": 2,
+            }
+        },
+    )
 
     cfg = resolve_scoring("demo", SHARD, LIMIT)
 
