@@ -72,14 +72,17 @@ def apply(gpus: int = 1, cpu_limit: int = 4, code_dir: str | None = None, store:
     """Pools, automation and deployments; returns the registered deployment names (flow/deployment)."""
     if gpus < 1 or cpu_limit < 1:
         raise ConfigError("gpus and cpu_limit must be >= 1")
+    code = Path(code_dir or REPO).resolve()
+    if not (code / PREFECT_FILE.relative_to(REPO)).is_file():
+        raise ConfigError(f"--code-dir {code} holds no {PREFECT_FILE.relative_to(REPO)}: give the nasgen checkout")
     ensure_pools({"cpu": cpu_limit, "gpu": gpus})
     ensure_zombie_automation()
     root = ArtifactStore(store).root
     root = root if "://" in root else str(Path(root).resolve())  # workers run elsewhere: no relative paths
-    env = {**os.environ, "NASGEN_CODE_DIR": str(Path(code_dir or REPO).resolve()), "NASGEN_STORE": root}
+    env = {**os.environ, "NASGEN_CODE_DIR": str(code), "NASGEN_STORE": root}
     cmd = [str(Path(sys.executable).with_name("prefect")), "--no-prompt", "deploy", "--all", "--prefect-file",
-           str(PREFECT_FILE)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+           str(code / PREFECT_FILE.relative_to(REPO))]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ConfigError(f"prefect deploy failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")
     with get_client(sync_client=True) as client:
