@@ -47,7 +47,7 @@ def top_networks(res: SearchResult, budget: int, k: int) -> list[tuple[MacroArch
     return list(out.values())[:k]
 
 
-def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100, top_k: int = 3, epochs: int = 10,
+def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100, top_k: int = 3, epochs: int = 6,
         max_params: int = 500_000, dataset: str = "digits", plot: str | None = None) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)

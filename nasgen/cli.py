@@ -470,7 +470,7 @@ def bench_evaluate(
     seeds: int = typer.Option(3, "--seeds"),
     n: int = typer.Option(100, "--n", help="Sequences per generate request (its ZC evaluations set the budget)."),
     top_k: int = typer.Option(3, "--top-k", help="Networks trained per method and seed."),
-    epochs: int = typer.Option(10, "--epochs"),
+    epochs: int = typer.Option(6, "--epochs"),
     max_params: int = typer.Option(500_000, "--max-params"),
     plot: Path = typer.Option(None, "--plot", help="Write a PNG of T-CET vs test top-1 here."),
 ) -> None:
