@@ -36,8 +36,8 @@ bench: $(STAMP)
 	$(BIN)/nasgen bench zc --json
 
 lint: $(STAMP)
-	$(BIN)/ruff check nasgen tasks flows benchmarks tests
-	$(BIN)/ruff format --check nasgen tasks flows benchmarks tests
+	$(BIN)/ruff check nasgen tasks flows benchmarks deployments tests
+	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments tests
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache
