@@ -56,12 +56,12 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
     ds = load_dataset(data.name, data.root, data.size)
     recipe = RECIPES[dataset].model_copy(update={"epochs": epochs, "warmup_epochs": min(1.0, epochs / 2)})
     level = ConstraintConfig(max_params=max_params)
+    model, tok = sg.load_model(st, sref)
+    sampler = ccnf.load_sampler(st, fref)
     per_seed = []
     for seed in range(seeds):
         req = GenerateRequest(max_params=max_params, input_shape=ds.input_shape, classes=ds.classes, n=n,
                               top_k=top_k, seed=seed)  # fmt: skip
-        model, tok = sg.load_model(st, sref)
-        sampler = ccnf.load_sampler(st, fref)
         gen = generate_run(req, model, tok, sampler, prof.generate)
         budget = max(gen.evaluations, 1)
         cfg = prof.search.model_copy(update={"seed": seed, "iterations": 2 * budget,

@@ -25,7 +25,8 @@ from nasgen.errors import ConfigError
 from nasgen.store import ArtifactStore
 
 REPO = Path(__file__).resolve().parents[1]
-PREFECT_FILE = REPO / "deployments" / "prefect.yaml"
+PREFECT_FILE_IN_REPO = Path("deployments") / "prefect.yaml"
+PREFECT_FILE = REPO / PREFECT_FILE_IN_REPO
 ZOMBIE_AUTOMATION = "nasgen: crash zombie flow runs"
 HEARTBEAT_GRACE = timedelta(seconds=90)  # 3 missed heartbeats at PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30
 
@@ -73,15 +74,16 @@ def apply(gpus: int = 1, cpu_limit: int = 4, code_dir: str | None = None, store:
     if gpus < 1 or cpu_limit < 1:
         raise ConfigError("gpus and cpu_limit must be >= 1")
     code = Path(code_dir or REPO).resolve()
-    if not (code / PREFECT_FILE.relative_to(REPO)).is_file():
-        raise ConfigError(f"--code-dir {code} holds no {PREFECT_FILE.relative_to(REPO)}: give the nasgen checkout")
+    prefect_file = code / PREFECT_FILE_IN_REPO
+    if not prefect_file.is_file():
+        raise ConfigError(f"--code-dir {code} holds no {PREFECT_FILE_IN_REPO}: give the nasgen checkout")
     ensure_pools({"cpu": cpu_limit, "gpu": gpus})
     ensure_zombie_automation()
     root = ArtifactStore(store).root
     root = root if "://" in root else str(Path(root).resolve())  # workers run elsewhere: no relative paths
     env = {**os.environ, "NASGEN_CODE_DIR": str(code), "NASGEN_STORE": root}
     cmd = [str(Path(sys.executable).with_name("prefect")), "--no-prompt", "deploy", "--all", "--prefect-file",
-           str(code / PREFECT_FILE.relative_to(REPO))]  # fmt: skip
+           str(prefect_file)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ConfigError(f"prefect deploy failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")

@@ -81,7 +81,8 @@ def score_fanout(
 
     rounds = []
     for rnd in range(1, max_rounds + 1):
-        todo = [i for i in range(n) if i not in committed()]
+        done = committed()
+        todo = [i for i in range(n) if i not in done]
         if not todo:
             break
         children = [
