@@ -24,8 +24,8 @@ from benchmarks.pipeline import prepare
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
 from nasgen.gvae import Decoded
+from nasgen.nb201.cell import BEST_CIFAR10, nb201_cell
 from nasgen.space.cell import Cell
-from nasgen.space.nb201 import BEST_CIFAR10, nb201_cell
 from nasgen.stages import ccnf, gvae
 from nasgen.store import ArtifactStore
 from nasgen.zc.scorer import Scorer

@@ -12,8 +12,7 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from nasgen.config import SamplerConfig
-from nasgen.space import cost
-from nasgen.space.ops import op_cost
+from nasgen.space import cost, ops
 from nasgen.space.sampling import random_macro, space_size, unique_codes
 
 
@@ -26,8 +25,8 @@ def run(n: int = 400_000, macros: int = 20_000, space_samples: int = 2000, seed:
 
     rng = np.random.default_rng(seed)
     archs = [random_macro(rng, cfg) for _ in range(macros)]
-    cost._ops_cost.cache_clear()
-    op_cost.cache_clear()
+    cost._cached_ops_cost.cache_clear()
+    ops._op_cost.cache_clear()
     t0 = time.perf_counter()
     for a in archs:
         cost.macro_cost(a)

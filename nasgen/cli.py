@@ -482,6 +482,31 @@ def bench_evaluate(
     print(json.dumps(result, indent=None if as_json else 2, default=float))
 
 
+@bench_app.command("nb201")
+def bench_nb201(
+    as_json: bool = typer.Option(False, "--json"),
+    n: int = typer.Option(1000, "--n", help="Architectures in the seeded sample."),
+    all_archs: bool = typer.Option(False, "--all", help="All 15,625 architectures (hours on 2 cores)."),
+    seed: int = typer.Option(0, "--seed"),
+    profile: str = typer.Option("demo", "--profile", help="Whose ZC config scores the networks."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+    naslib: bool = typer.Option(True, "--naslib/--no-naslib", help="Also score NASLib's 491 and compare."),
+    ablation_n: int = typer.Option(300, "--ablation-n", help="Sub-sample on which each ZC choice is flipped."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the correlations and families here."),
+    scores: Path = typer.Option(None, "--scores", help="Write every architecture's proxies here (Parquet)."),
+) -> None:
+    """NB-201 benchmark: Spearman/Kendall of every proxy and variant with CIFAR-10 accuracy, beside the
+    published figures and NASLib's proxies; ZC choices measured; GMM families of z(x) with accuracy (Table 7)."""
+    from benchmarks.nb201 import run
+
+    if n < 1:
+        raise typer.BadParameter("--n must be at least 1")
+    result = run(n=None if all_archs else n, seed=seed, profile=profile, device=device, naslib=naslib,
+                 ablation_n=ablation_n, plot=None if plot is None else str(plot),
+                 scores=None if scores is None else str(scores))  # fmt: skip
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),

@@ -47,8 +47,18 @@ class SampleCellsConfig(_Frozen):
     sampler: SamplerConfig = SamplerConfig()
 
 
-ProxyName = Literal["naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops"]
-ALL_PROXIES: tuple[str, ...] = ("naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops")
+# Named variants (nasgen.zc.variants; README, "Zero-cost proxies"). The record's `snip_ssnr` and `tcet` columns
+# hold the variant its ZCConfig names: the form z(x) uses and the objective the searches maximise.
+SNIP_SSNR_FORMS: tuple[str, ...] = ("snip_ssnr_sum", "snip_ssnr_mean", "snip_ssnr_norm")
+TCET_SALIENCIES: tuple[str, ...] = ("syn", "snip")
+TCET_MODES: tuple[str, ...] = ("none", "log", "log1p", "norm")
+TCET_VARIANTS: tuple[str, ...] = tuple(f"tcet_{s}_{m}" for s in TCET_SALIENCIES for m in TCET_MODES)
+ALL_PROXIES: tuple[str, ...] = (
+    "naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops", *SNIP_SSNR_FORMS, *TCET_VARIANTS
+)  # fmt: skip
+ProxyName = Literal[ALL_PROXIES]  # type: ignore[valid-type]
+SnipSSNRForm = Literal[SNIP_SSNR_FORMS]  # type: ignore[valid-type]
+TCETVariant = Literal[TCET_VARIANTS]  # type: ignore[valid-type]
 # The record the scoring stage stores by default: the ZC vector, T-CET and its parts. Zen and ZiCo are the
 # baselines of paper Table 1; they cost extra passes and are opt-in.
 DEFAULT_PROXIES: tuple[str, ...] = ("naswot", "snip", "snip_ssnr", "synflow", "tcet", "params", "flops")
@@ -68,9 +78,23 @@ class ZCConfig(_Frozen):
     classes: int = Field(10, ge=2)
     seed: int = 0
     proxies: tuple[ProxyName, ...] = DEFAULT_PROXIES
+    # The SNIP-SSNR of z(x): the paper-scale form that ranks NB-201 best (README, "Proxies on NAS-Bench-201").
+    snip_ssnr: SnipSSNRForm = "snip_ssnr_mean"
+    # The T-CET the searches maximise: best on NB-201 on alpha_x and on the NB-201 network (README); the
+    # paper profile keeps the authors' tcet_snip_log1p (PAPER_TCET).
+    tcet: TCETVariant = "tcet_snip_none"
+    # Singular binary Gram matrices (NASWOT, lnwot; nasgen.zc.common.gram_logdet): "exact" decides doubtful ones
+    # by their exact integer determinant; "rank" scores 0 below numpy's matrix_rank tolerance; "slogdet" keeps
+    # slogdet's round-off values and scores 0 only for an exactly singular one (the references).
+    gram_singular: Literal["exact", "rank", "slogdet"] = "exact"
     zen_mixup_gamma: float = Field(1e-2, gt=0)  # Zen-NAS's perturbation scale
     zen_repeat: int = Field(1, ge=1)
+    zen_bn: Literal["running_var", "batch_var"] = "running_var"  # ZenNAS reads running_var; batch_var: the paper
     zico_splits: int = Field(2, ge=2)  # ZiCo's gradient statistics need at least two batches
+    # The batch: "noise" (standard normal pixels, uniform labels; data-free) or images and labels of a local
+    # dataset, resized to the input and repeated over channels when it has fewer (nasgen.train.datasets).
+    data: Literal["noise", "digits", "cifar10"] = "noise"
+    data_root: str | None = None  # cifar10's root directory (never downloaded)
 
     @field_validator("proxies")
     @classmethod
@@ -97,6 +121,7 @@ class ScoreCellsConfig(_Frozen):
 
 
 ZC_VECTOR: tuple[str, ...] = ("naswot", "snip_ssnr", "params", "flops")  # z(x) of paper Eq. 1
+PAPER_TCET = "tcet_snip_log1p"  # what the authors' code (visionbasicagent/HGENNAS) ranks networks by
 
 
 class ClusterConfig(_Frozen):
@@ -409,8 +434,12 @@ PROFILES: dict[str, Profile] = {
     "paper": Profile(
         name="paper",
         cells=SampleCellsConfig(n=400_000, shard_size=10_000),
-        scoring=ScoreCellsConfig(n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32)),
+        scoring=ScoreCellsConfig(
+            n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32, tcet=PAPER_TCET)
+        ),
         clusters=ClusterConfig(k_max=40),
+        search=SearchConfig(zc=ZCConfig(tcet=PAPER_TCET)),
+        generate=GenerateConfig(zc=ZCConfig(proxies=GENERATE_PROXIES, tcet=PAPER_TCET)),
         sg=SGConfig(layers=12, hidden=768, heads=12, batch_size=1, epochs=3),  # GPT-Neo-125M sizes (Table 6)
     ),
 }

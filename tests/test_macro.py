@@ -75,3 +75,35 @@ def test_bad_cell_inside_macro_names_the_position():
         HLSequence((HLLayer(-1, 16, 1),))
     with pytest.raises(InvalidMacroError, match="expected a cell"):
         load_spec("[1, 2]")
+
+
+def test_numpy_integers_become_python_ints_and_floats_or_bools_are_refused():
+    import numpy as np
+
+    from nasgen.space.cell import Cell
+    from nasgen.space.cost import cell_cost, macro_cost
+    from nasgen.space.ops import _op_cost, op_cost
+
+    cell = Cell.from_dict({"nodes": ["input", "conv_3", "output"], "edges": [[0, 1], [1, 2]]})
+    m = MacroArch.from_triples([(cell, np.int64(64), np.int64(2))], input_shape=(np.int64(3), 32, 32),
+                               classes=np.int32(10))  # fmt: skip
+    plain = MacroArch.from_triples([(cell, 64, 2)], input_shape=(3, 32, 32), classes=10)
+    assert type(m.layers[0].channels) is int and type(m.classes) is int and type(m.input_shape[0]) is int
+    assert m.to_json() == plain.to_json() and m.arch_id == plain.arch_id
+    for bad, what in ((64.0, "channels"), (True, "channels")):
+        with pytest.raises(InvalidMacroError, match=what):
+            MacroArch.from_triples([(cell, bad, 1)])
+    with pytest.raises(InvalidMacroError, match="stride"):
+        MacroArch.from_triples([(cell, 64, 1.0)])
+    with pytest.raises(InvalidMacroError, match="classes"):
+        MacroArch.from_triples([(cell, 64, 1)], classes=True)
+    with pytest.raises(InvalidMacroError, match="input"):
+        MacroArch.from_triples([(cell, 64, 1)], input_shape=(3.0, 32, 32))
+    # a numpy-typed call first must not leave numpy values in the caches for later int calls
+    _op_cost.cache_clear()
+    first = cell_cost(cell, np.int64(24), np.int64(5), 5)
+    assert all(type(v) is int for v in (first.params, first.flops, *op_cost(cell.ops[0], 24)))
+    cost = macro_cost(plain)
+    assert type(cost.params) is int and type(cost.flops) is int
+    with pytest.raises(TypeError):
+        op_cost(cell.ops[0], 24.0)

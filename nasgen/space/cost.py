@@ -4,6 +4,7 @@ and the hook-based count on a built module that the analytic numbers are tested 
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,8 +26,12 @@ class Cost:
         return Cost(self.params + other.params, self.flops + other.flops)
 
 
-@lru_cache(maxsize=262144)
 def _ops_cost(ops: tuple[int, ...], channels: int) -> tuple[int, int]:
+    return _cached_ops_cost(ops, operator.index(channels))  # an int key: no float or numpy value is cached
+
+
+@lru_cache(maxsize=262144)
+def _cached_ops_cost(ops: tuple[int, ...], channels: int) -> tuple[int, int]:
     params = macs = 0
     for o in ops:
         p, m = op_cost(o, channels)
@@ -38,7 +43,7 @@ def _ops_cost(ops: tuple[int, ...], channels: int) -> tuple[int, int]:
 def cell_cost(cell: Cell, channels: int, height: int, width: int) -> Cost:
     """Cost of one cell at ``channels`` and resolution H x W (ops keep both)."""
     params, macs = _ops_cost(cell.ops, channels)
-    return Cost(params, macs * height * width)
+    return Cost(params, macs * operator.index(height) * operator.index(width))
 
 
 def spatial_after(size: int, stride: int) -> int:

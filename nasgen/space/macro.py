@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nasgen.errors import InvalidCellError, InvalidMacroError
@@ -57,11 +58,26 @@ def _check_common(n_layers: int, channels: Sequence[int], strides: Sequence[int]
         raise InvalidMacroError(f"classes must be a positive integer, got {classes!r}")
 
 
+def _integer(value: Any, what: str) -> int:
+    """A Python int from an int or numpy integer; bool, float and anything else are refused by name."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidMacroError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def _freeze_and_check(arch: MacroArch | HLSequence) -> None:
-    """Shared by both macro forms: tuples for hashing, then the position/input/classes rules."""
-    object.__setattr__(arch, "layers", tuple(arch.layers))
-    object.__setattr__(arch, "input_shape", tuple(arch.input_shape))
-    layers = arch.layers
+    """Shared by both macro forms: tuples of Python ints (hashable, JSON-safe, cache-safe), then the
+    position/input/classes rules."""
+    layers = tuple(
+        replace(x, channels=_integer(x.channels, f"position {p}: channels"),
+                stride=_integer(x.stride, f"position {p}: stride"))
+        for p, x in enumerate(arch.layers)
+    )  # fmt: skip
+    if not isinstance(arch.input_shape, (list, tuple)) or len(arch.input_shape) != 3:
+        raise InvalidMacroError(f"input must be three positive integers (C, H, W), got {arch.input_shape!r}")
+    object.__setattr__(arch, "layers", layers)
+    object.__setattr__(arch, "input_shape", tuple(_integer(v, "input (C, H, W)") for v in arch.input_shape))
+    object.__setattr__(arch, "classes", _integer(arch.classes, "classes"))
     _check_common(len(layers), [x.channels for x in layers], [x.stride for x in layers], arch.input_shape, arch.classes)
 
 
@@ -144,9 +160,11 @@ class HLSequence:
     classes: int = DEFAULT_CLASSES
 
     def __post_init__(self) -> None:
-        for p, layer in enumerate(self.layers):
-            if not isinstance(layer.cluster, int) or isinstance(layer.cluster, bool) or layer.cluster < 0:
-                raise InvalidMacroError(f"position {p}: cluster must be a non-negative integer, got {layer.cluster!r}")
+        clusters = [_integer(x.cluster, f"position {p}: cluster") for p, x in enumerate(self.layers)]
+        for p, c in enumerate(clusters):
+            if c < 0:
+                raise InvalidMacroError(f"position {p}: cluster must be a non-negative integer, got {c!r}")
+        object.__setattr__(self, "layers", tuple(replace(x, cluster=c) for x, c in zip(self.layers, clusters)))
         _freeze_and_check(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ at batch 1. The analytic formulas here must agree with a hook count on the modul
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -84,9 +85,23 @@ def bconv_width(type_: str, channels: int) -> int:
     return max(1, math.ceil(BCONV_REDUCTION[type_] * channels))
 
 
-@lru_cache(maxsize=65536)
+def _integer(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    return operator.index(value)
+
+
 def op_cost(op_index: int, channels: int) -> tuple[int, int]:
-    """(params, MACs per output pixel) of one op at ``channels`` channels. FLOPs = MACs/pixel * H * W."""
+    """(params, MACs per output pixel) of one op at ``channels`` channels. FLOPs = MACs/pixel * H * W.
+
+    The arguments are made Python ints before the cache sees them: numpy ints and floats hash like ints, so a
+    cache in front would hand numpy-typed costs to later callers, or answer a float; floats and bools are refused.
+    """
+    return _op_cost(_integer(op_index, "op index"), _integer(channels, "channels"))
+
+
+@lru_cache(maxsize=65536)
+def _op_cost(op_index: int, channels: int) -> tuple[int, int]:
     op = OPS[op_index]
     c, t = channels, op.type
     if t in ("skip", "avg_pool"):

@@ -6,6 +6,7 @@ proxy run on the caller's network without copying it and without leaving a trace
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from nasgen.config import ZCConfig
+from nasgen.errors import ConfigError
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
 # float32 holds every integer below 2^24 exactly: up to that many units a Gram matrix of +-1 codes is exact.
@@ -33,14 +35,37 @@ class ZCBatch:
 
 
 def make_batch(cfg: ZCConfig, device: str | torch.device = "cpu") -> ZCBatch:
-    """Data-free batch: standard normal pixels (a normalised image's statistics) and uniform labels.
+    """The config's batch: data-free noise (standard normal pixels, a normalised image's statistics, and
+    uniform labels) or ``cfg.batch_size`` images of a local dataset's training split with their labels.
 
     Drawn on the CPU from ``cfg.seed`` and then moved, so every device scores the same numbers.
     """
     g = torch.Generator().manual_seed(cfg.seed)
-    x = torch.randn((cfg.batch_size, *cfg.input_shape), generator=g)
-    y = torch.randint(0, cfg.classes, (cfg.batch_size,), generator=g)
+    if cfg.data == "noise":
+        x = torch.randn((cfg.batch_size, *cfg.input_shape), generator=g)
+        y = torch.randint(0, cfg.classes, (cfg.batch_size,), generator=g)
+    else:
+        x, y = _dataset_batch(cfg, g)
     return ZCBatch(x.to(device), y.to(device))
+
+
+def _dataset_batch(cfg: ZCConfig, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    from nasgen.train.datasets import load_dataset
+
+    ds = load_dataset(cfg.data, root=cfg.data_root, size=cfg.resolution if cfg.data == "digits" else None)
+    if ds.classes != cfg.classes:
+        raise ConfigError(f"ZC data {cfg.data!r} has {ds.classes} classes but the ZC config scores {cfg.classes}")
+    c = ds.input_shape[0]
+    if cfg.in_channels % c:
+        raise ConfigError(f"ZC data {cfg.data!r} has {c} channels; the input needs {cfg.in_channels}")
+    images, labels = ds.train.tensors
+    if cfg.batch_size > len(labels):
+        raise ConfigError(f"ZC batch of {cfg.batch_size} exceeds the {len(labels)} training images of {cfg.data!r}")
+    pick = torch.randperm(len(labels), generator=g)[: cfg.batch_size]
+    x = images[pick]
+    if x.shape[-2:] != (cfg.resolution, cfg.resolution):
+        x = torch.nn.functional.interpolate(x, size=(cfg.resolution,) * 2, mode="bilinear", align_corners=False)
+    return x.repeat(1, cfg.in_channels // c, 1, 1).contiguous(), labels[pick].clone()
 
 
 def weight_layers(net: nn.Module) -> list[nn.Module]:
@@ -63,21 +88,60 @@ def binary_gram(x: torch.Tensor) -> torch.Tensor:
     return (s @ s.T).to(torch.float64).add_(n).mul_(0.5)
 
 
-def gram_logdet(k: torch.Tensor) -> torch.Tensor:
-    """log det of (a batch of) binary Gram matrices, with the singular-matrix policy of nasgen.
+GRAM_POLICIES = ("exact", "rank", "slogdet")
 
-    K is an integer positive semi-definite matrix, so when it is non-singular its determinant is an
-    integer >= 1 and log det >= 0. A singular K (numerical rank below B, numpy's matrix_rank tolerance
-    max(eig) * B * eps) therefore gets 0, the exact lower bound of the non-singular values, instead of
-    -inf (BayesWatch's slogdet) or a round-off-dominated finite number (what slogdet returns for most
-    singular matrices). Classifier outputs with fewer than B - 1 units are always singular and score 0.
+
+def gram_logdet(k: torch.Tensor, policy: str = "exact") -> torch.Tensor:
+    """log det of (a batch of) binary Gram matrices; singular ones score 0.
+
+    K is an integer positive semi-definite matrix: its determinant is an integer, 0 or >= 1, so log det is 0
+    or >= 0 exactly. Floating point cannot always tell which: a non-singular K's smallest eigenvalue can lie
+    far below any rank tolerance (it is only bounded by 1 / the product of the others), and a singular K's
+    slogdet is round-off of either sign.
+    - ``exact`` (default): eigenvalues where K is clearly non-singular (smallest eigenvalue above numpy's
+      matrix_rank tolerance max(eig) * B * eps); below it, the exact integer determinant (``exact_logdet``).
+    - ``rank``: 0 below that tolerance, without the exact check (nasgen before the NB-201 benchmark).
+    - ``slogdet``: slogdet's value as the references take it (BayesWatch; alethiometer's safe_hooklogdet):
+      0 only where slogdet reports an exactly singular matrix (sign 0), round-off values kept.
     """
+    if policy == "slogdet":
+        sign, logdet = torch.linalg.slogdet(k)
+        return torch.where(sign == 0, torch.zeros_like(logdet), logdet)
+    if policy not in GRAM_POLICIES:
+        raise ValueError(f"unknown singular-Gram policy {policy!r}; expected one of {GRAM_POLICIES}")
     eig = torch.linalg.eigvalsh(k)
     b = k.shape[-1]
     tol = eig[..., -1] * b * torch.finfo(torch.float64).eps
-    singular = eig[..., 0] <= tol
+    doubtful = eig[..., 0] <= tol
     logdet = torch.log(eig.clamp_min(torch.finfo(torch.float64).tiny)).sum(-1).clamp_min(0.0)
-    return torch.where(singular, torch.zeros_like(logdet), logdet)
+    logdet = torch.where(doubtful, torch.zeros_like(logdet), logdet)
+    if policy == "exact" and bool(doubtful.any()):
+        flat_k, flat_d, out = k.reshape(-1, b, b), doubtful.reshape(-1), logdet.reshape(-1).clone()
+        for i in torch.nonzero(flat_d).flatten().tolist():
+            out[i] = exact_logdet(flat_k[i])
+        logdet = out.reshape(logdet.shape)
+    return logdet
+
+
+def exact_logdet(k: torch.Tensor) -> float:
+    """log det of an integer matrix from its exact determinant (fraction-free Bareiss elimination over Python
+    ints); 0 when the determinant is 0. Entries must be integers below 2^53, which binary Gram matrices are."""
+    m = [[int(v) for v in row] for row in k.detach().cpu().to(torch.float64).tolist()]
+    n, sign, prev = len(m), 1, 1
+    for i in range(n - 1):
+        if m[i][i] == 0:
+            j = next((j for j in range(i + 1, n) if m[j][i] != 0), None)
+            if j is None:
+                return 0.0
+            m[i], m[j], sign = m[j], m[i], -sign
+        pivot, row = m[i][i], m[i]
+        for j in range(i + 1, n):
+            rj, f = m[j], m[j][i]
+            for c in range(i + 1, n):
+                rj[c] = (rj[c] * pivot - f * row[c]) // prev
+        prev = pivot
+    det = sign * m[n - 1][n - 1]
+    return math.log(det) if det > 0 else 0.0
 
 
 def ssnr(s: torch.Tensor) -> float:

@@ -3,7 +3,7 @@
 NASWOT, as in BayesWatch/nas-without-training (score_networks.py): forward one batch of B inputs through
 the network in train mode (BN uses batch statistics; the module default the reference runs in), take the
 binary code c = 1[x > 0] of the *input* of every ReLU, K = sum over ReLUs of C C^T + (1-C)(1-C)^T, and
-score = log det K (float64; singular K -> 0, see ``gram_logdet``).
+score = log det K (float64; singular K under the config's policy, see ``gram_logdet``).
 
 Layer-wise NASWOT (lnwot, alethiometer/naswot.py with layerwise=True): eval mode, one Gram matrix per
 conv/linear layer of that layer's *output* codes, log det of each. T-CET multiplies these by the layer's
@@ -34,10 +34,10 @@ class GramAccumulator:
         self.k = g if self.k is None else self.k.add_(g)
         self.layers += 1
 
-    def logdet(self) -> float:
+    def logdet(self, policy: str = "exact") -> float:
         if self.k is None:
             raise ValueError("NASWOT needs at least one ReLU in the network")
-        return float(gram_logdet(self.k))
+        return float(gram_logdet(self.k, policy))
 
 
 @contextlib.contextmanager
@@ -58,14 +58,14 @@ def relu_codes(net: nn.Module, enabled: bool = True) -> Iterator[GramAccumulator
             h.remove()
 
 
-def naswot(net: nn.Module, batch: ZCBatch) -> float:
+def naswot(net: nn.Module, batch: ZCBatch, policy: str = "exact") -> float:
     with preserved_state(net), relu_codes(net) as acc, torch.inference_mode():
         net.train()
         net(batch.inputs)
-    return acc.logdet()
+    return acc.logdet(policy)
 
 
-def layer_logdets(net: nn.Module, inputs: torch.Tensor) -> dict[nn.Module, float]:
+def layer_logdets(net: nn.Module, inputs: torch.Tensor, policy: str = "exact") -> dict[nn.Module, float]:
     """lnwot: log det of each conv/linear layer's output-code Gram matrix, eval mode, one batched eigensolve."""
     layers = weight_layers(net)
     grams: dict[nn.Module, torch.Tensor] = {}
@@ -84,5 +84,5 @@ def layer_logdets(net: nn.Module, inputs: torch.Tensor) -> dict[nn.Module, float
     missing = [m for m in layers if m not in grams]
     if missing:
         raise ValueError(f"{len(missing)} conv/linear layers were not called in the forward pass")
-    values = gram_logdet(torch.stack([grams[m] for m in layers])).tolist()
+    values = gram_logdet(torch.stack([grams[m] for m in layers]), policy).tolist()
     return dict(zip(layers, values))

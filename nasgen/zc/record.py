@@ -1,5 +1,8 @@
 """A network's full ZC record in as few passes as the definitions allow.
 
+Every variant of SNIP-SSNR and T-CET (nasgen.zc.variants) is a recombination of the same per-layer saliencies
+and Gram matrices, so asking for all of them costs the passes below and nothing more.
+
 Passes, in this order (the order matters only through BN running statistics, restored at the end):
 1. eval forward, no autograd (inference mode): every conv/linear output's Gram matrix -> lnwot (T-CET);
 2. train forward + backward of the cross-entropy w.r.t. conv/linear weights only: SNIP saliencies, with
@@ -17,26 +20,38 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from nasgen.config import ALL_PROXIES, ZCConfig
+from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig
 from nasgen.space.cost import Cost, count_module
 from nasgen.zc import naswot as _naswot
 from nasgen.zc import saliency, tcet, zen, zico
 from nasgen.zc.common import ZCBatch, preserved_state
+from nasgen.zc.variants import snip_ssnr_form, split_tcet, tcet_value
 
-SNIP_FAMILY = frozenset({"snip", "snip_ssnr"})
-SYNFLOW_FAMILY = frozenset({"synflow", "tcet"})
+# Columns whose definition the config names: `snip_ssnr` is the form z(x) uses, `tcet` the searches' objective.
+ROLES: tuple[str, ...] = ("snip_ssnr", "tcet")
 
 Proxy = Callable[[nn.Module, ZCBatch, ZCConfig], float]
 
+
+def _tcet_alone(variant: str) -> Proxy:
+    return lambda net, b, cfg: tcet.tcet(net, b, variant, cfg.gram_singular)
+
+
+def _ssnr_alone(form: str) -> Proxy:
+    return lambda net, b, cfg: saliency.snip_ssnr(net, b, form)
+
+
 # Each proxy on its own (benchmarks time these; tests check the shared record against them).
 STANDALONE: dict[str, Proxy] = {
-    "naswot": lambda net, b, cfg: _naswot.naswot(net, b),
+    "naswot": lambda net, b, cfg: _naswot.naswot(net, b, cfg.gram_singular),
     "snip": lambda net, b, cfg: saliency.snip(net, b),
-    "snip_ssnr": lambda net, b, cfg: saliency.snip_ssnr(net, b),
+    "snip_ssnr": lambda net, b, cfg: saliency.snip_ssnr(net, b, cfg.snip_ssnr),
     "synflow": lambda net, b, cfg: saliency.synflow(net, b),
-    "tcet": lambda net, b, cfg: tcet.tcet(net, b),
-    "zen": lambda net, b, cfg: zen.zen(net, b, cfg.zen_mixup_gamma, cfg.zen_repeat, cfg.seed),
+    "tcet": lambda net, b, cfg: tcet.tcet(net, b, cfg.tcet, cfg.gram_singular),
+    "zen": lambda net, b, cfg: zen.zen(net, b, cfg.zen_mixup_gamma, cfg.zen_repeat, cfg.seed, cfg.zen_bn),
     "zico": lambda net, b, cfg: zico.zico(net, b, cfg.zico_splits),
+    **{f: _ssnr_alone(f) for f in SNIP_SSNR_FORMS},
+    **{v: _tcet_alone(v) for v in TCET_VARIANTS},
 }
 
 
@@ -48,6 +63,11 @@ def _check(proxies: Iterable[str]) -> set[str]:
     return want
 
 
+def definitions(want: set[str], cfg: ZCConfig) -> set[str]:
+    """The proxies to compute: each role replaced by the variant ``cfg`` names for it."""
+    return (want - set(ROLES)) | {getattr(cfg, r) for r in want & set(ROLES)}
+
+
 def zc_record(
     net: nn.Module,
     batch: ZCBatch,
@@ -57,33 +77,46 @@ def zc_record(
 ) -> dict[str, float]:
     """{proxy: value} for ``proxies`` (default ``cfg.proxies``). ``cost`` skips counting params/FLOPs."""
     want = _check(cfg.proxies if proxies is None else proxies)
+    need = definitions(want, cfg)
+    tcets = {v: split_tcet(v) for v in TCET_VARIANTS if v in need}
+    snip_needed = bool(need & ({"snip"} | set(SNIP_SSNR_FORMS))) or any(s == "snip" for s, _ in tcets.values())
+    syn_needed = "synflow" in need or any(s == "syn" for s, _ in tcets.values())
     out: dict[str, float] = {}
     with preserved_state(net):
-        lnwot = _naswot.layer_logdets(net, batch.inputs) if "tcet" in want else None
-        if want & (SNIP_FAMILY | {"naswot"}):
+        lnwot = _naswot.layer_logdets(net, batch.inputs, cfg.gram_singular) if tcets else None
+        if snip_needed or "naswot" in need:
             net.train()
-            with _naswot.relu_codes(net, enabled="naswot" in want) as codes:
-                with torch.set_grad_enabled(bool(want & SNIP_FAMILY)):
+            with _naswot.relu_codes(net, enabled="naswot" in need) as codes:
+                with torch.set_grad_enabled(snip_needed):
                     loss = saliency.snip_loss(net, batch)
-            if "naswot" in want:
-                out["naswot"] = codes.logdet()
-            if want & SNIP_FAMILY:
-                sal = saliency.gradient_saliencies(net, loss)
-                if "snip" in want:
-                    out["snip"] = saliency.total(sal)
-                if "snip_ssnr" in want:
-                    out["snip_ssnr"] = saliency.total_ssnr(sal)
-                del sal, loss
-        if want & SYNFLOW_FAMILY:
-            syn = saliency.synflow_saliencies(net, batch.input_shape)
-            if "synflow" in want:
-                out["synflow"] = saliency.total(syn)
-            if lnwot is not None:
-                out["tcet"] = tcet.combine(lnwot, syn)
+            if "naswot" in need:
+                out["naswot"] = codes.logdet(cfg.gram_singular)
+            if snip_needed:
+                _from_saliencies(out, need, tcets, "snip", saliency.gradient_saliencies(net, loss), lnwot)
+                del loss
+        if syn_needed:
+            _from_saliencies(out, need, tcets, "syn", saliency.synflow_saliencies(net, batch.input_shape), lnwot)
         for name in ("zen", "zico"):
-            if name in want:
+            if name in need:
                 out[name] = STANDALONE[name](net, batch, cfg)
-    if want & {"params", "flops"}:
+    if need & {"params", "flops"}:
         cost = cost or count_module(net, batch.input_shape)
         out["params"], out["flops"] = float(cost.params), float(cost.flops)
+    for role in want & set(ROLES):
+        out[role] = out[getattr(cfg, role)]
     return {p: out[p] for p in ALL_PROXIES if p in want}
+
+
+def _from_saliencies(out: dict[str, float], need: set[str], tcets: dict[str, tuple[str, str]], kind: str,
+                     sal: saliency.Saliencies, lnwot: dict | None) -> None:  # fmt: skip
+    """Every proxy of ``need`` computed from one set of saliencies (SNIP's or synflow's)."""
+    total = "snip" if kind == "snip" else "synflow"
+    if total in need:
+        out[total] = saliency.total(sal)
+    if kind == "snip":
+        for form in SNIP_SSNR_FORMS:
+            if form in need:
+                out[form] = snip_ssnr_form(form, sal)
+    for variant, (s, mode) in tcets.items():
+        if s == kind:
+            out[variant] = tcet_value(mode, lnwot, sal)

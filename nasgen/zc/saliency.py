@@ -4,7 +4,8 @@ foresight/pruners/measures; SNIP-SSNR as in alethiometer).
 - SNIP (Lee et al., 2019): s = |w * dL/dw| for every conv/linear weight, L = cross-entropy of one labelled
   batch, BN in train mode, float32. The reference takes |dL/dmask| of a multiplicative mask fixed at 1,
   which is the same number. score = sum of s over all layers.
-- SNIP-SSNR (Xiang et al., 2023): sum over layers of SSNR(s_layer) = sum(s) / std(s).
+- SNIP-SSNR (Xiang et al., 2023): per-layer SSNR(s_layer) = sum(s) / std(s), combined over layers in one of
+  three named forms (nasgen.zc.variants).
 - synflow (Tanaka et al., 2020): every parameter replaced by its absolute value, BN removed, float64, one
   all-ones input of batch 1, R = sum of the outputs; s = |w * dR/dw|. score = sum of s.
 
@@ -18,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from nasgen.zc.common import ZCBatch, bn_bypassed, layer_weight_names, preserved_state, ssnr, weight_layers
+from nasgen.zc.common import ZCBatch, bn_bypassed, layer_weight_names, preserved_state, weight_layers
+from nasgen.zc.variants import snip_ssnr_form
 
 Saliencies = dict[nn.Module, torch.Tensor]
 
@@ -63,16 +65,12 @@ def total(sal: Saliencies) -> float:
     return float(sum(s.to(torch.float64).sum() for s in sal.values()))
 
 
-def total_ssnr(sal: Saliencies) -> float:
-    return float(sum(ssnr(s) for s in sal.values()))
-
-
 def snip(net: nn.Module, batch: ZCBatch) -> float:
     return total(snip_saliencies(net, batch))
 
 
-def snip_ssnr(net: nn.Module, batch: ZCBatch) -> float:
-    return total_ssnr(snip_saliencies(net, batch))
+def snip_ssnr(net: nn.Module, batch: ZCBatch, form: str = "snip_ssnr_mean") -> float:
+    return snip_ssnr_form(form, snip_saliencies(net, batch))
 
 
 def synflow(net: nn.Module, batch: ZCBatch) -> float:

@@ -50,12 +50,16 @@ def init_default(net: nn.Module, generator: torch.Generator) -> nn.Module:
     return net
 
 
-def seeded_network(macro: MacroArch, seed: int, device: str | torch.device = "cpu") -> Network:
+def seeded_module(build: Callable[[], nn.Module], seed: int, device: str | torch.device = "cpu") -> nn.Module:
     """Built on the meta device (no throw-away init), materialised on ``device``, initialised from ``seed``."""
     with torch.device("meta"):
-        net = build_network(macro)
+        net = build()
     net = net.to_empty(device=device)
     return init_default(net, torch.Generator(device=device).manual_seed(seed))
+
+
+def seeded_network(macro: MacroArch, seed: int, device: str | torch.device = "cpu") -> Network:
+    return seeded_module(lambda: build_network(macro), seed, device)
 
 
 def resolve_device(device: str) -> str:
@@ -100,6 +104,11 @@ class Scorer:
             raise ValueError(f"macro input {tuple(macro.input_shape)} differs from the ZC input {self.cfg.input_shape}")
         net = seeded_network(macro, derive_seed(self.cfg.seed, name), self.device)
         return zc_record(net, self.batch, self.cfg, cost=macro_cost(macro))
+
+    def score_module(self, build: Callable[[], nn.Module], name: str) -> dict[str, Any]:
+        """The record of any network taking the config's input (e.g. the NB-201 network); costs are counted."""
+        return self.guarded(lambda: zc_record(seeded_module(build, derive_seed(self.cfg.seed, name), self.device),
+                                              self.batch, self.cfg))  # fmt: skip
 
     def guarded(self, compute: Callable[[], dict[str, float]]) -> dict[str, Any]:
         """Run ``compute`` and turn what can go wrong with one network into a row."""

@@ -2,14 +2,15 @@
 
 Weights are redrawn from N(0, 1) (conv/linear; biases 0, BN affine 1/0), BN in train mode. With x, e ~ N(0, 1)
 and x' = x + gamma * e, Delta = mean over the batch of sum |f(x) - f(x')| where f are the feature maps before
-global average pooling; score = log Delta + sum over BN layers of log sqrt(mean over channels of the batch
-variance). Averaged over ``repeat`` draws.
+global average pooling; score = log Delta + sum over BN layers of log sqrt(mean over channels of sigma^2).
+Averaged over ``repeat`` draws. No division by gamma (as in the reference code).
 
-Choices: the Gaussian weights are passed functionally (the caller's weights are untouched) and drawn from a
-seeded generator; the BN term uses the unbiased per-channel batch variance of the clean pass, which is what the
-paper defines. The reference reads BN's momentum-smoothed running_var after two train-mode passes instead,
-0.81 + 0.19 * batch variance at the default momentum, which shrinks the term towards 0. No division by gamma
-(as in the reference code).
+sigma^2, ``bn``:
+- ``running_var`` (default, the reference): BN's running variance after the two train-mode passes, from fresh
+  running statistics (1 and 0) at the module's momentum: 0.81 + 0.09 v(x) + 0.1 v(x') at momentum 0.1.
+- ``batch_var``: the unbiased per-channel batch variance of the clean pass, which is what the paper defines.
+The Gaussian weights are passed functionally (the caller's weights are untouched) and drawn from a seeded
+generator; the caller's BN statistics are restored afterwards.
 """
 
 from __future__ import annotations
@@ -50,9 +51,15 @@ def gaussian_params(net: nn.Module, generator: torch.Generator) -> dict[str, tor
     return params
 
 
-def zen(net: nn.Module, batch: ZCBatch, mixup_gamma: float = 1e-2, repeat: int = 1, seed: int = 0) -> float:
+ZEN_BN = ("running_var", "batch_var")
+
+
+def zen(net: nn.Module, batch: ZCBatch, mixup_gamma: float = 1e-2, repeat: int = 1, seed: int = 0,
+        bn: str = "running_var") -> float:  # fmt: skip
     if not hasattr(net, "features"):
         raise TypeError("Zen-score needs a network with a features(x) method (pre-pooling feature maps)")
+    if bn not in ZEN_BN:
+        raise ValueError(f"unknown Zen BN term {bn!r}; expected one of {ZEN_BN}")
     device = batch.inputs.device
     g = torch.Generator(device=device).manual_seed(seed)
     view = _Features(net)
@@ -63,20 +70,24 @@ def zen(net: nn.Module, batch: ZCBatch, mixup_gamma: float = 1e-2, repeat: int =
     def record(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
         variances.append(float(inp[0].transpose(0, 1).flatten(1).var(dim=1).mean()))
 
-    for _ in range(repeat):
-        variances.clear()
-        params = {f"net.{k}": v for k, v in gaussian_params(net, g).items()}
-        x = torch.randn(batch.inputs.shape, generator=g, device=device)
-        x2 = x + mixup_gamma * torch.randn(batch.inputs.shape, generator=g, device=device)
-        with preserved_state(net), torch.inference_mode():
-            net.train()
-            handles = [m.register_forward_pre_hook(record) for m in bns]
+    with preserved_state(net), torch.inference_mode():
+        net.train()
+        for m in bns:
+            m.reset_running_stats()
+        for _ in range(repeat):
+            variances.clear()
+            params = {f"net.{k}": v for k, v in gaussian_params(net, g).items()}
+            x = torch.randn(batch.inputs.shape, generator=g, device=device)
+            x2 = x + mixup_gamma * torch.randn(batch.inputs.shape, generator=g, device=device)
+            handles = [m.register_forward_pre_hook(record) for m in bns] if bn == "batch_var" else []
             try:
                 f1 = functional_call(view, params, (x,))
             finally:
                 for h in handles:
                     h.remove()
             f2 = functional_call(view, params, (x2,))
-        delta = float((f1 - f2).abs().flatten(1).sum(1).mean())
-        scores.append(math.log(delta) + sum(0.5 * math.log(v) for v in variances))
+            if bn == "running_var":
+                variances = [float(m.running_var.mean()) for m in bns if m.running_var is not None]
+            delta = float((f1 - f2).abs().flatten(1).sum(1).mean())
+            scores.append(math.log(delta) + sum(0.5 * math.log(v) for v in variances))
     return float(sum(scores) / len(scores))

@@ -1,0 +1,238 @@
+"""NB-201 proxy benchmark: every proxy and variant against NAS-Bench-201's CIFAR-10 ground truth.
+
+Over a seeded sample of architectures (default 1,000; all 15,625 when asked), each proxy of ``ALL_PROXIES`` is
+computed at the profile's ZC config on alpha_x (the pipeline's network) and on the NB-201 network, and ranked
+against validation and test top-1 (Spearman, Kendall). Beside them: the published figures (Abdelfattah et al.
+2021, all 15,625, NB-201 network, real data), NASLib's stored proxies on their 491 architectures (scored here
+too, on the NB-201 network, and compared with ours on the same 491 and the same accuracy), the Spearman of
+every proxy with params (how much of a proxy is size), the seconds per architecture, and three choices
+measured on a sub-sample (each re-scored with the one choice flipped): the singular-Gram policy, Zen's BN term
+and a real-data batch (digits). Finally paper Table 7's claim on real ground truth: GMM families of z(x) on
+alpha_x with the mean and std of accuracy per family, for each SNIP-SSNR form.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmarks.machine import machine_info
+from benchmarks.progress import ProgressLine
+from nasgen.cluster import fit_clusters
+from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig, get_profile
+from nasgen.nb201.arch import SPACE_SIZE
+from nasgen.nb201.data import PUBLISHED_SPEARMAN, accuracy_table, naslib_proxies
+from nasgen.nb201.scoring import NETWORKS, rank_correlations, score_archs
+from nasgen.zc.scorer import resolve_device
+
+GRAM_PROXIES = ("naswot", "tcet", *TCET_VARIANTS)
+DATA_PROXIES = ("naswot", "snip", "snip_ssnr", *SNIP_SSNR_FORMS, "tcet", *TCET_VARIANTS, "zico")
+# (field, its values, the proxies it changes): each value other than the config's is measured against it
+CHOICES = (
+    ("gram_singular", ("exact", "rank", "slogdet"), GRAM_PROXIES),
+    ("zen_bn", ("running_var", "batch_var"), ("zen",)),
+    ("data", ("noise", "digits"), DATA_PROXIES),
+)
+NASLIB_OURS = {"snip": "snip", "synflow": "synflow", "params": "params", "flops": "flops"}
+SCORED = tuple(p for p in ALL_PROXIES if p not in ("snip_ssnr", "tcet"))  # roles repeat a named variant
+
+
+def sample_indices(n: int | None, seed: int) -> np.ndarray:
+    if n is None or n >= SPACE_SIZE:
+        return np.arange(SPACE_SIZE)
+    return np.sort(np.random.default_rng(seed).choice(SPACE_SIZE, size=n, replace=False))
+
+
+def _score(indices, network: str, cfg: ZCConfig, device: str, label: str, progress: bool) -> pd.DataFrame:
+    bar = ProgressLine(f"nb201 {label}", len(indices), enabled=progress)
+    return score_archs(indices, network, cfg, device, progress=bar.advance)
+
+
+def _truth(table: pd.DataFrame) -> dict[str, pd.Series]:
+    return {"valid": table["valid_top1"], "test": table["test_top1"]}
+
+
+def correlations(df: pd.DataFrame, table: pd.DataFrame, proxies) -> dict:
+    return {acc: rank_correlations(df, y, proxies) for acc, y in _truth(table).items()}
+
+
+def size_dependence(df: pd.DataFrame, proxies) -> dict[str, float]:
+    """Spearman of each proxy with params: 1 means the proxy only restates the network's size."""
+    return {p: v["spearman"] for p, v in rank_correlations(df, df["params"], proxies).items()}
+
+
+def beyond_size(df: pd.DataFrame, table: pd.DataFrame, proxies) -> dict[str, float]:
+    """Partial Spearman of each proxy with test top-1 given params: how well it ranks networks of equal size
+    (what a search under a params budget needs):
+    rho_xy.z = (rho_xy - rho_xz rho_yz) / sqrt((1 - rho_xz^2)(1 - rho_yz^2)).
+    """
+    acc = table["test_top1"]
+    r_yz = rank_correlations(df, acc, ["params"])["params"]["spearman"]
+    out = {}
+    for p in proxies:
+        r_xy = rank_correlations(df, acc, [p])[p]["spearman"]
+        r_xz = rank_correlations(df, df["params"], [p])[p]["spearman"]
+        den = math.sqrt(max((1 - r_xz**2) * (1 - r_yz**2), 0.0))
+        out[p] = float((r_xy - r_xz * r_yz) / den) if den > 1e-9 else float("nan")
+    return out
+
+
+def families(df: pd.DataFrame, table: pd.DataFrame, prof, form: str) -> dict:
+    """GMM families of z(x) = [naswot, form, params, flops] with accuracy per family (paper Table 7)."""
+    ok = df[df["status"] == "ok"]
+    ccfg = prof.clusters.model_copy(update={"components": ("naswot", form, "params", "flops")})
+    z = ok[list(ccfg.components)].to_numpy(dtype=np.float64)
+    model, sel = fit_clusters(z, ccfg)
+    label = model.assign(z)
+    acc = table.loc[ok.index]
+    rows = []
+    for k in range(model.k):
+        m = label == k
+        if not m.any():
+            continue
+        part = ok[m]
+        rows.append({
+            "family": k, "size": int(m.sum()),
+            **{f"{c}_mean": float(part[c].mean()) for c in ccfg.components},
+            **{f"{c}_std": float(part[c].std(ddof=0)) for c in ccfg.components},
+            "valid_mean": float(acc["valid_top1"][m].mean()), "valid_std": float(acc["valid_top1"][m].std(ddof=0)),
+            "test_mean": float(acc["test_top1"][m].mean()), "test_std": float(acc["test_top1"][m].std(ddof=0)),
+        })  # fmt: skip
+    rows.sort(key=lambda r: -r["test_mean"])
+    y = acc["test_top1"].to_numpy()
+    within = sum(((y[label == k] - y[label == k].mean()) ** 2).sum() for k in np.unique(label))
+    return {"components": list(ccfg.components), "k": model.k, "families": rows,
+            "test_variance_explained": float(1 - within / ((y - y.mean()) ** 2).sum())}  # fmt: skip
+
+
+def naslib_comparison(ours: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """NASLib's stored proxies and ours on the same 491 architectures and the same accuracy (NASLib's)."""
+    nl = naslib_proxies()
+    theirs = [c for c in nl.columns if c != "val_accuracy"]
+    ours = ours.loc[ours.index.intersection(nl.index)]
+    truth = nl["val_accuracy"]
+    agree = {}
+    for theirs_name, ours_name in NASLIB_OURS.items():
+        r = rank_correlations(ours, nl[theirs_name], [ours_name])[ours_name]
+        agree[ours_name] = r["spearman"]
+    return {
+        "archs": int(len(ours)),
+        "naslib_vs_naslib_val": rank_correlations(nl, truth, theirs),
+        "ours_vs_naslib_val": rank_correlations(ours, truth, SCORED),
+        "ours_vs_table_valid": rank_correlations(ours, table["valid_top1"], SCORED),
+        "agreement_spearman": agree,
+    }
+
+
+def _relative_change(new: pd.Series, old: pd.Series) -> dict[str, float]:
+    rel = (np.abs(new - old) / np.abs(old).clip(lower=1e-12)).to_numpy(dtype=float)
+    return {"median": float(np.nanmedian(rel)), "max": float(np.nanmax(rel)),
+            "share_changed": float(np.mean(rel > 1e-9))}  # fmt: skip
+
+
+def ablations(df_default: pd.DataFrame, indices, cfg: ZCConfig, device: str, progress: bool) -> dict:
+    """Each choice flipped alone on alpha_x over ``indices``: the affected proxies' correlations, both ways."""
+    table = accuracy_table()
+    out = {}
+    base = df_default.loc[df_default.index.intersection(indices)]
+    for field, values, affected in CHOICES:
+        named = [p for p in affected if p in cfg.proxies and p not in ("snip_ssnr", "tcet")]
+        default_test = {p: v["spearman"] for p, v in rank_correlations(base, table["test_top1"], named).items()}
+        out[field] = {"default": getattr(cfg, field), "default_test": default_test, "archs": int(len(base))}
+        for alt in (v for v in values if v != getattr(cfg, field)):
+            t0 = time.perf_counter()
+            alt_cfg = cfg.model_copy(update={field: alt, "proxies": tuple(named)})
+            df = _score(list(base.index), "alpha_x", alt_cfg, device, f"choice {field}={alt}", progress)
+            out[field][alt] = {
+                "seconds": time.perf_counter() - t0,
+                "test": {p: v["spearman"] for p, v in rank_correlations(df, table["test_top1"], named).items()},
+                "relative_change": {p: _relative_change(df[p], base.loc[df.index, p]) for p in named},
+                "spearman_with_default": {p: rank_correlations(df, base[p], [p])[p]["spearman"] for p in named},
+            }  # fmt: skip
+    return out
+
+
+def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", device: str = "cpu", naslib: bool = True,
+        ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
+        progress: bool = True) -> dict:  # fmt: skip
+    device = resolve_device(device)
+    prof = get_profile(profile)
+    cfg = prof.scoring.zc.model_copy(update={"proxies": ALL_PROXIES})
+    table = accuracy_table()
+    sample = sample_indices(n, seed)
+    scored: dict[str, pd.DataFrame] = {}
+    seconds: dict[str, float] = {}
+    for network in NETWORKS:
+        t0 = time.perf_counter()
+        scored[network] = _score(sample, network, cfg, device, network, progress)
+        seconds[network] = (time.perf_counter() - t0) / len(sample)
+    result: dict = {
+        "benchmark": "nb201", "machine": machine_info(), "torch_threads": torch.get_num_threads(),
+        "profile": profile, "zc": cfg.model_dump(mode="json", exclude={"proxies"}), "archs": int(len(sample)),
+        "seed": seed, "seconds_per_arch": seconds,
+        "scored": {k: int((v["status"] == "ok").sum()) for k, v in scored.items()},
+        "published_spearman": PUBLISHED_SPEARMAN,
+        "correlations": {k: correlations(v, table, SCORED) for k, v in scored.items()},
+        "size_dependence": {k: size_dependence(v, SCORED) for k, v in scored.items()},
+        "beyond_size": {k: beyond_size(v, table, SCORED) for k, v in scored.items()},
+        "objective": cfg.tcet, "z_snip_ssnr": cfg.snip_ssnr,
+    }  # fmt: skip
+    if naslib:
+        nl = naslib_proxies().index
+        extra = nl.difference(scored["nb201"].index)
+        more = _score(list(extra), "nb201", cfg, device, "nb201 (NASLib's 491)", progress)
+        result["naslib"] = naslib_comparison(pd.concat([scored["nb201"], more]), table)
+    result["families"] = {form: families(scored["alpha_x"], table, prof, form) for form in SNIP_SSNR_FORMS}
+    sub = [i for i in sample[:ablation_n] if i in scored["alpha_x"].index]
+    result["choices"] = ablations(scored["alpha_x"], sub, cfg, device, progress)
+    if plot:
+        with open(plot, "wb") as f:
+            f.write(plot_png(result, scored, table))
+    if scores:
+        pd.concat([v.assign(network=k) for k, v in scored.items()]).drop(columns=["error"]).to_parquet(scores)
+    return result
+
+
+def plot_png(result: dict, scored: dict[str, pd.DataFrame], table: pd.DataFrame) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5.5))
+    names = list(SCORED)
+    x = np.arange(len(names))
+    for j, network in enumerate(NETWORKS):
+        rho = [result["correlations"][network]["test"].get(p, {}).get("spearman", np.nan) for p in names]
+        axes[0].bar(x + (j - 0.5) * 0.4, rho, width=0.4, label=network)
+    pub = [PUBLISHED_SPEARMAN.get(p, np.nan) for p in names]
+    axes[0].scatter(x, pub, color="k", marker="_", s=200, zorder=3, label="published (real data, all 15,625)")
+    axes[0].set_xticks(x, names, rotation=70, fontsize=8)
+    axes[0].set_ylabel("Spearman with CIFAR-10 test top-1")
+    axes[0].axhline(0, color="grey", lw=0.5)
+    axes[0].legend(fontsize=8, loc="lower left", framealpha=0.9)
+    axes[0].set_title(f"NB-201: {result['archs']} architectures, {result['profile']} ZC config")
+    df = scored["alpha_x"]
+    ok = df[df["status"] == "ok"]
+    obj = result["objective"]
+    axes[1].scatter(ok[obj], table.loc[ok.index, "test_top1"], s=6, alpha=0.5)
+    axes[1].set_xscale("symlog")
+    axes[1].set_xlabel(f"{obj} on alpha_x (the objective)")
+    axes[1].set_ylabel("CIFAR-10 test top-1")
+    axes[1].set_ylim(max(0, float(table.loc[ok.index, "test_top1"].quantile(0.01)) - 2), 95)
+    fam = result["families"][result["z_snip_ssnr"]]
+    rows = sorted(fam["families"], key=lambda r: r["params_mean"])
+    axes[2].errorbar(range(len(rows)), [r["test_mean"] for r in rows], yerr=[r["test_std"] for r in rows], fmt="o")
+    axes[2].set_xticks(range(len(rows)), [f"{r['family']}\nn={r['size']}" for r in rows], fontsize=7)
+    axes[2].set_ylabel("test top-1, mean ± std")
+    axes[2].set_title(f"GMM families of z(x) (K={fam['k']}), ordered by params")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
