@@ -409,7 +409,7 @@ PROFILES: dict[str, Profile] = {
             labelled_batch_size=64,
             epochs=150,
             patience=30,
-            validity_weight=0.05,
+            validity_weight=0.1,  # 0.05 before z(x) took the mean-form SNIP-SSNR (README, G-VAE sweep)
             validity_interpolation=0.5,
             max_cells=10_000,
         ),

@@ -80,3 +80,27 @@ def test_top_networks_keeps_distinct_best_within_the_budget():
     res.history.append({"arch_id": "x", "macro": "", "fitness": float("-inf"), "evaluations": 1})
     top = top_networks(res, budget=3, k=3)  # the 9.0 network came after the budget
     assert [(m.arch_id, f) for m, f in top] == [(macros[1].arch_id, 3.0), (macros[0].arch_id, 1.0)]
+
+
+def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_and_families(monkeypatch, tmp_path):
+    import benchmarks.nb201 as nb
+
+    full = nb.naslib_proxies()
+    monkeypatch.setattr(nb, "naslib_proxies", lambda: full.iloc[:8])  # 8 of NASLib's 491: seconds, not minutes
+    out = nb.run(n=24, seed=1, profile="smoke", ablation_n=6, plot=str(tmp_path / "nb.png"),
+                 scores=str(tmp_path / "s.parquet"), progress=False)  # fmt: skip
+    assert out["archs"] == 24 and set(out["correlations"]) == {"alpha_x", "nb201"}
+    for network in ("alpha_x", "nb201"):
+        assert set(out["correlations"][network]) == {"valid", "test"}
+        assert set(nb.SCORED) <= set(out["correlations"][network]["test"])
+        assert out["seconds_per_arch"][network] > 0
+    assert out["published_spearman"]["synflow"] == 0.737 and out["naslib"]["archs"] == 8
+    assert set(out["naslib"]["agreement_spearman"]) == {"snip", "synflow", "params", "flops"}
+    assert set(out["choices"]) == {"gram_singular", "zen_bn", "data"}
+    assert {"rank", "slogdet"} <= set(out["choices"]["gram_singular"])
+    fam = out["families"]["snip_ssnr_mean"]
+    assert sum(f["size"] for f in fam["families"]) == out["scored"]["alpha_x"] and 0 <= fam["test_variance_explained"] <= 1
+    assert (tmp_path / "nb.png").read_bytes()[:4] == b"\x89PNG"
+    import pandas as pd
+
+    assert set(pd.read_parquet(tmp_path / "s.parquet")["network"]) == {"alpha_x", "nb201"}

@@ -83,3 +83,8 @@ def test_bench_space_json_small(monkeypatch, capsys):
     result = json.loads(out)
     assert result["sampling"]["unique_cells"] == 3000 and result["cost_model"]["macros"] == 50
     assert result["micro_space"]["stored_forms"] > result["micro_space"]["canonical_cells"] > 1e14
+
+
+def test_bench_nb201_rejects_an_empty_sample(monkeypatch, capsys):
+    code, _, err = run_cli(monkeypatch, capsys, "bench", "nb201", "--n", "0")
+    assert code == 2 and "--n" in err
