@@ -20,14 +20,15 @@ import numpy as np
 import torch
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import prepare
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
 from nasgen.gvae import Decoded
 from nasgen.nb201.cell import BEST_CIFAR10, nb201_cell
 from nasgen.space.cell import Cell
-from nasgen.stages import ccnf, gvae
-from nasgen.store import ArtifactStore
+from nasgen.stages import ccnf, zc
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.store import ArtifactStore, store_of
 from nasgen.zc.scorer import Scorer
 
 SCALES = (0.1, 0.25, 0.5, 1.0)
@@ -82,16 +83,48 @@ def throughput(sampler: CellSampler, cond: torch.Tensor, seed: int) -> dict:
     }
 
 
-def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int = 0, plot: str | None = None) -> dict:
+def typical_references(sampler: CellSampler, scorer: Scorer, zc_ref, refs: int, per_ref: int, seed: int) -> dict:
+    """Table 8's comparison around ``refs`` scored cells of the pipeline (references inside the distribution
+    the CCNF learnt, unlike the NB-201 best cell): mean L1 to each reference of CCNF synonyms at the config's
+    temperature and of neighbourhood samples at each goal scale, ``per_ref`` latents per method and reference."""
+    ok = zc.load_scores(store_of(zc_ref), zc_ref).to_pandas().query("status == 'ok'")
+    rows = ok.sample(n=min(refs, len(ok)), random_state=seed)
+    comps = sampler.transform.components
+    gen = torch.Generator().manual_seed(seed)
+    memo: dict = {}
+    l1: dict[str, list[float]] = {"ccnf": [], **{f"neighbourhood_{s}": [] for s in GOAL_SCALES}}
+    success: dict[str, list[float]] = {k: [] for k in l1}
+    for row in rows.itertuples():
+        cell = Cell.from_code(int(row.cell_id, 16))
+        z = np.array([[getattr(row, c) for c in comps]])
+        ref_t = sampler.transform(z)[0]
+        draws = {
+            "ccnf": sampler.draw(sampler.condition_of([cell], z).expand(per_ref, -1), gen),
+            **{f"neighbourhood_{s}": sampler.draw_neighbourhood(cell, per_ref, s, gen) for s in GOAL_SCALES},
+        }
+        for name, d in draws.items():
+            cz = zc_vectors(scorer, [x.cell for x in d if x.ok], comps, memo)
+            cz = cz[np.isfinite(cz).all(axis=1)]
+            success[name].append(sum(x.ok for x in d) / len(d))
+            if len(cz):
+                l1[name].append(float(np.abs(sampler.transform(cz) - ref_t).sum(axis=1).mean()))
+    return {"references": len(rows), "per_reference": per_ref,
+            "l1_mean": {k: float(np.mean(v)) for k, v in l1.items()},
+            "l1_per_reference": l1, "success_mean": {k: float(np.mean(v)) for k, v in success.items()},
+            "ccnf_tighter_than": {f"neighbourhood_{s}": int(sum(a < b for a, b in zip(l1["ccnf"],
+                                  l1[f"neighbourhood_{s}"]))) for s in GOAL_SCALES}}  # fmt: skip
+
+
+def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int = 0, plot: str | None = None,
+        typical: int = 10, per_ref: int = 20) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)
     t0 = time.perf_counter()
-    cref, zref, clref = prepare(prof, st)
-    gref = gvae.fit(st, cref, zref, clref, prof.gvae)
-    fref = ccnf.fit(st, gref, prof.ccnf)
+    refs = build(st, prof, upto="ccnf")
+    fref = refs["ccnf"]
     prep = time.perf_counter() - t0
     sampler = ccnf.load_sampler(st, fref)
-    scorer = Scorer(prof.scoring.zc)
+    scorer = Scorer(prof.zc.zc)
     reference = nb201_cell(BEST_CIFAR10)
     ref_z = zc_vectors(scorer, [reference], sampler.transform.components)
     ref_t = sampler.transform(ref_z)[0]
@@ -115,7 +148,7 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
         "machine": machine_info(),
         "config": prof.ccnf.model_dump(mode="json"),
         "ccnf_uri": fref.uri,
-        "training": st.read_json(fref, "metrics.json"),
+        "training": metrics(fref),
         "pipeline_seconds": prep,
         "reference": {
             "nb201": BEST_CIFAR10,
@@ -126,6 +159,9 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
         "neighbourhood_scales": list(SCALES),
         "methods": methods,
         "throughput": throughput(sampler, cond, seed),
+        "typical_references": typical_references(sampler, scorer, refs["zc"], typical, per_ref, seed)
+        if typical
+        else None,
         "goals_met": {
             "ccnf_success_0.99": ccnf_r["success"] >= 0.99,
             **{

@@ -18,18 +18,19 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import pretrained
 from nasgen.config import RECIPES, ConstraintConfig, DatasetConfig, get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
-from nasgen.search.hl_evo import initial_candidate
+from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
-from nasgen.stages import ccnf, sg, trained
-from nasgen.stages.search import cell_source, init_cluster
+from nasgen.stages import ccnf, sg
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 from nasgen.train.datasets import load_dataset
 
@@ -51,7 +52,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         max_params: int = 500_000, dataset: str = "digits", plot: str | None = None) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)
-    fref, _, sref = pretrained(prof, st)
+    refs = build(st, prof)
+    fref, sref = refs["ccnf"], refs["sg"]
     data = DatasetConfig(name=dataset)
     ds = load_dataset(data.name, data.root, data.size)
     recipe = RECIPES[dataset].model_copy(update={"epochs": epochs, "warmup_epochs": min(1.0, epochs / 2)})
@@ -64,9 +66,10 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
                               top_k=top_k, seed=seed)  # fmt: skip
         gen = generate_run(req, model, tok, sampler, prof.generate)
         budget = max(gen.evaluations, 1)
-        cfg = prof.search.model_copy(update={"seed": seed, "iterations": 2 * budget,
+        cfg = prof.hl_evo.model_copy(update={"seed": seed, "iterations": 2 * budget,
                                              "zc": req.scorer_config(prof.generate.zc)})  # fmt: skip
-        alpha0 = initial_candidate(cfg, init_cluster(sampler, cfg), cell_source(sampler), np.random.default_rng(seed))
+        alpha0 = initial_candidate(cfg, initial_cluster(sampler.clusters.weights, cfg), sampler.cell_source(),
+                                   np.random.default_rng(seed))  # fmt: skip
         raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective="tcet"), alpha0.macro)
         rnd = random_search(cfg, level, Evaluator(cfg.zc, objective="tcet"), budget)
         picks = {
@@ -79,8 +82,10 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
             rows = []
             for macro, tcet in nets:
                 t = time.perf_counter()
-                ref = trained.train(st, macro, data, recipe.model_copy(update={"seed": seed}))
-                met = st.read_json(ref, "metrics.json")
+                ref = run_stage(
+                    "trained", st, macro=macro, dataset=data, recipe=recipe.model_copy(update={"seed": seed})
+                )
+                met = metrics(ref)
                 cost = macro_cost(macro)
                 rows.append({"arch_id": macro.arch_id, "params": cost.params, "flops": cost.flops,
                              "positions": len(macro.layers), "tcet": tcet, "test_top1": met["test_top1"],

@@ -16,16 +16,17 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import pretrained
 from benchmarks.search import best_so_far
 from nasgen.config import ConstraintConfig, get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
-from nasgen.search.hl_evo import initial_candidate
+from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
-from nasgen.stages import ccnf, search, sg
-from nasgen.stages.search import cell_source, init_cluster
+from nasgen.stages import ccnf, hl_evo, sg
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
 GOALS = {"validity": 1.0, "satisfaction": 0.95, "latency_seconds": 120.0}
@@ -35,10 +36,11 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         max_params: int = 1_000_000) -> dict:  # fmt: skip
     prof = get_profile(profile)
     st = ArtifactStore(store)
-    fref, _, sref = pretrained(prof, st)
+    refs = build(st, prof)
+    fref, sref = refs["ccnf"], refs["sg"]
     level = ConstraintConfig(max_params=max_params)
-    hl_ref = search.run(st, fref, prof.search, level)  # cached when the budget is one of the profile's levels
-    hl_stats = st.read_json(hl_ref, "stats.json")
+    hl_ref = run_stage("hl_evo", st, ccnf_ref=fref, cfg=prof.hl_evo, level=level)  # cached at a profile level
+    hl_stats = hl_evo.stats(hl_ref)
     per_seed = []
     for seed in range(seeds):
         req = GenerateRequest(max_params=max_params, n=n, seed=seed)
@@ -49,8 +51,9 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         latency = time.perf_counter() - t
         c = res.counts()
         budget = max(res.evaluations, 1)
-        cfg = prof.search.model_copy(update={"seed": seed, "iterations": 2 * budget})
-        alpha0 = initial_candidate(cfg, init_cluster(sampler, cfg), cell_source(sampler), np.random.default_rng(seed))
+        cfg = prof.hl_evo.model_copy(update={"seed": seed, "iterations": 2 * budget})
+        alpha0 = initial_candidate(cfg, initial_cluster(sampler.clusters.weights, cfg), sampler.cell_source(),
+                                   np.random.default_rng(seed))  # fmt: skip
         raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), alpha0.macro)
         rnd = random_search(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), budget)
         fits = [x.fitness for x in res.candidates if x.satisfies]
@@ -94,7 +97,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
         "n": n,
         "seeds": seeds,
         "sg_uri": sref.uri,
-        "sg": st.read_json(sref, "metrics.json"),
+        "sg": metrics(sref),
         "summary": summary,
         "per_seed": per_seed,
     }

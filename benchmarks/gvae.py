@@ -11,9 +11,11 @@ from __future__ import annotations
 import time
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import prepare
 from nasgen.config import get_profile
 from nasgen.stages import gvae
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
 GOALS = {"reconstruction": 0.99, "validity": 0.90, "uniqueness": 0.95}
@@ -23,19 +25,20 @@ def run(profile: str = "demo", store: str | None = None) -> dict:
     prof = get_profile(profile)
     st = ArtifactStore(store)
     t0 = time.perf_counter()
-    cref, zref, clref = prepare(prof, st)
+    refs = build(st, prof, upto="clusters")
+    upstream = {"cells_ref": refs["cells"], "zc_ref": refs["zc"], "clusters_ref": refs["clusters"]}
     prep = time.perf_counter() - t0
     naive = prof.gvae.model_copy(update={"triplet_weight": 0.0, "predictor_weight": 0.0})
     results = {}
     gin = prof.gvae.model_copy(update={"encoder": "gin"})  # the arch2vec encoder, regularised, as an ablation
     for name, cfg in (("regularised", prof.gvae), ("naive", naive), ("regularised_gin", gin)):
         t = time.perf_counter()
-        ref = gvae.fit(st, cref, zref, clref, cfg)
+        ref = run_stage("gvae", st, cfg=cfg, **upstream)
         results[name] = {
-            **st.read_json(ref, "metrics.json"),
+            **metrics(ref),
             "seconds": time.perf_counter() - t,  # ~0 when the artifact was cached
             "uri": ref.uri,
-            "tsne": st.uri(gvae.STAGE, ref.key, "tsne.png"),
+            "tsne": f"{ref.uri}/{gvae.TSNE}",
         }
     reg = results["regularised"]
     return {

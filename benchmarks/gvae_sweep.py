@@ -16,10 +16,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import prepare
 from nasgen.config import GVAEConfig, get_profile, with_overrides
 from nasgen.errors import ConfigError
-from nasgen.stages import gvae
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore, Ref
 
 
@@ -34,13 +35,13 @@ def parse_variant(text: str, base: GVAEConfig) -> GVAEConfig:
     return with_overrides(base, "G-VAE sweep", **overrides)
 
 
-def _train(store: str, refs: tuple[Ref, Ref, Ref], cfg: GVAEConfig, device: str, threads: int) -> dict:
+def _train(store: str, refs: dict[str, Ref], cfg: GVAEConfig, device: str, threads: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
     t = time.perf_counter()
-    ref = gvae.fit(ArtifactStore(store), *refs, cfg, device=device)
-    return {"seconds": time.perf_counter() - t, "uri": ref.uri, **ArtifactStore(store).read_json(ref, "metrics.json")}
+    ref = run_stage("gvae", ArtifactStore(store), device=device, cfg=cfg, **refs)
+    return {"seconds": time.perf_counter() - t, "uri": ref.uri, **metrics(ref)}
 
 
 def run(
@@ -54,10 +55,11 @@ def run(
     base = prof.gvae
     cfgs = [parse_variant(v, base) for v in variants] or [base]
     st = ArtifactStore(store)
-    cref, zref, clref = prepare(prof, st)
+    refs = build(st, prof, upto="clusters")
+    upstream = {"cells_ref": refs["cells"], "zc_ref": refs["zc"], "clusters_ref": refs["clusters"]}
     jobs = max(1, min(jobs, len(cfgs)))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    args = [(st.root, (cref, zref, clref), c, device, threads) for c in cfgs]
+    args = [(st.root, upstream, c, device, threads) for c in cfgs]
     names = variants or ["(profile)"]
     results: list[dict | None] = [None] * len(args)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:

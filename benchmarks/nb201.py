@@ -25,10 +25,13 @@ from benchmarks.machine import machine_info
 from benchmarks.progress import ProgressLine
 from nasgen.cluster import fit_clusters
 from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig, get_profile
-from nasgen.nb201.arch import SPACE_SIZE
+from nasgen.device import resolve_device
+from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.data import PUBLISHED_SPEARMAN, accuracy_table, naslib_proxies
 from nasgen.nb201.scoring import NETWORKS, rank_correlations, score_archs
-from nasgen.zc.scorer import resolve_device
+from nasgen.stages import nb201_proxies
+from nasgen.stages.registry import run as run_stage
+from nasgen.store import ArtifactStore
 
 GRAM_PROXIES = ("naswot", "tcet", *TCET_VARIANTS)
 DATA_PROXIES = ("naswot", "snip", "snip_ssnr", *SNIP_SSNR_FORMS, "tcet", *TCET_VARIANTS, "zico")
@@ -40,12 +43,6 @@ CHOICES = (
 )
 NASLIB_OURS = {"snip": "snip", "synflow": "synflow", "params": "params", "flops": "flops"}
 SCORED = tuple(p for p in ALL_PROXIES if p not in ("snip_ssnr", "tcet"))  # roles repeat a named variant
-
-
-def sample_indices(n: int | None, seed: int) -> np.ndarray:
-    if n is None or n >= SPACE_SIZE:
-        return np.arange(SPACE_SIZE)
-    return np.sort(np.random.default_rng(seed).choice(SPACE_SIZE, size=n, replace=False))
 
 
 def _score(indices, network: str, cfg: ZCConfig, device: str, label: str, progress: bool) -> pd.DataFrame:
@@ -157,20 +154,24 @@ def ablations(df_default: pd.DataFrame, indices, cfg: ZCConfig, device: str, pro
     return out
 
 
-def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", device: str = "cpu", naslib: bool = True,
-        ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
+def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str | None = None, device: str = "cpu",
+        naslib: bool = True, ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
         progress: bool = True) -> dict:  # fmt: skip
+    """The sample's scores are `nb201_proxies` artifacts of ``store`` (cached: a rerun only re-ranks)."""
     device = resolve_device(device)
     prof = get_profile(profile)
-    cfg = prof.scoring.zc.model_copy(update={"proxies": ALL_PROXIES})
+    cfg = prof.nb201_proxies.zc.model_copy(update={"proxies": ALL_PROXIES})
     table = accuracy_table()
-    sample = sample_indices(n, seed)
+    st = ArtifactStore(store)
     scored: dict[str, pd.DataFrame] = {}
     seconds: dict[str, float] = {}
     for network in NETWORKS:
-        t0 = time.perf_counter()
-        scored[network] = _score(sample, network, cfg, device, network, progress)
-        seconds[network] = (time.perf_counter() - t0) / len(sample)
+        stage_cfg = prof.nb201_proxies.model_copy(update={"n": n, "seed": seed, "network": network, "zc": cfg})
+        bar = ProgressLine(f"nb201 {network}", len(sample_indices(n, seed)), enabled=progress)
+        ref = run_stage("nb201_proxies", st, device, progress=bar.advance, cfg=stage_cfg)
+        scored[network] = nb201_proxies.scores(ref).drop(columns=["arch"])
+        seconds[network] = nb201_proxies.correlations(ref)["seconds_per_arch"]
+    sample = sample_indices(n, seed)
     result: dict = {
         "benchmark": "nb201", "machine": machine_info(), "torch_threads": torch.get_num_threads(),
         "profile": profile, "zc": cfg.model_dump(mode="json", exclude={"proxies"}), "archs": int(len(sample)),

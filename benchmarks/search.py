@@ -15,14 +15,13 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
-from benchmarks.pipeline import prepare
-from nasgen.config import ConstraintConfig, get_profile, with_objective
+from nasgen.config import ConstraintConfig, get_profile, with_overrides
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
-from nasgen.search.hl_evo import hl_evo, initial_candidate
+from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
-from nasgen.stages import ccnf, gvae
-from nasgen.stages.search import cell_source, init_cluster
+from nasgen.stages import ccnf
+from nasgen.stages.pipeline import build
 from nasgen.store import ArtifactStore
 
 METHODS = ("hl_evo", "raw_evo", "random")
@@ -40,18 +39,17 @@ def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
         objective: str | None = None, plot: str | None = None) -> dict:  # fmt: skip
     prof = get_profile(profile)
-    search = with_objective(prof.search, objective)
+    search = with_overrides(prof.hl_evo, "search benchmark", objective=objective)
     st = ArtifactStore(store)
-    cref, zref, clref = prepare(prof, st)
-    fref = ccnf.fit(st, gvae.fit(st, cref, zref, clref, prof.gvae), prof.ccnf)
+    fref = build(st, prof, upto="ccnf")["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}
     for seed in range(seeds):
         cfg = search.model_copy(update={"seed": seed})
-        k0 = init_cluster(sampler, cfg)
-        gen_cell = cell_source(sampler)
+        k0 = initial_cluster(sampler.clusters.weights, cfg)
+        gen_cell = sampler.cell_source()
         t = time.perf_counter()
         hl = hl_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), gen_cell, sampler.clusters.k, k0)
         seconds["hl_evo"] += time.perf_counter() - t

@@ -18,12 +18,13 @@ import torch.nn.functional as F
 
 from benchmarks.machine import machine_info
 from nasgen.config import ALL_PROXIES, SamplerConfig, ZCConfig, get_profile
+from nasgen.device import resolve_device
 from nasgen.space.cell import Cell
 from nasgen.space.macro import reference_macro
 from nasgen.space.sampling import unique_codes
 from nasgen.zc.common import make_batch
 from nasgen.zc.record import STANDALONE, zc_record
-from nasgen.zc.scorer import derive_seed, resolve_device, seeded_network
+from nasgen.zc.scorer import derive_seed, seeded_network
 
 PAPER_CELLS = 400_000
 
@@ -97,5 +98,5 @@ def run(
 ) -> dict:
     device = resolve_device(device)
     codes, _ = unique_codes(cells, seed, SamplerConfig(batch_size=4096))
-    results = {name: measure(get_profile(name).scoring.zc, codes, device, standalone) for name in configs}
+    results = {name: measure(get_profile(name).zc.zc, codes, device, standalone) for name in configs}
     return {"benchmark": "zc", "machine": machine_info(), "torch_threads": torch.get_num_threads(), "results": results}

@@ -44,7 +44,7 @@ def ensure_pools(limits: dict[str, int | None]) -> None:
 
 def ensure_zombie_automation() -> None:
     """Flow runs whose heartbeats stop (a killed worker, a lost machine) are marked Crashed after the grace
-    period, so the score fan-out dispatches their shards again (Prefect's documented zombie recipe)."""
+    period, so the zc fan-out dispatches their shards again (Prefect's documented zombie recipe)."""
     with get_client(sync_client=True) as client:
         if client.read_automations_by_name(ZOMBIE_AUTOMATION):
             return

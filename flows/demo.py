@@ -12,22 +12,27 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.generate import generate
+from flows.options import RunOptions
 from flows.pretrain import pretrain
-from nasgen.config import get_profile
+from nasgen.config import Profile, resolve_profile
 from nasgen.generate.report import show_generation
 from nasgen.generate.request import GenerateRequest
 from nasgen.space.cell import Cell
 from nasgen.space.cost import counted_macro_cost, macro_cost
 from nasgen.space.macro import HLSequence, reference_macro
-from nasgen.stages import ccnf, cells, clusters, zc
+from nasgen.stages import ccnf, cells, clusters, hl_evo, zc
+from nasgen.stages import generate as generate_stage
+from nasgen.stages import gvae as gvae_stage
+from nasgen.stages.readers import metrics
 from nasgen.store import ArtifactStore
 
 
-def run_demo(profile: str = "demo", store: str | None = None, console: Console | None = None) -> dict:
+def run_demo(profile: str | Profile = "demo", store: str | None = None, console: Console | None = None) -> dict:
     console = console or Console()
-    prof = get_profile(profile)
+    prof = resolve_profile(profile)
     st = ArtifactStore(store)
-    refs = pretrain(profile=profile, store=st.root)
+    run = RunOptions(profile=prof, store=st.root)
+    refs = pretrain(run=run)
     ref = refs["cells"]
     table = cells.load_cells(st, ref)
     codes = table.column("code").to_numpy()
@@ -57,12 +62,14 @@ def run_demo(profile: str = "demo", store: str | None = None, console: Console |
     gvae_metrics = _show_gvae(st, refs["gvae"], console)
     ccnf_metrics = _show_ccnf(st, refs["ccnf"], console)
     searches = _show_search(st, refs["hl_evo"], console)
-    m = st.read_json(refs["sg"], "metrics.json")
+    m = metrics(refs["sg"])
     console.print(f"[bold]SG[/bold] (GPT-Neo, {m['parameters']:,} parameters) on {m['rows']} HL-Evo networks "
                   f"({m['distinct_sequences']} distinct sequences): held-out loss {m['val_loss']:.3f} nats/token, "
                   f"{m['sample_validity']:.0%} of samples parse")  # fmt: skip
-    gen_ref = generate(request=GenerateRequest(max_params=prof.demo_budget), profile=profile, store=st.root)
-    summary = st.read_json(gen_ref, "summary.json")
+    gen_ref = generate(
+        request=GenerateRequest(max_params=prof.demo_budget), run=RunOptions(profile=prof, store=st.root)
+    )
+    summary = generate_stage.summary(gen_ref)
     show_generation(summary, gen_ref.uri, console)
     return {"ref": ref.model_dump(), "op_count_histogram": n_ops.tolist(), "examples": examples, "zc": scores,
             "clusters": families, "gvae": gvae_metrics, "ccnf": ccnf_metrics, "search": searches,
@@ -75,19 +82,19 @@ def _show_search(st: ArtifactStore, refs, console: Console) -> list[dict]:
         t.add_column(col)
     out = []
     for r in refs:
-        stats, best = st.read_json(r, "stats.json"), st.read_json(r, "best.json")
+        stats, best = hl_evo.stats(r), hl_evo.best(r)
         seq = HLSequence.from_json(best["hl_sequence"])
         t.add_row(stats["constraint"], f"{best['fitness']:.1f}", f"{best['params']:,}", f"{best['flops']:,}",
                   str(len(seq.layers)), str(stats["evaluations"]),
                   " ".join(f"{x.cluster}/{x.channels}/{x.stride}" for x in seq.layers))  # fmt: skip
         out.append({"ref": r.model_dump(), **stats})
     console.print(t)
-    console.print("search curves: " + ", ".join(st.uri("hl_evo", r.key, "curve.png") for r in refs))
+    console.print("search curves: " + ", ".join(st.uri(hl_evo.STAGE, r.key, hl_evo.CURVE) for r in refs))
     return out
 
 
 def _show_ccnf(st: ArtifactStore, ref, console: Console, draws: int = 16) -> dict:
-    m = st.read_json(ref, "metrics.json")
+    m = metrics(ref)
     console.print(
         f"[bold]CCNF[/bold] on {m['cells']} latents, {m['epochs']} epochs: held-out NLL {m['val_nll_per_dim']:.3f}"
         f" nats/dim, {m['nfe_forward']:.0f} function evaluations per solve, end time {m['end_time']}"
@@ -105,19 +112,19 @@ def _show_ccnf(st: ArtifactStore, ref, console: Console, draws: int = 16) -> dic
 
 
 def _show_gvae(st: ArtifactStore, ref, console: Console) -> dict:
-    m = st.read_json(ref, "metrics.json")
+    m = metrics(ref)
     t = Table(title=f"G-VAE on {m['cells']} cells ({m['labelled']} labelled), {m['epochs']} epochs; held-out metrics")
     for col in ("reconstruction", "validity", "uniqueness", "novelty", "ZC preservation", "predictor R2"):
         t.add_column(col)
     t.add_row(*(f"{m[k]:.3f}" for k in ("reconstruction", "validity", "uniqueness", "novelty", "zc_preservation",
                                           "predictor_r2")))  # fmt: skip
     console.print(t)
-    console.print(f"latent t-SNE by cluster: {st.uri('gvae', ref.key, 'tsne.png')}")
+    console.print(f"latent t-SNE by cluster: {ref.uri}/{gvae_stage.TSNE}")
     return {"ref": ref.model_dump(), **m}
 
 
 def _show_clusters(st: ArtifactStore, ref, console: Console) -> dict:
-    info = st.read_json(ref, "model.json")
+    info = clusters.model_info(ref)
     model = clusters.load_model(st, ref)
     means = model.transform.inverse(model.means)
     t = Table(title=f"{info['k']} cell families (GMM on the transformed ZC vector; K where BIC and AICc plateau)")
@@ -126,12 +133,12 @@ def _show_clusters(st: ArtifactStore, ref, console: Console) -> dict:
     for k in np.argsort(-model.weights):
         t.add_row(str(k), str(info["sizes"][k]), f"{model.weights[k]:.2f}", *(f"{v:.4g}" for v in means[k]))
     console.print(t)
-    console.print(f"model selection curve: {st.uri(clusters.STAGE, ref.key, 'selection.png')}")
+    console.print(f"model selection curve: {ref.uri}/{clusters.SELECTION_PNG}")
     return {"ref": ref.model_dump(), "k": info["k"], "sizes": info["sizes"]}
 
 
 def _show_scores(st: ArtifactStore, ref, console: Console, top: int = 5) -> dict:
-    stats = st.read_json(ref, "stats.json")
+    stats = zc.stats(ref)
     df = zc.load_scores(st, ref).to_pandas()
     console.print(f"[bold]zc[/bold]: {ref.rows} cells scored at {ref.uri}; statuses {stats['statuses']}")
     t = Table(title=f"top {top} cells by T-CET (ZC vector z = NASWOT, SNIP-SSNR, params, FLOPs)")

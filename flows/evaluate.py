@@ -10,14 +10,15 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from flows.reporting import results_with_progress
-from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, get_profile, with_overrides
+from flows.options import RunOptions
+from flows.reporting import artifact_key, results_with_progress
+from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.stages import generate as generate_stage
+from nasgen.stages.readers import metrics
 from nasgen.store import ArtifactStore, Ref, open_ref
-from nasgen.train.selection import Ranked, select
-from tasks import trained as trained_tasks
+from nasgen.train.selection import Ranked, reduced_recipe, select
 from tasks.stage import run_stage, submit_stage
 
 
@@ -28,9 +29,7 @@ def resolve_networks(networks: list[str]) -> list[MacroArch]:
         if item.lstrip().startswith("{"):
             macros = [MacroArch.from_json(item)]
         else:
-            st, ref = open_ref(item, stage=generate_stage.STAGE)
-            chosen = st.read_json(ref, "summary.json")["chosen"]
-            macros = [MacroArch.from_json(st.read_bytes(ref, f"rank{c['rank']}.json").decode()) for c in chosen]
+            macros = [m for m, _ in generate_stage.chosen_macros(open_ref(item, stage=generate_stage.STAGE)[1])]
         out.update({m.arch_id: m for m in macros})
     if not out:
         raise ConfigError("no networks to evaluate: give MacroArch specs or generate artifact URIs")
@@ -49,30 +48,24 @@ def evaluate(
     dataset: DatasetConfig,
     epochs: int | None = None,
     seed: int | None = None,
-    profile: str = "demo",
-    store: str | None = None,
-    device: str = "cpu",
+    run: RunOptions = RunOptions(),
 ) -> list[Ref]:
     """Train every network on ``dataset`` under its recipe (``epochs``/``seed`` override it)."""
     log = get_run_logger()
+    prof, device = run.settle()
     macros = resolve_networks(networks)
     recipe = resolve_recipe(dataset.name, epochs, seed)
-    st = ArtifactStore(store)
-    futures = [submit_stage(trained_tasks.train_network, get_profile(profile).orchestration, store=st.root,
-                            macro=m, dataset=dataset, recipe=recipe, device=device) for m in macros]  # fmt: skip
+    st = ArtifactStore(run.store)
+    futures = [submit_stage("trained", prof.orchestration, store=st.root, macro=m, dataset=dataset, recipe=recipe,
+                            device=device) for m in macros]  # fmt: skip
     refs = results_with_progress(futures, f"evaluate: {len(futures)} networks on {dataset.name}")
-    rows = [{"uri": r.uri, **st.read_json(r, "metrics.json")} for r in refs]
-    create_table_artifact(rows, description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")
+    rows = [{"uri": r.uri, **metrics(r)} for r in refs]
+    create_table_artifact(rows, key=artifact_key("evaluate", dataset.name, recipe.epochs, "epochs"),
+                          description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")  # fmt: skip
     for r in rows:
         log.info("evaluate %s on %s: test top-1 %.4f after %d epochs", r["arch_id"], r["dataset"], r["test_top1"],
                  r["epochs"])  # fmt: skip
     return refs
-
-
-def reduced_recipe(recipe: TrainRecipe, cfg: SelectionConfig) -> TrainRecipe:
-    epochs = max(1, round(cfg.reduced_fraction * recipe.epochs))
-    warmup = min(recipe.warmup_epochs, epochs / 2)
-    return recipe.model_copy(update={"epochs": epochs, "warmup_epochs": warmup})
 
 
 @flow(name="select-and-train", log_prints=True)
@@ -82,37 +75,30 @@ def select_and_train(
     selection: SelectionConfig = SelectionConfig(),
     epochs: int | None = None,
     seed: int | None = None,
-    profile: str = "demo",
-    store: str | None = None,
-    device: str = "cpu",
+    run: RunOptions = RunOptions(),
 ) -> Ref:
     """Pick the final network among a `generate` artifact's chosen ones (T-CET, or reduced training of the
     top-N on a validation split), then train it with the full recipe; returns its `trained` artifact."""
     log = get_run_logger()
     g_store, g_ref = open_ref(generate_uri, stage=generate_stage.STAGE)
-    chosen = g_store.read_json(g_ref, "summary.json")["chosen"]
-    ranked = [Ranked(MacroArch.from_json(g_store.read_bytes(g_ref, f"rank{c['rank']}.json").decode()), c["tcet"])
-              for c in chosen]  # fmt: skip
+    ranked = [Ranked(m, tcet) for m, tcet in generate_stage.chosen_macros(g_ref)]
     recipe = resolve_recipe(dataset.name, epochs, seed)
-    st = g_store if store is None else ArtifactStore(store)
-    orchestration = get_profile(profile).orchestration
+    st = g_store if run.store is None else ArtifactStore(run.store)
+    prof, device = run.settle()
+    orchestration = prof.orchestration
 
     def run(macro: MacroArch, ds: DatasetConfig, r: TrainRecipe) -> Ref:
-        return run_stage(trained_tasks.train_network, orchestration, store=st.root, macro=macro, dataset=ds,
-                         recipe=r, device=device)  # fmt: skip
+        return run_stage("trained", orchestration, store=st.root, macro=macro, dataset=ds, recipe=r, device=device)
 
     short, held_out = (
         reduced_recipe(recipe, selection),
         dataset.model_copy(update={"val_fraction": selection.val_fraction}),
     )
-    macro, rows = select(ranked, selection, lambda m: st.read_json(run(m, held_out, short), "metrics.json")["val_top1"])
+    macro, rows = select(ranked, selection, lambda m: metrics(run(m, held_out, short))["val_top1"])
     final = run(macro, dataset, recipe)
-    create_table_artifact(rows, description=f"select-and-train ({selection.strategy}): {macro.arch_id} chosen")
-    m = st.read_json(final, "metrics.json")
+    create_table_artifact(rows, key=artifact_key("select-and-train", g_ref.key),
+                          description=f"select-and-train ({selection.strategy}): {macro.arch_id} chosen")  # fmt: skip
+    m = metrics(final)
     log.info("select-and-train: %s chosen by %s; test top-1 %.4f after %d epochs", macro.arch_id,
              selection.strategy, m["test_top1"], m["epochs"])  # fmt: skip
     return final
-
-
-if __name__ == "__main__":
-    raise SystemExit("usage: nasgen train SPEC.json --dataset NAME")

@@ -1,8 +1,8 @@
-"""Flow `pretrain`: every stage once, cached — sample, score, cluster, G-VAE, CCNF, HL-Evo, SG.
+"""Flow `pretrain`: every stage of the pretrain DAG (``nasgen.stages.pipeline.PRETRAIN``) once, cached.
 
-Each stage is its own sub-flow (visible in the Prefect UI), each artifact is keyed by its config and
-upstream keys, so a rerun with the same profile skips everything and a changed stage recomputes only
-itself and what follows. What `generate` then reuses is exactly what this leaves in the store.
+Each step is its own sub-flow (visible in the Prefect UI); each artifact is keyed by its config and upstream
+keys, so a rerun with the same profile skips everything and a changed stage recomputes only itself and what
+follows. What `generate` then reuses is exactly what this leaves in the store.
 """
 
 from __future__ import annotations
@@ -10,45 +10,42 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from flows.fit_clusters import fit_clusters
-from flows.hl_evo import hl_evo
-from flows.sample_cells import sample_cells
-from flows.score_cells import score_cells
-from flows.train_ccnf import train_ccnf
-from flows.train_gvae import train_gvae
-from flows.train_sg import train_sg
-from nasgen.config import get_profile
+from flows.cells import cells_flow
+from flows.hl_evo import hl_evo_flow
+from flows.options import RunOptions
+from flows.reporting import artifact_key
+from flows.stage import run_stage_flow
+from flows.zc import zc_flow
+from nasgen.stages.pipeline import PRETRAIN, Step, walk
 from nasgen.store import ArtifactStore, Ref
-
-STAGES = ("cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg")
 
 
 @flow(name="pretrain", log_prints=True)
-def pretrain(profile: str = "demo", store: str | None = None, device: str = "cpu") -> dict[str, Ref | list[Ref]]:
-    """Run (or find cached) every pretrain stage of ``profile`` in ``store``; ``device`` for model training
-    and scoring (cpu, cuda[:N], auto)."""
+def pretrain(run: RunOptions = RunOptions()) -> dict[str, Ref | list[Ref]]:
+    """Run (or find cached) every pretrain stage of the profile in the store; the device trains and scores."""
     log = get_run_logger()
-    get_profile(profile)  # fail fast on an unknown profile
-    root = ArtifactStore(store).root
-    progress = create_progress_artifact(0.0, description=f"pretrain ({profile}): {len(STAGES)} stages")
-    refs: dict[str, Ref | list[Ref]] = {}
+    prof, device = run.settle()
+    root = ArtifactStore(run.store).root
+    sub = run.child(prof, store=root, device=device)
+    progress = create_progress_artifact(0.0, description=f"pretrain ({prof.name}): {len(PRETRAIN)} stages")
+    done: list[str] = []
 
-    def done(stage: str, ref: Ref | list[Ref]) -> None:
-        refs[stage] = ref
-        update_progress_artifact(progress, 100.0 * len(refs) / len(STAGES))
+    def execute(step: Step, cfg, inputs: dict) -> Ref | list[Ref]:
+        if step.name == "cells":
+            ref = cells_flow(run=sub)
+        elif step.name == "zc":
+            ref = zc_flow(cells=inputs["cells_ref"].uri, run=sub)
+        elif step.per_level:
+            ref = hl_evo_flow(ccnf_uri=inputs["ccnf_ref"].uri, run=sub)
+        else:
+            uris = [u.uri for v in inputs.values() for u in (v if isinstance(v, list) else [v])]
+            ref = run_stage_flow(step.name, upstream=uris, run=sub)
+        done.append(step.name)
+        update_progress_artifact(progress, 100.0 * len(done) / len(PRETRAIN))
+        return ref
 
-    done("cells", sample_cells(profile=profile, store=root))
-    done("zc", score_cells(cells=refs["cells"].uri, profile=profile, store=root, device=device))
-    done("clusters", fit_clusters(zc_uri=refs["zc"].uri, profile=profile, store=root))
-    done("gvae", train_gvae(clusters_uri=refs["clusters"].uri, profile=profile, store=root, device=device))
-    done("ccnf", train_ccnf(gvae_uri=refs["gvae"].uri, profile=profile, store=root, device=device))
-    done("hl_evo", hl_evo(ccnf_uri=refs["ccnf"].uri, profile=profile, store=root, device=device))
-    done("sg", train_sg(search_uris=[r.uri for r in refs["hl_evo"]], profile=profile, store=root, device=device))
+    refs = walk(prof, execute)
     rows = [{"stage": s, "uri": r.uri if isinstance(r, Ref) else ", ".join(x.uri for x in r)} for s, r in refs.items()]
-    create_table_artifact(rows, description=f"pretrain ({profile}): artifacts")
+    create_table_artifact(rows, key=artifact_key("pretrain", prof.name), description=f"pretrain ({prof.name})")
     log.info("pretrain done: %s", refs["sg"].uri)
     return refs
-
-
-if __name__ == "__main__":
-    raise SystemExit("usage: nasgen pretrain --profile demo")

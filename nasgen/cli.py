@@ -1,27 +1,43 @@
-"""The `nasgen` command. Bad input exits with code 2 and one line naming the problem (--debug: traceback)."""
+"""The `nasgen` command. Bad input exits with code 2 and one line naming the problem (--debug: traceback).
+
+Every command settles its configuration once, on the way in (profile, ``--config FILE.yaml``, ``--set
+section.field=value``, the device, the generate request) and hands the resolved objects to the flows. The
+single-stage commands (``clusters``, ``gvae``, ``ccnf``, ``sg``, ``nb201-proxies``) are built from the stage
+registry: one command each, taking the URIs of the artifacts it reads.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from nasgen.device import DEVICE_HELP
 from nasgen.errors import NasgenError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
-cells_app = typer.Typer(no_args_is_help=True, help="Sample and inspect cells.")
 store_app = typer.Typer(no_args_is_help=True, help="Inspect the artifact store.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (print JSON).")
-app.add_typer(cells_app, name="cells")
 app.add_typer(store_app, name="store")
 app.add_typer(bench_app, name="bench")
 console = Console()
 _state = {"debug": False}
+
+# The options every command shares, written once.
+ProfileOpt = Annotated[str, typer.Option("--profile", help="smoke | demo | paper (every number of a run).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML of profile sections to override.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="SECTION.FIELD=VALUE override (repeat).")]
+StoreOpt = Annotated[str | None, typer.Option("--store", help="Store URI (default $NASGEN_STORE or ./artifacts).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help=DEVICE_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One line of JSON.")]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a PNG here.")]
+UrisArg = Annotated[list[str] | None, typer.Argument(help="URIs of the artifacts the stage reads.")]
 
 
 @app.callback()
@@ -30,201 +46,150 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks."))
     _state["debug"] = debug
 
 
-@cells_app.command("sample")
-def cells_sample(
-    n: int = typer.Option(None, "--n", help="Number of unique cells (default: profile)."),
-    seed: int = typer.Option(None, "--seed"),
-    shard_size: int = typer.Option(None, "--shard-size"),
-    store: str = typer.Option(None, "--store", help="Store URI (default $NASGEN_STORE or ./artifacts)."),
-    profile: str = typer.Option("demo", "--profile"),
+def _settle(profile: str, config: Path | None, sets: list[str] | None, store: str | None = None,
+            device: str = "cpu"):  # fmt: skip
+    """The flows' RunOptions with the profile and the device resolved here, before Prefect starts."""
+    from flows.options import RunOptions
+    from nasgen.config import parse_overrides, resolve_profile
+    from nasgen.device import resolve_device
+
+    prof = resolve_profile(profile, config, parse_overrides(sets or []))
+    return RunOptions(profile=prof, store=store, device=resolve_device(device))
+
+
+def _print_ref(ref) -> None:
+    if isinstance(ref, list):
+        console.print_json(json.dumps([r.model_dump() for r in ref]))
+    elif isinstance(ref, dict):
+        console.print_json(json.dumps({k: v.model_dump() if hasattr(v, "model_dump") else [x.model_dump() for x in v]
+                                       for k, v in ref.items()}))  # fmt: skip
+    else:
+        console.print_json(ref.model_dump_json())
+
+
+# --- the pipeline's stages -----------------------------------------------------------------------------------
+
+
+@app.command("cells")
+def cells_cmd(profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: SetOpt = None,
+              store: StoreOpt = None) -> None:  # fmt: skip
+    """Sample the profile's unique cells (cells flow: cached, resumable shards) and print the artifact ref."""
+    from flows.cells import cells_flow
+
+    _print_ref(cells_flow(run=_settle(profile, config, sets, store)))
+
+
+@app.command("zc")
+def zc_cmd(
+    cells: Annotated[str | None, typer.Argument(help="A cells artifact (default: the profile's in the store).")] = None,
+    runner: Annotated[str, typer.Option("--runner", help="threads | processes | dask://HOST:PORT")] = "threads",
+    max_workers: Annotated[int | None, typer.Option("--max-workers", help="Parallel shards.")] = None,
+    profile: ProfileOpt = "demo",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    store: StoreOpt = None,
+    device: DeviceOpt = "cpu",
 ) -> None:
-    """Run the sample-cells flow and print the resulting artifact ref."""
-    from flows.sample_cells import resolve_config, sample_cells
+    """ZC-score the labelled cells (zc flow: sharded, cached, resumable) and print the artifact ref.
+    ``--set zc.n_labelled=400`` scores the first 400, ``--set zc.shard_size=50`` changes the shards."""
+    from flows.zc import make_task_runner, zc_flow
 
-    resolve_config(profile, n=n, seed=seed, shard_size=shard_size)  # fail fast, before Prefect starts
-    ref = sample_cells(n=n, seed=seed, shard_size=shard_size, store=store, profile=profile)
-    console.print_json(ref.model_dump_json())
+    run = _settle(profile, config, sets, store, device)
+    make_task_runner(runner, max_workers)  # fail fast on a bad runner
+    _print_ref(zc_flow(cells=cells, run=run, runner=runner, max_workers=max_workers,
+                       show_progress=True))  # fmt: skip
 
 
-@app.command("score")
-def score(
-    cells: str = typer.Option(None, "--cells", help="URI of a cells artifact (default: the profile's, in --store)."),
-    runner: str = typer.Option("threads", "--runner", help="threads | processes | dask://HOST:PORT"),
-    shard_size: int = typer.Option(None, "--shard-size", help="Cells per shard (default: profile)."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
-    limit: int = typer.Option(
-        None, "--limit", help="Score the first N cells (default: the profile's labelled subset)."
-    ),
-    max_workers: int = typer.Option(None, "--max-workers", help="Parallel shards (threads/processes)."),
-    store: str = typer.Option(
-        None, "--store", help="Store for the zc artifact (default: the cells' store, else $NASGEN_STORE, ./artifacts)."
-    ),
-    profile: str = typer.Option("demo", "--profile"),
+def _stage_command(name: str) -> None:
+    from nasgen.stages.registry import stage
+
+    s = stage(name)
+
+    def command(uris: UrisArg = None, profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: SetOpt = None,
+                store: StoreOpt = None, device: DeviceOpt = "cpu") -> None:  # fmt: skip
+        from flows.stage import run_stage_flow
+
+        run = _settle(profile, config, sets, store, device)
+        _print_ref(run_stage_flow(s.name, upstream=uris or [], run=run))
+
+    inputs = ", ".join(a for a in s.inputs if a != "cfg")
+    command.__doc__ = (f"Stage {s.name} ({s.title}) on the artifacts given ({inputs or 'none'}; what is not given is "
+                       f"found upstream of them), config section `{s.section}`; print the artifact ref.")  # fmt: skip
+    app.command(s.command)(command)
+
+
+# Every configured stage of the registry is a command; these four have flows of their own (below and above).
+FLOW_COMMANDS = ("cells", "zc", "hl_evo", "generate")
+
+
+def _stage_commands() -> None:
+    from nasgen.stages.registry import STAGES
+
+    for s in STAGES.values():
+        if s.section is not None and s.name not in FLOW_COMMANDS:
+            _stage_command(s.name)
+
+
+_stage_commands()
+
+
+@app.command("hl-evo")
+def hl_evo_cmd(
+    ccnf: Annotated[str, typer.Argument(help="The ccnf artifact to search with.")],
+    profile: ProfileOpt = "demo",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    store: StoreOpt = None,
+    device: DeviceOpt = "cpu",
 ) -> None:
-    """ZC-score cells with the score-cells flow (sharded, cached, resumable) and print the artifact ref."""
-    from flows.score_cells import make_task_runner, resolve_scoring, score_cells
-    from nasgen.zc.scorer import resolve_device
+    """HL-Evo (paper Algorithm 1) under each constraint level (hl-evo flow); print the artifact refs.
+    ``--set 'hl_evo.levels=[{max_params: 500000}]'`` sets the levels, ``--set hl_evo.objective=zen`` the proxy."""
+    from flows.hl_evo import hl_evo_flow
 
-    resolve_scoring(profile, shard_size, limit)  # fail fast, before Prefect starts
-    resolve_device(device)
-    make_task_runner(runner, max_workers)
-    ref = score_cells(
-        cells=cells, profile=profile, store=store, shard_size=shard_size, limit=limit, device=device,
-        runner=runner, max_workers=max_workers, show_progress=True,
-    )  # fmt: skip
-    console.print_json(ref.model_dump_json())
-
-
-@app.command("cluster")
-def cluster(
-    zc_uri: str = typer.Option(..., "--zc", help="URI of a zc artifact (printed by `nasgen score`)."),
-    k_max: int = typer.Option(None, "--k-max", help="Largest K tried (default: profile)."),
-    seed: int = typer.Option(None, "--seed"),
-    store: str = typer.Option(None, "--store", help="Store for the clusters artifact (default: the zc store)."),
-    profile: str = typer.Option("demo", "--profile"),
-) -> None:
-    """Fit GMM cell families on the ZC vectors (fit-clusters flow) and print the artifact ref."""
-    from flows.fit_clusters import fit_clusters, resolve_clusters
-
-    resolve_clusters(profile, k_max, seed)  # fail fast, before Prefect starts
-    ref = fit_clusters(zc_uri=zc_uri, profile=profile, store=store, k_max=k_max, seed=seed)
-    console.print_json(ref.model_dump_json())
-
-
-@app.command("gvae")
-def gvae_cmd(
-    clusters_uri: str = typer.Option(
-        ..., "--clusters", help="URI of a clusters artifact (printed by `nasgen cluster`)."
-    ),
-    epochs: int = typer.Option(None, "--epochs"),
-    naive: bool = typer.Option(False, "--naive", help="No triplet/predictor terms (paper Fig. 2b)."),
-    encoder: str = typer.Option(None, "--encoder", help="gcn (default) | gin (arch2vec ablation)"),
-    store: str = typer.Option(None, "--store", help="Store for the gvae artifact (default: the clusters' store)."),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
-) -> None:
-    """Train the G-VAE (train-gvae flow), print the artifact ref and its metrics."""
-    from flows.train_gvae import resolve_gvae, train_gvae
-
-    weights = {"triplet_weight": 0.0, "predictor_weight": 0.0} if naive else {}
-    from nasgen.zc.scorer import resolve_device
-
-    resolve_gvae(profile, epochs=epochs, encoder=encoder, **weights)  # fail fast, before Prefect starts
-    resolve_device(device)
-    ref = train_gvae(clusters_uri=clusters_uri, profile=profile, store=store, epochs=epochs, encoder=encoder,
-                     device=device, **weights)  # fmt: skip
-    console.print_json(ref.model_dump_json())
-
-
-@app.command("ccnf")
-def ccnf_cmd(
-    gvae_uri: str = typer.Option(..., "--gvae", help="URI of a gvae artifact (printed by `nasgen gvae`)."),
-    epochs: int = typer.Option(None, "--epochs"),
-    adjoint: bool = typer.Option(None, "--adjoint/--no-adjoint", help="Gradients by the adjoint method."),
-    store: str = typer.Option(None, "--store", help="Store for the ccnf artifact (default: the G-VAE's store)."),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
-) -> None:
-    """Train the CCNF (train-ccnf flow) on a G-VAE's latents, print the artifact ref."""
-    from flows.train_ccnf import resolve_ccnf, train_ccnf
-    from nasgen.zc.scorer import resolve_device
-
-    resolve_ccnf(profile, epochs=epochs, adjoint=adjoint)  # fail fast, before Prefect starts
-    resolve_device(device)
-    ref = train_ccnf(gvae_uri=gvae_uri, profile=profile, store=store, epochs=epochs, adjoint=adjoint, device=device)
-    console.print_json(ref.model_dump_json())
-
-
-@app.command("search")
-def search_cmd(
-    ccnf_uri: str = typer.Option(..., "--ccnf", help="URI of a ccnf artifact (printed by `nasgen ccnf`)."),
-    iterations: int = typer.Option(None, "--iterations", help="T of Algorithm 1."),
-    population: int = typer.Option(None, "--population", help="N of Algorithm 1."),
-    max_params: list[int] = typer.Option(None, "--max-params", help="Constraint levels (repeat); default: profile."),
-    seed: int = typer.Option(None, "--seed"),
-    objective: str = typer.Option(None, "--objective", help="tcet | zen | zico (default: the profile's)."),
-    store: str = typer.Option(None, "--store", help="Store for the hl_evo artifacts (default: the CCNF's store)."),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
-) -> None:
-    """HL-Evo (hl-evo flow) under each constraint level; print the artifact refs."""
-    from flows.hl_evo import hl_evo, resolve_search
-    from nasgen.zc.scorer import resolve_device
-
-    resolve_search(profile, max_params, objective, iterations=iterations, population=population, seed=seed)
-    resolve_device(device)
-    refs = hl_evo(ccnf_uri=ccnf_uri, profile=profile, store=store, iterations=iterations, population=population,
-                  max_params=max_params or None, seed=seed, objective=objective, device=device)  # fmt: skip
-    console.print_json(json.dumps([r.model_dump() for r in refs]))
-
-
-@app.command("sg")
-def sg_cmd(
-    search_uris: list[str] = typer.Option(..., "--search", help="hl_evo artifact URI (repeat: one per level)."),
-    epochs: int = typer.Option(None, "--epochs"),
-    base_model: str = typer.Option(None, "--base-model", help="Local GPT-Neo checkpoint directory to fine-tune."),
-    store: str = typer.Option(None, "--store", help="Store for the sg artifact (default: the first history's)."),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
-) -> None:
-    """Train the sequence generator (train-sg flow) on HL-Evo histories, print the artifact ref."""
-    from flows.train_sg import resolve_sg, train_sg
-    from nasgen.zc.scorer import resolve_device
-
-    resolve_sg(profile, epochs=epochs, base_model=base_model)
-    resolve_device(device)
-    ref = train_sg(search_uris=search_uris, profile=profile, store=store, epochs=epochs, base_model=base_model,
-                   device=device)  # fmt: skip
-    console.print_json(ref.model_dump_json())
+    run = _settle(profile, config, sets, store, device)
+    _print_ref(hl_evo_flow(ccnf_uri=ccnf, run=run))
 
 
 @app.command("pretrain")
-def pretrain_cmd(
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store URI (default $NASGEN_STORE or ./artifacts)."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
-) -> None:
+def pretrain_cmd(profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: SetOpt = None, store: StoreOpt = None,
+                 device: DeviceOpt = "cpu") -> None:  # fmt: skip
     """Every pretrain stage (pretrain flow), cached; print the artifact refs."""
     from flows.pretrain import pretrain
-    from nasgen.config import get_profile
-    from nasgen.zc.scorer import resolve_device
 
-    get_profile(profile)
-    resolve_device(device)
-    refs = pretrain(profile=profile, store=store, device=device)
-    console.print_json(json.dumps({k: v.model_dump() if hasattr(v, "model_dump") else [x.model_dump() for x in v]
-                                   for k, v in refs.items()}))  # fmt: skip
+    run = _settle(profile, config, sets, store, device)
+    _print_ref(pretrain(run=run))
 
 
 @app.command("generate")
 def generate_cmd(
-    max_params: int = typer.Option(None, "--max-params"),
-    max_flops: int = typer.Option(None, "--max-flops"),
-    zc: list[str] = typer.Option([], "--zc", help='Reference ZC value, e.g. "naswot=190" (repeat).'),
-    input_shape: str = typer.Option("3,32,32", "--input", help="C,H,W of the task."),
-    classes: int = typer.Option(10, "--classes"),
-    n: int = typer.Option(None, "--n", help="Sequences to sample (default: profile)."),
-    top_k: int = typer.Option(None, "--top-k"),
-    seed: int = typer.Option(0, "--seed"),
-    sg_uri: str = typer.Option(None, "--sg", help="sg artifact URI (default: the profile's pretrained one)."),
-    store: str = typer.Option(None, "--store"),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+    max_params: Annotated[int | None, typer.Option("--max-params")] = None,
+    max_flops: Annotated[int | None, typer.Option("--max-flops")] = None,
+    zc: Annotated[list[str] | None, typer.Option("--zc", help='Reference ZC value, e.g. "naswot=190".')] = None,
+    input_shape: Annotated[str, typer.Option("--input", help="C,H,W of the task.")] = "3,32,32",
+    classes: Annotated[int, typer.Option("--classes")] = 10,
+    n: Annotated[int | None, typer.Option("--n", help="Sequences to sample (default: profile).")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    sg_uri: Annotated[str | None, typer.Option("--sg", help="sg artifact (default: the profile's pretrained).")] = None,
+    profile: ProfileOpt = "demo",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    store: StoreOpt = None,
+    device: DeviceOpt = "cpu",
 ) -> None:
     """Networks for a budget from the cached models (generate flow); print the chosen ones."""
-    from flows.generate import generate, resolve_sg_ref
+    from flows.generate import generate, sg_of
     from nasgen.generate.report import show_generation
     from nasgen.generate.request import GenerateRequest
-    from nasgen.store import open_ref
+    from nasgen.stages import generate as generate_stage
 
-    request = GenerateRequest(max_params=max_params, max_flops=max_flops, zc=_key_values(zc),
+    run = _settle(profile, config, sets, store, device)
+    request = GenerateRequest(max_params=max_params, max_flops=max_flops, zc=_key_values(zc or []),
                               input_shape=_ints(input_shape, "--input"), classes=classes, n=n, top_k=top_k,
                               seed=seed)  # fmt: skip
-    request.check_feasible()
-    resolve_sg_ref(profile, store, sg_uri)  # fail fast: the pretrained models exist
-    ref = generate(request=request, profile=profile, store=store, sg_uri=sg_uri, device=device)
-    st, r = open_ref(ref.uri)
-    show_generation(st.read_json(r, "summary.json"), ref.uri, console)
+    sg_of(run.profile, store, sg_uri)  # fail fast: the pretrained models exist
+    ref = generate(request=request, run=run, sg_uri=sg_uri)
+    show_generation(generate_stage.summary(ref), ref.uri, console)
 
 
 def _key_values(items: list[str]) -> dict[str, float]:
@@ -247,22 +212,38 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
         raise NasgenError(f"{what} expects comma-separated integers, got {text!r}") from None
 
 
-@app.command("train")
-def train_cmd(
-    specs: list[str] = typer.Argument(..., help="MacroArch JSON files and/or generate artifact URIs."),
-    dataset: str = typer.Option("digits", "--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet"),
-    root: str = typer.Option(None, "--root", help="Local directory of the dataset (nothing is downloaded)."),
-    size: int = typer.Option(None, "--size", help="Image side for digits / imagenet."),
-    epochs: int = typer.Option(None, "--epochs", help="Override the dataset recipe's epochs."),
-    seed: int = typer.Option(None, "--seed"),
-    store: str = typer.Option(None, "--store"),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+# --- training the generated networks -------------------------------------------------------------------------
+
+DatasetOpt = Annotated[str, typer.Option("--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet")]
+RootOpt = Annotated[str | None, typer.Option("--root", help="Local directory of the dataset (never downloaded).")]
+SizeOpt = Annotated[int | None, typer.Option("--size", help="Image side for digits / imagenet.")]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Override the dataset recipe's epochs.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed")]
+
+
+def _dataset(name: str, root: str | None, size: int | None, epochs: int | None, seed: int | None):
+    from flows.evaluate import resolve_recipe
+    from nasgen.config import DatasetConfig
+
+    ds = DatasetConfig(name=name, root=root, size=size)
+    resolve_recipe(name, epochs, seed)  # fail fast on a dataset without a recipe or a bad override
+    return ds
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    specs: Annotated[list[str], typer.Argument(help="MacroArch JSON files and/or generate artifact URIs.")],
+    dataset: DatasetOpt = "digits",
+    root: RootOpt = None,
+    size: SizeOpt = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    profile: ProfileOpt = "demo",
+    store: StoreOpt = None,
+    device: DeviceOpt = "cpu",
 ) -> None:
     """Train and evaluate networks (evaluate flow); print their test accuracy."""
-    from flows.evaluate import evaluate, resolve_networks, resolve_recipe
-    from nasgen.config import DatasetConfig
-    from nasgen.zc.scorer import resolve_device
+    from flows.evaluate import evaluate, resolve_networks
 
     networks = []
     for item in specs:
@@ -274,65 +255,63 @@ def train_cmd(
         else:
             networks.append(item)
     resolve_networks(networks)  # fail fast on a bad spec or URI
-    ds = DatasetConfig(name=dataset, root=root, size=size)
-    resolve_recipe(dataset, epochs, seed)
-    resolve_device(device)
-    refs = evaluate(networks=networks, dataset=ds, epochs=epochs, seed=seed, profile=profile, store=store,
-                    device=device)  # fmt: skip
-    _print_trained([r.uri for r in refs], f"trained on {dataset}")
+    ds = _dataset(dataset, root, size, epochs, seed)
+    run = _settle(profile, None, None, store, device)
+    refs = evaluate(networks=networks, dataset=ds, epochs=epochs, seed=seed, run=run)
+    _print_trained(refs, f"trained on {dataset}")
 
 
-def _print_trained(uris: list[str], title: str) -> None:
-    from nasgen.store import open_ref
+def _print_trained(refs, title: str) -> None:
+    from nasgen.stages.readers import metrics
 
     t = Table(title=title)
     for col in ("arch_id", "epochs", "test top-1", "test top-5", "best top-1", "seconds"):
         t.add_column(col, no_wrap=True)
-    for uri in uris:
-        st, ref = open_ref(uri)
-        m = st.read_json(ref, "metrics.json")
+    for ref in refs:
+        m = metrics(ref)
         t.add_row(m["arch_id"], str(m["epochs"]), f"{m['test_top1']:.4f}", f"{m['test_top5']:.4f}",
                   f"{m['best_test_top1']:.4f}", f"{m['seconds']:.1f}")  # fmt: skip
     console.print(t)
-    for uri in uris:
-        console.print(f"artifact: {uri}", soft_wrap=True)
+    for ref in refs:
+        console.print(f"artifact: {ref.uri}", soft_wrap=True)
 
 
-@app.command("select")
+@app.command("select-and-train")
 def select_cmd(
-    generate_uri: str = typer.Argument(..., help="A generate artifact (its chosen networks are the candidates)."),
-    dataset: str = typer.Option("digits", "--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet"),
-    root: str = typer.Option(None, "--root", help="Local directory of the dataset (nothing is downloaded)."),
-    size: int = typer.Option(None, "--size", help="Image side for digits / imagenet."),
-    strategy: str = typer.Option("tcet", "--strategy", help="tcet (best T-CET) | reduced (short runs of the top-N)"),
-    top_n: int = typer.Option(None, "--top-n", help="Networks given a short run (reduced)."),
-    epochs: int = typer.Option(None, "--epochs", help="Override the dataset recipe's epochs (final training)."),
-    seed: int = typer.Option(None, "--seed"),
-    store: str = typer.Option(None, "--store", help="Where trained networks go (default: the generate store)."),
-    profile: str = typer.Option("demo", "--profile"),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
+    generate_uri: Annotated[str, typer.Argument(help="A generate artifact (its chosen networks are the candidates).")],
+    strategy: Annotated[str, typer.Option("--strategy", help="tcet (best T-CET) | reduced (short runs)")] = "tcet",
+    top_n: Annotated[int | None, typer.Option("--top-n", help="Networks given a short run (reduced).")] = None,
+    dataset: DatasetOpt = "digits",
+    root: RootOpt = None,
+    size: SizeOpt = None,
+    epochs: EpochsOpt = None,
+    seed: SeedOpt = None,
+    profile: ProfileOpt = "demo",
+    store: StoreOpt = None,
+    device: DeviceOpt = "cpu",
 ) -> None:
     """Final selection (paper Appendix F.1) among a generate artifact's networks, then full training of the winner."""
-    from flows.evaluate import resolve_recipe, select_and_train
-    from nasgen.config import DatasetConfig, SelectionConfig, with_overrides
+    from flows.evaluate import select_and_train
+    from nasgen.config import SelectionConfig, with_overrides
     from nasgen.store import open_ref
-    from nasgen.zc.scorer import resolve_device
 
     selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n)
     open_ref(generate_uri, stage="generate")  # fail fast on a bad URI
-    ds = DatasetConfig(name=dataset, root=root, size=size)
-    resolve_recipe(dataset, epochs, seed)
-    resolve_device(device)
+    ds = _dataset(dataset, root, size, epochs, seed)
+    run = _settle(profile, None, None, store, device)
     ref = select_and_train(generate_uri=generate_uri, dataset=ds, selection=selection, epochs=epochs, seed=seed,
-                           profile=profile, store=store, device=device)  # fmt: skip
-    _print_trained([ref.uri], f"selected by {selection.strategy}, trained on {dataset}")
+                           run=run)  # fmt: skip
+    _print_trained([ref], f"selected by {selection.strategy}, trained on {dataset}")
+
+
+# --- inspection ----------------------------------------------------------------------------------------------
 
 
 @app.command("describe")
 def describe_cmd(
-    file: Path = typer.Argument(..., help="JSON file: a cell, a macro architecture or an HL sequence."),
-    normalise: bool = typer.Option(False, "--normalise", help="Drop dead nodes instead of rejecting them."),
-    as_json: bool = typer.Option(False, "--json"),
+    file: Annotated[Path, typer.Argument(help="JSON file: a cell, a macro architecture or an HL sequence.")],
+    normalise: Annotated[bool, typer.Option("--normalise", help="Drop dead nodes instead of rejecting them.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate a spec and print its ops, ids, params and FLOPs (analytic and counted on the built module)."""
     from nasgen.describe import describe
@@ -355,10 +334,7 @@ def describe_cmd(
 
 
 @store_app.command("ls")
-def store_ls(
-    store: str = typer.Option(None, "--store"),
-    stage: str = typer.Option(None, "--stage"),
-) -> None:
+def store_ls(store: StoreOpt = None, stage: Annotated[str | None, typer.Option("--stage")] = None) -> None:
     """List committed artifacts (those with a manifest)."""
     from nasgen.store import ArtifactStore
 
@@ -372,128 +348,135 @@ def store_ls(
     console.print(t)
 
 
+# --- benchmarks: each prints its JSON --------------------------------------------------------------------------
+
+BenchProfile = Annotated[str, typer.Option("--profile", help="The profile whose settings are measured.")]
+BenchStore = Annotated[str | None, typer.Option("--store", help="Store for the pipeline's artifacts (cached there).")]
+
+
+def _emit(result: dict, as_json: bool) -> None:
+    print(json.dumps(result, indent=None if as_json else 2, default=float))
+
+
+def _path(p: Path | None) -> str | None:
+    return None if p is None else str(p)
+
+
 @bench_app.command("space")
 def bench_space(
-    as_json: bool = typer.Option(False, "--json"),
-    n: int = typer.Option(400_000, "--n", help="Unique cells to sample."),
-    macros: int = typer.Option(20_000, "--macros", help="Random macros for the cost-model throughput."),
-    space_samples: int = typer.Option(2000, "--space-samples"),
+    as_json: JsonOpt = False,
+    n: Annotated[int, typer.Option("--n", help="Unique cells to sample.")] = 400_000,
+    macros: Annotated[int, typer.Option("--macros", help="Random macros for the cost-model throughput.")] = 20_000,
+    space_samples: Annotated[int, typer.Option("--space-samples")] = 2000,
 ) -> None:
     """Space benchmark: sampling 400k unique cells, cost-model throughput, size of the micro space."""
     from benchmarks.space import run
 
-    result = run(n=n, macros=macros, space_samples=space_samples)
-    print(json.dumps(result, indent=2 if not as_json else None, default=float))
+    _emit(run(n=n, macros=macros, space_samples=space_samples), as_json)
 
 
 @bench_app.command("zc")
 def bench_zc(
-    as_json: bool = typer.Option(False, "--json"),
-    cells: int = typer.Option(6, "--cells", help="Random cells per config (after one warm-up cell)."),
-    device: str = typer.Option("cpu", "--device"),
-    configs: str = typer.Option("paper,demo", "--configs", help="Profiles whose ZC config to measure."),
-    standalone: bool = typer.Option(True, "--standalone/--no-standalone", help="Also time each proxy alone."),
+    as_json: JsonOpt = False,
+    cells: Annotated[int, typer.Option("--cells", help="Random cells per config (after one warm-up cell).")] = 6,
+    device: DeviceOpt = "cpu",
+    configs: Annotated[str, typer.Option("--configs", help="Profiles whose ZC config to measure.")] = "paper,demo",
+    standalone: Annotated[bool, typer.Option("--standalone/--no-standalone", help="Also each proxy alone.")] = True,
 ) -> None:
     """ZC benchmark: per-proxy and total seconds per cell, overhead factor vs one forward+backward."""
     from benchmarks.zc import run
 
-    result = run(cells=cells, device=device, configs=tuple(configs.split(",")), standalone=standalone)
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(cells=cells, device=device, configs=tuple(configs.split(",")), standalone=standalone), as_json)
 
 
 @bench_app.command("gvae")
-def bench_gvae(
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
-) -> None:
+def bench_gvae(as_json: JsonOpt = False, profile: BenchProfile = "demo", store: BenchStore = None) -> None:
     """G-VAE benchmark: reconstruction, validity, uniqueness, novelty, ZC preservation, R2; regularised vs naive."""
     from benchmarks.gvae import run
 
-    print(json.dumps(run(profile=profile, store=store), indent=None if as_json else 2, default=float))
+    _emit(run(profile=profile, store=store), as_json)
 
 
 @bench_app.command("ccnf")
 def bench_ccnf(
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
-    n: int = typer.Option(100, "--n", help="Latents drawn per sampling method."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the samples' ZC vectors here."),
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    n: Annotated[int, typer.Option("--n", help="Latents drawn per sampling method.")] = 100,
+    typical: Annotated[int, typer.Option("--typical", help="Scored cells also used as references.")] = 10,
+    plot: PlotOpt = None,
 ) -> None:
-    """CCNF benchmark (paper Table 8): random vs neighbourhood vs CCNF sampling around the NB-201 best cell."""
+    """CCNF benchmark (paper Table 8): random vs neighbourhood vs CCNF sampling around the NB-201 best cell,
+    then around ``--typical`` scored cells of the pipeline."""
     from benchmarks.ccnf import run
 
-    result = run(profile=profile, store=store, n=n, plot=None if plot is None else str(plot))
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(profile=profile, store=store, n=n, typical=typical, plot=_path(plot)), as_json)
 
 
 @bench_app.command("search")
 def bench_search(
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
-    seeds: int = typer.Option(3, "--seeds"),
-    max_params: int = typer.Option(1_000_000, "--max-params"),
-    objective: str = typer.Option(None, "--objective", help="tcet | zen | zico (default: the profile's)."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the curves and Pareto fronts here."),
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    seeds: Annotated[int, typer.Option("--seeds")] = 3,
+    max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
+    objective: Annotated[str | None, typer.Option("--objective", help="tcet | zen | zico (default: profile).")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Search benchmark: HL-Evo vs raw-space Evo vs random search, best objective (T-CET) vs ZC evaluations."""
     from benchmarks.search import run
 
-    result = run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,
-                 plot=None if plot is None else str(plot))  # fmt: skip
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,
+              plot=_path(plot)), as_json)  # fmt: skip
 
 
 @bench_app.command("generate")
 def bench_generate(
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store for the pipeline's artifacts (cached there)."),
-    seeds: int = typer.Option(3, "--seeds"),
-    n: int = typer.Option(100, "--n", help="Sequences per generate request."),
-    max_params: int = typer.Option(1_000_000, "--max-params"),
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    seeds: Annotated[int, typer.Option("--seeds")] = 3,
+    n: Annotated[int, typer.Option("--n", help="Sequences per generate request.")] = 100,
+    max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
 ) -> None:
     """Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same budget."""
     from benchmarks.generate import run
 
-    result = run(profile=profile, store=store, seeds=seeds, n=n, max_params=max_params)
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(profile=profile, store=store, seeds=seeds, n=n, max_params=max_params), as_json)
 
 
 @bench_app.command("evaluate")
 def bench_evaluate(
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store", help="Store for the pipeline's and trained networks' artifacts."),
-    seeds: int = typer.Option(3, "--seeds"),
-    n: int = typer.Option(100, "--n", help="Sequences per generate request (its ZC evaluations set the budget)."),
-    top_k: int = typer.Option(3, "--top-k", help="Networks trained per method and seed."),
-    epochs: int = typer.Option(6, "--epochs"),
-    max_params: int = typer.Option(500_000, "--max-params"),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of T-CET vs test top-1 here."),
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    seeds: Annotated[int, typer.Option("--seeds")] = 3,
+    n: Annotated[int, typer.Option("--n", help="Sequences per generate request (sets the ZC budget).")] = 100,
+    top_k: Annotated[int, typer.Option("--top-k", help="Networks trained per method and seed.")] = 3,
+    epochs: Annotated[int, typer.Option("--epochs")] = 6,
+    max_params: Annotated[int, typer.Option("--max-params")] = 500_000,
+    plot: PlotOpt = None,
 ) -> None:
     """Evaluate benchmark on digits: test top-1 of the top-k generated networks vs random and raw-Evo picks."""
     from benchmarks.evaluate import run
 
-    result = run(profile=profile, store=store, seeds=seeds, n=n, top_k=top_k, epochs=epochs, max_params=max_params,
-                 plot=None if plot is None else str(plot))  # fmt: skip
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(profile=profile, store=store, seeds=seeds, n=n, top_k=top_k, epochs=epochs, max_params=max_params,
+              plot=_path(plot)), as_json)  # fmt: skip
 
 
 @bench_app.command("nb201")
 def bench_nb201(
-    as_json: bool = typer.Option(False, "--json"),
-    n: int = typer.Option(1000, "--n", help="Architectures in the seeded sample."),
-    all_archs: bool = typer.Option(False, "--all", help="All 15,625 architectures (hours on 2 cores)."),
-    seed: int = typer.Option(0, "--seed"),
-    profile: str = typer.Option("demo", "--profile", help="Whose ZC config scores the networks."),
-    device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N | auto"),
-    naslib: bool = typer.Option(True, "--naslib/--no-naslib", help="Also score NASLib's 491 and compare."),
-    ablation_n: int = typer.Option(300, "--ablation-n", help="Sub-sample on which each ZC choice is flipped."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the correlations and families here."),
-    scores: Path = typer.Option(None, "--scores", help="Write every architecture's proxies here (Parquet)."),
+    as_json: JsonOpt = False,
+    n: Annotated[int, typer.Option("--n", help="Architectures in the seeded sample.")] = 1000,
+    all_archs: Annotated[bool, typer.Option("--all", help="All 15,625 architectures (hours on 2 cores).")] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    device: DeviceOpt = "cpu",
+    naslib: Annotated[bool, typer.Option("--naslib/--no-naslib", help="Also NASLib's 491, compared.")] = True,
+    ablation_n: Annotated[int, typer.Option("--ablation-n", help="Sub-sample for the ZC choices.")] = 300,
+    plot: PlotOpt = None,
+    scores: Annotated[Path | None, typer.Option("--scores", help="Every architecture's proxies (Parquet).")] = None,
 ) -> None:
     """NB-201 benchmark: Spearman/Kendall of every proxy and variant with CIFAR-10 accuracy, beside the
     published figures and NASLib's proxies; ZC choices measured; GMM families of z(x) with accuracy (Table 7)."""
@@ -501,34 +484,34 @@ def bench_nb201(
 
     if n < 1:
         raise typer.BadParameter("--n must be at least 1")
-    result = run(n=None if all_archs else n, seed=seed, profile=profile, device=device, naslib=naslib,
-                 ablation_n=ablation_n, plot=None if plot is None else str(plot),
-                 scores=None if scores is None else str(scores))  # fmt: skip
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(n=None if all_archs else n, seed=seed, profile=profile, store=store, device=device, naslib=naslib,
+              ablation_n=ablation_n, plot=_path(plot), scores=_path(scores)), as_json)  # fmt: skip
 
 
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
-    variant: list[str] = typer.Option([], "--variant", help='GVAEConfig overrides, e.g. "beta_kl=0.02,epochs=120".'),
-    as_json: bool = typer.Option(False, "--json"),
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store"),
-    device: str = typer.Option("auto", "--device", help="cpu | cuda | cuda:N | auto"),
-    jobs: int = typer.Option(1, "--jobs", help="Variants trained in parallel processes."),
+    variant: Annotated[list[str] | None, typer.Option("--variant", help='e.g. "beta_kl=0.02,epochs=120".')] = None,
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    device: DeviceOpt = "auto",
+    jobs: Annotated[int, typer.Option("--jobs", help="Variants trained in parallel processes.")] = 1,
 ) -> None:
     """Train G-VAE variants side by side on the same data; print their metrics."""
     from benchmarks.gvae_sweep import run
 
-    result = run(list(variant), profile=profile, store=store, device=device, jobs=jobs)
-    print(json.dumps(result, indent=None if as_json else 2, default=float))
+    _emit(run(list(variant or []), profile=profile, store=store, device=device, jobs=jobs), as_json)
+
+
+# --- production ----------------------------------------------------------------------------------------------
 
 
 @app.command("deploy")
 def deploy_cmd(
-    gpus: int = typer.Option(1, "--gpus", help="Concurrency limit of the gpu pool: the GPUs its workers drive."),
-    cpu_limit: int = typer.Option(4, "--cpu-limit", help="Concurrency limit of the cpu pool."),
-    code_dir: str = typer.Option(None, "--code-dir", help="Where workers find this code (default: this checkout)."),
-    store: str = typer.Option(None, "--store", help="The store every worker uses (default: $NASGEN_STORE)."),
+    gpus: Annotated[int, typer.Option("--gpus", help="Concurrency limit of the gpu pool (its GPUs).")] = 1,
+    cpu_limit: Annotated[int, typer.Option("--cpu-limit", help="Concurrency limit of the cpu pool.")] = 4,
+    code_dir: Annotated[str | None, typer.Option("--code-dir", help="Where workers find this code.")] = None,
+    store: Annotated[str | None, typer.Option("--store", help="The store every worker uses.")] = None,
 ) -> None:
     """Create the cpu/gpu work pools and the zombie-run automation, and register every deployment
     (deployments/prefect.yaml) on the server PREFECT_API_URL names."""
@@ -540,10 +523,10 @@ def deploy_cmd(
 
 @app.command("worker")
 def worker_cmd(
-    pool: str = typer.Option("gpu", "--pool", help="cpu | gpu"),
-    gpu: int = typer.Option(None, "--gpu", help="The GPU this worker drives (sets CUDA_VISIBLE_DEVICES)."),
-    limit: int = typer.Option(None, "--limit", help="Concurrent flow runs (default: 1 on a GPU, else unlimited)."),
-    name: str = typer.Option(None, "--name"),
+    pool: Annotated[str, typer.Option("--pool", help="cpu | gpu")] = "gpu",
+    gpu: Annotated[int | None, typer.Option("--gpu", help="The GPU it drives (sets CUDA_VISIBLE_DEVICES).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Concurrent runs (default: 1 on a GPU).")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
 ) -> None:
     """A process worker for a pool; with --gpu, one flow run at a time on that GPU only."""
     import os
@@ -560,14 +543,11 @@ def worker_cmd(
 
 
 @app.command("demo")
-def demo(
-    profile: str = typer.Option("demo", "--profile"),
-    store: str = typer.Option(None, "--store"),
-) -> None:
+def demo(profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: SetOpt = None, store: StoreOpt = None) -> None:
     """The whole pipeline at a profile: pretrain (every stage, cached), then generate for the demo budget."""
     from flows.demo import run_demo
 
-    run_demo(profile=profile, store=store, console=console)
+    run_demo(profile=_settle(profile, config, sets).profile, store=store, console=console)
 
 
 def main() -> None:

@@ -6,15 +6,16 @@ YAML (``load_config``) and rendered as forms in the Prefect UI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasgen.errors import ConfigError
 
-ProfileName = Literal["smoke", "demo", "paper"]
+ProfileName = Literal["tiny", "smoke", "demo", "paper"]
 
 
 class _Frozen(BaseModel):
@@ -224,7 +225,7 @@ class ConstraintConfig(_Frozen):
         return ",".join(p for p in parts if p) or "unconstrained"
 
 
-class SearchConfig(_Frozen):
+class HLEvoConfig(_Frozen):
     """HL-Evo (paper Algorithm 1) and the baselines that share its scorer and budget (nasgen.search)."""
 
     iterations: int = Field(20_000, ge=2)  # T, split equally into exploration and exploitation
@@ -244,11 +245,17 @@ class SearchConfig(_Frozen):
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
 
-    @model_validator(mode="after")
-    def _objective_is_scored(self) -> SearchConfig:
-        if self.objective not in self.zc.proxies:
-            raise ValueError(f"the search objective {self.objective!r} must be among the ZC proxies {self.zc.proxies}")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _score_the_objective(cls, data):
+        """The objective is always among the scored proxies: naming it (objective=zen) is enough."""
+        if not isinstance(data, dict) or "objective" not in data:
+            return data
+        zc = data.get("zc", ZCConfig())
+        zc = zc if isinstance(zc, ZCConfig) else ZCConfig(**zc)
+        if data["objective"] not in zc.proxies:
+            zc = ZCConfig(**{**zc.model_dump(), "proxies": (*zc.proxies, data["objective"])})
+        return {**data, "zc": zc}
 
 
 class SGConfig(_Frozen):
@@ -341,6 +348,15 @@ RECIPES: dict[str, TrainRecipe] = {
 }
 
 
+class NB201ProxiesConfig(_Frozen):
+    """Stage `nb201_proxies`: every proxy of a seeded sample of NAS-Bench-201 architectures on one network."""
+
+    n: int | None = Field(1000, ge=3)  # architectures drawn without replacement (None: all 15,625)
+    seed: int = 0
+    network: Literal["alpha_x", "nb201"] = "alpha_x"  # the pipeline's reference macro, or NB-201's own network
+    zc: ZCConfig = ZCConfig(batch_size=16, resolution=16, proxies=ALL_PROXIES)
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -352,13 +368,14 @@ class OrchestrationConfig(_Frozen):
 class Profile(_Frozen):
     name: ProfileName
     cells: SampleCellsConfig
-    scoring: ScoreCellsConfig = ScoreCellsConfig()
+    zc: ScoreCellsConfig = ScoreCellsConfig()
     clusters: ClusterConfig = ClusterConfig()
     gvae: GVAEConfig = GVAEConfig()
     ccnf: CCNFConfig = CCNFConfig()
-    search: SearchConfig = SearchConfig()
+    hl_evo: HLEvoConfig = HLEvoConfig()
     sg: SGConfig = SGConfig()
     generate: GenerateConfig = GenerateConfig()
+    nb201_proxies: NB201ProxiesConfig = NB201ProxiesConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
     demo_budget: int = Field(1_000_000, ge=1)  # params budget `make demo` generates for
@@ -367,10 +384,44 @@ class Profile(_Frozen):
 SMOKE_SEARCH_ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 
 PROFILES: dict[str, Profile] = {
+    # The unit tests' pipeline: 40 cells, 16 scored at 4x4, models of a few hundred parameters (seconds).
+    "tiny": Profile(
+        name="tiny",
+        cells=SampleCellsConfig(n=40, shard_size=40, sampler=SamplerConfig(batch_size=512)),
+        zc=ScoreCellsConfig(
+            n_labelled=16,
+            shard_size=16,
+            zc=ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "params", "flops")),
+        ),
+        clusters=ClusterConfig(k_max=2, n_init=1),
+        gvae=GVAEConfig(
+            layers=2,
+            hidden=16,
+            latent=4,
+            epochs=200,
+            patience=1000,
+            validity_weight=0.5,
+            batch_size=16,
+            labelled_batch_size=8,
+            prior_samples=50,
+            val_fraction=0.25,
+        ),  # ~30% of its samples decode
+        ccnf=CCNFConfig(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25),
+        hl_evo=HLEvoConfig(
+            iterations=8,
+            population=4,
+            levels=(ConstraintConfig(max_params=1_000_000),),
+            zc=ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops")),
+        ),
+        sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
+        generate=GenerateConfig(n=8, top_k=2, zc=ZCConfig(batch_size=4, resolution=8, proxies=GENERATE_PROXIES)),
+        nb201_proxies=NB201ProxiesConfig(n=12, zc=ZCConfig(batch_size=4, resolution=8)),
+        orchestration=OrchestrationConfig(retries=0),
+    ),  # fmt: skip
     "smoke": Profile(
         name="smoke",
         cells=SampleCellsConfig(n=500, shard_size=200, sampler=SamplerConfig(batch_size=1024)),
-        scoring=ScoreCellsConfig(n_labelled=24, shard_size=8, zc=ZCConfig(batch_size=8, resolution=8)),
+        zc=ScoreCellsConfig(n_labelled=24, shard_size=8, zc=ZCConfig(batch_size=8, resolution=8)),
         clusters=ClusterConfig(k_max=4, n_init=1),
         gvae=GVAEConfig(
             layers=2,
@@ -385,7 +436,7 @@ PROFILES: dict[str, Profile] = {
             prior_samples=200,
         ),
         ccnf=CCNFConfig(hidden=16, layers=2, atol=1e-3, rtol=1e-3, epochs=2, batch_size=64, patience=2, max_cells=200),
-        search=SearchConfig(
+        hl_evo=HLEvoConfig(
             iterations=8,
             population=4,
             levels=(ConstraintConfig(max_params=1_000_000),),
@@ -398,7 +449,7 @@ PROFILES: dict[str, Profile] = {
     "demo": Profile(
         name="demo",
         cells=SampleCellsConfig(n=20_000, shard_size=5_000),
-        scoring=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
+        zc=ScoreCellsConfig(n_labelled=200, shard_size=50, zc=ZCConfig(batch_size=16, resolution=16)),
         clusters=ClusterConfig(k_max=10),
         gvae=GVAEConfig(
             hidden=128,
@@ -423,7 +474,7 @@ PROFILES: dict[str, Profile] = {
             max_cells=5_000,
             temperature=0.2,  # success 0.99 and the tightest samples that are still ~all distinct (README, CCNF)
         ),
-        search=SearchConfig(
+        hl_evo=HLEvoConfig(
             iterations=200,
             population=32,
             levels=(ConstraintConfig(max_params=500_000), ConstraintConfig(max_params=1_000_000)),
@@ -434,11 +485,11 @@ PROFILES: dict[str, Profile] = {
     "paper": Profile(
         name="paper",
         cells=SampleCellsConfig(n=400_000, shard_size=10_000),
-        scoring=ScoreCellsConfig(
+        zc=ScoreCellsConfig(
             n_labelled=50_000, shard_size=2_000, zc=ZCConfig(batch_size=64, resolution=32, tcet=PAPER_TCET)
         ),
         clusters=ClusterConfig(k_max=40),
-        search=SearchConfig(zc=ZCConfig(tcet=PAPER_TCET)),
+        hl_evo=HLEvoConfig(zc=ZCConfig(tcet=PAPER_TCET)),
         generate=GenerateConfig(zc=ZCConfig(proxies=GENERATE_PROXIES, tcet=PAPER_TCET)),
         sg=SGConfig(layers=12, hidden=768, heads=12, batch_size=1, epochs=3),  # GPT-Neo-125M sizes (Table 6)
     ),
@@ -452,6 +503,65 @@ def get_profile(name: str) -> Profile:
         raise ConfigError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
+def resolve_profile(profile: str | Profile, config_file: str | Path | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> Profile:  # fmt: skip
+    """The one place a run's configuration is settled: a profile (by name or as given), then the sections of a
+    YAML file (``load_config``), then dotted overrides ``{"gvae.epochs": 50, "zc.zc.tcet": "tcet_syn_none"}``;
+    validated once, with the error naming the file or the field."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    if config_file is not None:
+        prof = load_config(config_file, Profile, base=prof)
+    if overrides:
+        data = prof.model_dump(mode="json")
+        for path, value in overrides.items():
+            _set_dotted(data, path, value)
+        try:
+            prof = Profile.model_validate(data)
+        except ValidationError as e:
+            raise ConfigError(f"invalid overrides {dict(overrides)}: {_first_error(e)}") from None
+    return prof
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["gvae.epochs=50", "hl_evo.levels=[{max_params: 500000}]"]`` -> dotted paths and YAML-parsed values."""
+    out: dict[str, Any] = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise ConfigError(f"--set expects SECTION.FIELD=VALUE, got {item!r}")
+        try:
+            out[path.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item!r}: the value does not parse: {e}") from None
+    return out
+
+
+def _set_dotted(data: dict, path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = data
+    for i, name in enumerate(parents):
+        if not isinstance(node.get(name), dict):
+            raise ConfigError(f"unknown config section {'.'.join(parents[: i + 1])!r} in override {path!r}; "
+                              f"sections: {', '.join(k for k, v in data.items() if isinstance(v, dict))}")  # fmt: skip
+        node = node[name]
+    if leaf not in node:
+        raise ConfigError(f"unknown config field {path!r}; {'.'.join(parents) or 'the profile'} has "
+                          f"{', '.join(node)}")  # fmt: skip
+    node[leaf] = value
+
+
+def _merge(base: dict, update: Mapping[str, Any]) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+
+
 def with_overrides(cfg: _Frozen, what: str, **overrides) -> _Frozen:
     """``cfg`` with the non-None ``overrides`` applied and validated (flow and CLI parameters)."""
     data = cfg.model_dump()
@@ -462,22 +572,19 @@ def with_overrides(cfg: _Frozen, what: str, **overrides) -> _Frozen:
         raise ConfigError(f"invalid {what} parameters: {e}") from None
 
 
-def with_objective(cfg: SearchConfig, objective: str | None) -> SearchConfig:
-    """``cfg`` searching for ``objective``, which is added to the scored proxies when missing."""
-    if objective is None:
-        return cfg
-    zc = cfg.zc
-    if objective not in zc.proxies:
-        zc = zc.model_copy(update={"proxies": (*zc.proxies, objective)})
-    return with_overrides(cfg, "search", objective=objective, zc=zc.model_dump())
-
-
-def load_config(path: str | Path, model: type[BaseModel]) -> BaseModel:
-    """Read a YAML file into a config model, with the error naming the file and the field."""
+def load_config(path: str | Path, model: type[BaseModel], base: BaseModel | None = None) -> BaseModel:
+    """Read a YAML file into a config model (over ``base``'s values when given), the error naming the file
+    and the field."""
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"invalid config {path}: expected a mapping of fields, got {type(data).__name__}")
+        if base is not None:
+            data = _merge(base.model_dump(mode="json"), data)
         return model.model_validate(data)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except (yaml.YAMLError, ValidationError) as e:
+    except yaml.YAMLError as e:
         raise ConfigError(f"invalid config {path}: {e}") from None
+    except ValidationError as e:
+        raise ConfigError(f"invalid config {path}: {_first_error(e)}") from None

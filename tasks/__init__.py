@@ -1,1 +1,2 @@
-"""Thin Prefect task wrappers around nasgen stages: caching on store keys, retries, refs in and out."""
+"""One Prefect task factory (``tasks.stage``) for every stage of the registry: caching on store keys, retries,
+refs in and out."""

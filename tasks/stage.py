@@ -1,5 +1,6 @@
-"""The pattern every stage task follows: a library function wrapped as a Prefect task whose cache key is
-the stage's store key, retried with exponential backoff, taking and returning refs, never data.
+"""One task factory for every stage of the registry (``nasgen.stages.registry``): a stage becomes a Prefect task
+whose parameters are ``store``, the stage's inputs and ``device``, whose cache key is the stage's store key,
+retried with exponential backoff, taking and returning refs, never data.
 
 A cache hit requires the artifact to be committed in the store *now*. ``run_stage`` checks that before the
 call and, when the artifact is missing, runs the task with ``refresh_cache`` so it recomputes and overwrites
@@ -10,8 +11,9 @@ a direct call can never return a stale ref. The store root is part of the key, s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import inspect
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from prefect import Task, task
@@ -19,45 +21,51 @@ from prefect.cache_policies import CachePolicy
 from prefect.tasks import exponential_backoff
 
 from nasgen.config import OrchestrationConfig
-from nasgen.store import ArtifactStore
-
-KeyFn = Callable[[dict[str, Any]], str]
+from nasgen.stages.registry import Stage, stage
+from nasgen.store import ArtifactStore, Ref
 
 
 @dataclass
 class StoreKeyCachePolicy(CachePolicy):
     stage: str = ""
-    key_fn: KeyFn | None = None
+
+    def key_of(self, inputs: dict[str, Any]) -> str:
+        s = stage(self.stage)
+        return s.key(**{k: v for k, v in inputs.items() if k in s.inputs})
 
     def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs) -> str | None:
         store = ArtifactStore(inputs["store"])
-        key = self.key_fn(inputs)
+        key = self.key_of(inputs)
         if not store.exists(self.stage, key) and not task_ctx.task.refresh_cache:
             return None
         return hashlib.sha256(f"{store.root}|{self.stage}|{key}".encode()).hexdigest()
 
     def committed(self, inputs: dict[str, Any]) -> bool:
-        return ArtifactStore(inputs["store"]).exists(self.stage, self.key_fn(inputs))
+        return ArtifactStore(inputs["store"]).exists(self.stage, self.key_of(inputs))
 
 
-def stage_task(
-    fn: Callable[..., Any],
-    *,
-    stage: str,
-    key_fn: KeyFn,
-    name: str,
-    run_name: str | None = None,
-    orchestration: OrchestrationConfig = OrchestrationConfig(),
-) -> Task:
-    """Wrap ``fn(store: str, ...) -> Ref`` as a cached, retried Prefect task."""
-    return task(
-        fn,
-        name=name,
-        task_run_name=run_name,
-        cache_policy=StoreKeyCachePolicy(stage=stage, key_fn=key_fn),
-        persist_result=True,
-        **_retry_options(orchestration),
-    )
+def _task_function(s: Stage):
+    """``(store, <inputs>, device) -> Ref`` with that exact signature (the Prefect UI shows the parameters)."""
+
+    def run(store: str, device: str = "cpu", **inputs: Any) -> Ref:
+        return s.run(ArtifactStore(store), device=device, **inputs)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("store", keyword), *(inspect.Parameter(n, keyword) for n in s.inputs)]
+    if s.uses_device:
+        params.append(inspect.Parameter("device", keyword, default="cpu"))
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__name__ = run.__qualname__ = s.name
+    run.__doc__ = f"Stage `{s.name}` ({s.title or s.name})."
+    return run
+
+
+@cache
+def stage_task(name: str) -> Task:
+    """The cached, retried Prefect task of registry stage ``name`` (one object per stage and process)."""
+    s = stage(name)
+    return task(_task_function(s), name=s.command, task_run_name=s.run_name, persist_result=True,
+                cache_policy=StoreKeyCachePolicy(stage=s.name), **_retry_options(OrchestrationConfig()))  # fmt: skip
 
 
 def _retry_options(orchestration: OrchestrationConfig) -> dict[str, Any]:
@@ -68,17 +76,16 @@ def _retry_options(orchestration: OrchestrationConfig) -> dict[str, Any]:
     }
 
 
-def _configured(t: Task, orchestration: OrchestrationConfig, inputs: dict[str, Any]) -> Task:
-    policy = t.cache_policy
-    refresh = isinstance(policy, StoreKeyCachePolicy) and not policy.committed(inputs)
-    return t.with_options(refresh_cache=refresh, **_retry_options(orchestration))
+def _configured(name: str, orchestration: OrchestrationConfig, inputs: dict[str, Any]) -> Task:
+    t = stage_task(name)
+    return t.with_options(refresh_cache=not t.cache_policy.committed(inputs), **_retry_options(orchestration))
 
 
-def run_stage(t: Task, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
-    """Call a stage task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
-    return _configured(t, orchestration, inputs)(**inputs, return_state=return_state)
+def run_stage(name: str, orchestration: OrchestrationConfig, return_state: bool = False, **inputs: Any) -> Any:
+    """Call a stage's task with a profile's retries; recompute (refresh the cache) when its artifact is missing."""
+    return _configured(name, orchestration, inputs)(**inputs, return_state=return_state)
 
 
-def submit_stage(t: Task, orchestration: OrchestrationConfig, **inputs: Any) -> Any:
+def submit_stage(name: str, orchestration: OrchestrationConfig, **inputs: Any) -> Any:
     """``run_stage`` through the flow's task runner: returns a future (threads, processes, Dask)."""
-    return _configured(t, orchestration, inputs).submit(**inputs)
+    return _configured(name, orchestration, inputs).submit(**inputs)

@@ -44,43 +44,25 @@ def prefect_server():
 
 @pytest.fixture(scope="session")
 def tiny_pipeline(tmp_path_factory):
-    """(store, cells, zc, clusters refs) of a 40-cell pipeline, 16 cells scored: what the model stages train on."""
-    from nasgen.config import ClusterConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
-    from nasgen.stages import cells, clusters, zc
+    """(store, cells, zc, clusters refs) of the `tiny` profile: 40 cells, 16 scored; what the model stages train on."""
+    from nasgen.config import get_profile
+    from nasgen.stages.pipeline import build
     from nasgen.store import ArtifactStore
 
     store = ArtifactStore(str(tmp_path_factory.mktemp("pipeline")))
-    cref = cells.run_local(store, SampleCellsConfig(n=40, shard_size=40, sampler=SamplerConfig(batch_size=512)))
-    zcfg = ZCConfig(batch_size=4, resolution=4, proxies=("naswot", "snip_ssnr", "params", "flops"))
-    zref = zc.run_local(store, cref, ScoreCellsConfig(n_labelled=16, shard_size=16, zc=zcfg))
-    clref = clusters.fit(store, zref, ClusterConfig(k_max=2, n_init=1))
-    return store, cref, zref, clref
-
-
-TINY_GVAE = dict(
-    layers=2,
-    hidden=16,
-    latent=4,
-    epochs=200,
-    patience=1000,
-    validity_weight=0.5,
-    batch_size=16,
-    labelled_batch_size=8,
-    prior_samples=50,
-    val_fraction=0.25,
-)  # ~30% of its samples decode
-TINY_CCNF = dict(hidden=16, layers=2, atol=1e-4, rtol=1e-4, epochs=3, batch_size=16, val_fraction=0.25)
+    refs = build(store, get_profile("tiny"), upto="clusters")
+    return store, refs["cells"], refs["zc"], refs["clusters"]
 
 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_pipeline):
-    """(store, gvae ref, ccnf ref) trained on the tiny pipeline: what the search and generation stages use."""
-    from nasgen.config import CCNFConfig, GVAEConfig
-    from nasgen.stages import ccnf, gvae
+    """(store, gvae ref, ccnf ref) of the `tiny` profile: what the search and generation stages use."""
+    from nasgen.config import get_profile
+    from nasgen.stages.pipeline import build
 
-    store, cref, zref, clref = tiny_pipeline
-    gref = gvae.fit(store, cref, zref, clref, GVAEConfig(**TINY_GVAE))
-    return store, gref, ccnf.fit(store, gref, CCNFConfig(**TINY_CCNF))
+    store = tiny_pipeline[0]
+    refs = build(store, get_profile("tiny"), upto="ccnf")
+    return store, refs["gvae"], refs["ccnf"]
 
 
 def _free_port() -> int:

@@ -11,7 +11,9 @@ def smoke_store(tmp_path_factory):
 def test_ccnf_benchmark_reports_table8_and_throughput(smoke_store, tmp_path):
     from benchmarks.ccnf import SCALES, run
 
-    out = run(profile="smoke", store=smoke_store, n=4, plot=str(tmp_path / "t8.png"))
+    out = run(profile="smoke", store=smoke_store, n=4, plot=str(tmp_path / "t8.png"), typical=2, per_ref=3)
+    typ = out["typical_references"]
+    assert typ["references"] == 2 and set(typ["l1_mean"]) == {"ccnf", "neighbourhood_0.5", "neighbourhood_1.0"}
     methods = out["methods"]
     assert {"random", "ccnf", *(f"neighbourhood_{s}" for s in SCALES)} <= set(methods)
     for m in methods.values():
@@ -99,7 +101,9 @@ def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_an
     assert set(out["choices"]) == {"gram_singular", "zen_bn", "data"}
     assert {"rank", "slogdet"} <= set(out["choices"]["gram_singular"])
     fam = out["families"]["snip_ssnr_mean"]
-    assert sum(f["size"] for f in fam["families"]) == out["scored"]["alpha_x"] and 0 <= fam["test_variance_explained"] <= 1
+    assert (
+        sum(f["size"] for f in fam["families"]) == out["scored"]["alpha_x"] and 0 <= fam["test_variance_explained"] <= 1
+    )
     assert (tmp_path / "nb.png").read_bytes()[:4] == b"\x89PNG"
     import pandas as pd
 

@@ -59,9 +59,9 @@ def test_missing_file_and_debug_traceback(tmp_path, monkeypatch, capsys):
 
 
 def test_bad_sample_parameters_exit_2(monkeypatch, capsys, tmp_path):
-    code, _, err = run_cli(monkeypatch, capsys, "cells", "sample", "--n", "0", "--store", str(tmp_path))
-    assert code == 2 and "invalid sample-cells parameters" in err
-    code, _, err = run_cli(monkeypatch, capsys, "cells", "sample", "--profile", "nope", "--store", str(tmp_path))
+    code, _, err = run_cli(monkeypatch, capsys, "cells", "--set", "cells.n=0", "--store", str(tmp_path))
+    assert code == 2 and "invalid overrides" in err and "cells.n" in err
+    code, _, err = run_cli(monkeypatch, capsys, "cells", "--profile", "nope", "--store", str(tmp_path))
     assert code == 2 and "unknown profile" in err
 
 

@@ -7,7 +7,9 @@ from sklearn.mixture import GaussianMixture
 from nasgen.cluster import ClusterModel, fit_clusters, plateau, select
 from nasgen.config import ClusterConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
 from nasgen.errors import ConfigError
-from nasgen.stages import cells, clusters, zc
+from nasgen.stages import clusters, zc
+from nasgen.stages.pipeline import run_cells, run_zc
+from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
 from nasgen.zc.transform import ZCTransform
 from tests.conftest import run_cli
@@ -70,11 +72,11 @@ def test_transform_round_trip_and_errors():
 
 def test_stage_fits_stores_arrays_and_loads_back(tmp_path):
     st = ArtifactStore(str(tmp_path))
-    cref = cells.run_local(st, SampleCellsConfig(n=24, shard_size=24, sampler=SamplerConfig(batch_size=512)))
+    cref = run_cells(st, SampleCellsConfig(n=24, shard_size=24, sampler=SamplerConfig(batch_size=512)))
     zcfg = ScoreCellsConfig(n_labelled=24, shard_size=12, zc=ZCConfig(batch_size=4, resolution=4, proxies=COMPONENTS))
-    zref = zc.run_local(st, cref, zcfg)
+    zref = run_zc(st, cref, zcfg)
     cfg = ClusterConfig(k_max=3, n_init=1)
-    ref = clusters.fit(st, zref, cfg)
+    ref = run("clusters", st, zc_ref=zref, cfg=cfg)
     model = clusters.load(ref.uri)
     assign = clusters.load_assignments(st, ref)
     table = zc.load_scores(st, zref)
@@ -85,11 +87,11 @@ def test_stage_fits_stores_arrays_and_loads_back(tmp_path):
     sel = st.read_parquet(ref, "selection.parquet")
     assert sel.column("chosen").to_pylist().count(True) == 1 and st.read_bytes(ref, "selection.png")[:4] == b"\x89PNG"
     assert not any(n.endswith((".pkl", ".pickle", ".joblib")) for n in st.manifest(clusters.STAGE, ref.key)["files"])
-    assert clusters.fit(st, zref, cfg) == ref  # cached
+    assert run("clusters", st, zc_ref=zref, cfg=cfg) == ref  # cached
     with pytest.raises(ValueError, match="k_max"):
         ClusterConfig(k_min=4, k_max=2)
     with pytest.raises(ConfigError, match="cannot support"):
-        clusters.fit(st, zref, ClusterConfig(k_min=30, k_max=40))
+        run("clusters", st, zc_ref=zref, cfg=ClusterConfig(k_min=30, k_max=40))
 
 
 @pytest.mark.parametrize("cov", ["full", "diag"])
@@ -105,19 +107,21 @@ def test_parameter_count_matches_scikit_learn_and_aicc_rejects_unsupported_model
 
 @pytest.mark.usefixtures("prefect_server")
 def test_flow_and_cli(tmp_path, monkeypatch, capsys):
-    from flows.fit_clusters import fit_clusters
+    from flows.options import RunOptions
+    from flows.stage import run_stage_flow
 
     st = ArtifactStore(str(tmp_path))
-    cref = cells.run_local(st, SampleCellsConfig(n=16, shard_size=16, sampler=SamplerConfig(batch_size=512)))
+    cref = run_cells(st, SampleCellsConfig(n=16, shard_size=16, sampler=SamplerConfig(batch_size=512)))
     zcfg = ScoreCellsConfig(n_labelled=16, shard_size=16, zc=ZCConfig(batch_size=4, resolution=4, proxies=COMPONENTS))
-    zref = zc.run_local(st, cref, zcfg)
-    ref = fit_clusters(zc_uri=zref.uri, profile="smoke")
+    zref = run_zc(st, cref, zcfg)
+    ref = run_stage_flow("clusters", upstream=[zref.uri], run=RunOptions(profile="smoke"))
     assert ref.uri.startswith(st.root) and clusters.load(ref.uri).k >= 1
-    assert fit_clusters(zc_uri=zref.uri, profile="smoke") == ref
+    assert run_stage_flow("clusters", upstream=[zref.uri], run=RunOptions(profile="smoke")) == ref
     for args, message in (
-        (["cluster", "--zc", str(tmp_path / "zc" / "nope")], "no committed artifact"),
-        (["cluster", "--zc", cref.uri], "expected a 'zc' artifact"),
-        (["cluster", "--zc", zref.uri, "--k-max", "0"], "invalid fit-clusters parameters"),
+        (["clusters", str(tmp_path / "zc" / "nope")], "no committed artifact"),
+        (["clusters", cref.uri], "needs a 'zc' artifact"),
+        (["clusters", zref.uri, "--set", "clusters.k_max=0"], "invalid overrides"),
+        (["clusters", zref.uri, zref.uri.replace("/zc/", "/cells/")], "no committed artifact"),
     ):
         code, _, err = run_cli(monkeypatch, capsys, *args)
         assert code == 2 and message in err

@@ -1,4 +1,4 @@
-"""deployments/prefect.yaml against the flows it names, and the score fan-out's dispatch plan."""
+"""deployments/prefect.yaml against the flows it names, and the zc fan-out's dispatch plan."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deployments.deploy import PREFECT_FILE
-from flows.score_fanout import shard_groups
+from flows.zc_fanout import shard_groups
 
 
 def _deployments() -> list[dict]:
@@ -29,16 +29,16 @@ def test_every_deployment_names_a_flow_and_valid_parameters():
         assert int(env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]) >= 30  # heartbeats feed the zombie automation
         assert all(s["active"] is False for s in d.get("schedules", []))  # present, off until switched on
         names.add(d["name"])
-    assert names == {"pretrain", "score-shard", "score", "generate", "evaluate", "select-and-train"}
+    assert names == {"pretrain", "zc-shard", "zc", "generate", "evaluate", "select-and-train"}
 
 
 def test_the_fanout_dispatches_to_the_shard_deployment():
-    from flows.score_cells import score_cells
-    from flows.score_fanout import SHARD_DEPLOYMENT
+    from flows.zc import zc_flow
+    from flows.zc_fanout import SHARD_DEPLOYMENT
 
-    shard = next(d for d in _deployments() if d["name"] == "score-shard")
-    assert shard["entrypoint"] == "flows/score_cells.py:score_cells"
-    assert SHARD_DEPLOYMENT == f"{score_cells.name}/{shard['name']}"
+    shard = next(d for d in _deployments() if d["name"] == "zc-shard")
+    assert shard["entrypoint"] == "flows/zc.py:zc_flow"
+    assert SHARD_DEPLOYMENT == f"{zc_flow.name}/{shard['name']}"
 
 
 @given(todo=st.lists(st.integers(0, 10_000), unique=True, max_size=60), parts=st.integers(1, 9))

@@ -2,11 +2,13 @@
 
 import pytest
 
+from flows.options import RunOptions
 from nasgen.config import DatasetConfig
 from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MacroArch
 from nasgen.stages import trained
+from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
 from nasgen.train.checkpoint import load_checkpoint
 
@@ -20,7 +22,8 @@ def test_evaluate_trains_caches_and_reports(tmp_path, monkeypatch, capsys):
     from tests.conftest import run_cli
 
     store = str(tmp_path / "store")
-    refs = evaluate(networks=[SPEC.to_json()], dataset=DatasetConfig(name="synthetic"), epochs=3, store=store)
+    refs = evaluate(networks=[SPEC.to_json()], dataset=DatasetConfig(name="synthetic"), epochs=3,
+                    run=RunOptions(store=store))  # fmt: skip
     st = ArtifactStore(store)
     (ref,) = refs
     m = st.read_json(ref, "metrics.json")
@@ -30,7 +33,7 @@ def test_evaluate_trains_caches_and_reports(tmp_path, monkeypatch, capsys):
     assert macro == SPEC
     spec_file = tmp_path / "net.json"
     spec_file.write_text(SPEC.to_json())
-    code, out, _ = run_cli(monkeypatch, capsys, "train", str(spec_file), "--dataset", "synthetic", "--epochs", "3",
+    code, out, _ = run_cli(monkeypatch, capsys, "evaluate", str(spec_file), "--dataset", "synthetic", "--epochs", "3",
                            "--store", store)  # fmt: skip
     assert code == 0 and SPEC.arch_id in out and ref.key in out.replace("\n", "")  # cached
     for args, message in (
@@ -38,14 +41,20 @@ def test_evaluate_trains_caches_and_reports(tmp_path, monkeypatch, capsys):
         ([str(tmp_path / "missing.json")], "no such file"),
         ([str(spec_file), "--dataset", "mnist"], "Input should be 'digits'"),
     ):
-        code, _, err = run_cli(monkeypatch, capsys, "train", *args, "--store", store)
+        code, _, err = run_cli(monkeypatch, capsys, "evaluate", *args, "--store", store)
         assert code == 2 and message in err, err
 
 
 def test_a_network_must_fit_the_dataset(tmp_path):
     wrong = MacroArch.from_triples([(CELL, 8, 1)], (3, 32, 32), 10)
     with pytest.raises(ConfigError, match="generate for that input and class count"):
-        trained.train(ArtifactStore(str(tmp_path)), wrong, DatasetConfig(name="synthetic"), trained_recipe())
+        run(
+            "trained",
+            ArtifactStore(str(tmp_path)),
+            macro=wrong,
+            dataset=DatasetConfig(name="synthetic"),
+            recipe=trained_recipe(),
+        )
     assert ArtifactStore(str(tmp_path)).list(trained.STAGE) == []
 
 

@@ -3,12 +3,18 @@
 import numpy as np
 import pytest
 
+from flows.options import RunOptions
 from nasgen.errors import ConfigError
 from nasgen.stages import cells
+from nasgen.stages.pipeline import run_cells
 from nasgen.store import ArtifactStore
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-ARGS = {"n": 600, "shard_size": 250, "seed": 1, "profile": "smoke"}
+OVERRIDES = {"cells.n": 600, "cells.shard_size": 250, "cells.seed": 1}
+
+
+def _run(st):
+    return RunOptions(profile="smoke", overrides=OVERRIDES, store=st.root)
 
 
 def _created(st):
@@ -16,21 +22,21 @@ def _created(st):
 
 
 def test_flow_samples_then_hits_the_cache(tmp_path):
-    from flows.sample_cells import sample_cells
+    from flows.cells import cells_flow as sample_cells
 
     st = ArtifactStore(str(tmp_path))
-    ref = sample_cells(store=st.root, **ARGS)
+    ref = sample_cells(run=_run(st))
     assert ref.rows == 600 and len(np.unique(cells.load_cells(st, ref).column("code").to_numpy())) == 600
     before = _created(st)
-    assert sample_cells(store=st.root, **ARGS) == ref
+    assert sample_cells(run=_run(st)) == ref
     assert _created(st) == before  # nothing rewritten
 
 
 def test_flow_resumes_after_a_crash_and_recomputes_deleted_artifacts(tmp_path, monkeypatch):
-    from flows.sample_cells import sample_cells
+    from flows.cells import cells_flow as sample_cells
 
     st = ArtifactStore(str(tmp_path))
-    expected = cells.run_local(ArtifactStore(str(tmp_path / "reference")), _cfg())
+    expected = run_cells(ArtifactStore(str(tmp_path / "reference")), _cfg())
     real = cells.unique_codes
     calls = {"n": 0}
 
@@ -42,12 +48,12 @@ def test_flow_resumes_after_a_crash_and_recomputes_deleted_artifacts(tmp_path, m
 
     monkeypatch.setattr(cells, "unique_codes", dying)
     with pytest.raises(OSError, match="worker lost"):
-        sample_cells(store=st.root, **ARGS)
+        sample_cells(run=_run(st))
     assert calls["n"] == 3  # first shard, then the second shard tried twice (smoke profile: 1 retry)
     done = _created(st)
     assert len(done) == 1
     monkeypatch.setattr(cells, "unique_codes", real)
-    ref = sample_cells(store=st.root, **ARGS)
+    ref = sample_cells(run=_run(st))
     assert {k: v for k, v in _created(st).items() if k in done} == done  # shard 0 was a cache hit
     codes = cells.load_cells(st, ref).column("code").to_numpy()
     assert np.array_equal(
@@ -56,32 +62,31 @@ def test_flow_resumes_after_a_crash_and_recomputes_deleted_artifacts(tmp_path, m
 
     victim = cells.load_shard_refs(st, ref)[0]
     st.delete(victim.stage, victim.key)
-    assert sample_cells(store=st.root, **ARGS) == ref
+    assert sample_cells(run=_run(st)) == ref
     assert st.exists(victim.stage, victim.key)  # recomputed, not a stale ref
 
 
 def test_bad_parameters_fail_before_any_artifact(tmp_path):
-    from flows.sample_cells import sample_cells
+    from flows.cells import cells_flow as sample_cells
 
     st = ArtifactStore(str(tmp_path))
-    with pytest.raises(ConfigError, match="n"):
-        sample_cells(store=st.root, n=0, profile="smoke")
+    with pytest.raises(ConfigError, match="cells.n"):
+        sample_cells(run=RunOptions(store=st.root, overrides={"cells.n": 0}, profile="smoke"))
     with pytest.raises(ConfigError, match="unknown profile"):
-        sample_cells(store=st.root, profile="huge")
+        sample_cells(run=RunOptions(store=st.root, profile="huge"))
     assert st.list() == []
 
 
 def _cfg():
-    from flows.sample_cells import resolve_config
+    from nasgen.config import resolve_profile
 
-    return resolve_config("smoke", n=600, shard_size=250, seed=1)
+    return resolve_profile("smoke", overrides=OVERRIDES).cells
 
 
 def test_stage_task_is_a_prefect_cache_hit_until_its_artifact_vanishes(tmp_path):
     from prefect import flow
 
     from nasgen.config import OrchestrationConfig
-    from tasks import cells as cell_tasks
     from tasks.stage import run_stage
 
     st = ArtifactStore(str(tmp_path))
@@ -90,7 +95,7 @@ def test_stage_task_is_a_prefect_cache_hit_until_its_artifact_vanishes(tmp_path)
     @flow
     def one_shard():
         return run_stage(
-            cell_tasks.sample_shard,
+            "cells_shard",
             OrchestrationConfig(retries=0),
             return_state=True,
             store=st.root,

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from flows.options import RunOptions
 from nasgen.config import (
     ConstraintConfig,
     DatasetConfig,
     GenerateConfig,
-    SearchConfig,
+    HLEvoConfig,
     SelectionConfig,
     SGConfig,
     ZCConfig,
@@ -19,15 +20,16 @@ from nasgen.config import (
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.generate.candidates import NoFeasibleNetworkError
 from nasgen.generate.request import GenerateRequest
-from nasgen.search.hl_evo import initial_candidate
+from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
-from nasgen.stages import ccnf, generate, search, sg
+from nasgen.stages import ccnf, generate, hl_evo, sg
+from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
-SEARCH = SearchConfig(iterations=12, population=4, zc=ZC)
+SEARCH = HLEvoConfig(iterations=12, population=4, zc=ZC)
 SG = SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=40, patience=40, batch_size=8, dropout=0.0)
 GEN = GenerateConfig(n=12, top_k=3, zc=ZC)
 
@@ -37,43 +39,44 @@ def trained_sg(tiny_models):
     """Two HL-Evo levels sized from alpha_0 (whose cells depend on the tiny models' float arithmetic) and the SG."""
     st, _, cref = tiny_models
     sampler = ccnf.load_sampler(st, cref)
-    k0 = search.init_cluster(sampler, SEARCH)
-    alpha0 = initial_candidate(SEARCH, k0, search.cell_source(sampler), np.random.default_rng(SEARCH.seed)).macro
+    k0 = initial_cluster(sampler.clusters.weights, SEARCH)
+    alpha0 = initial_candidate(SEARCH, k0, sampler.cell_source(), np.random.default_rng(SEARCH.seed)).macro
     p0 = macro_cost(alpha0).params
-    levels = [search.run(st, cref, SEARCH, ConstraintConfig(max_params=p)) for p in (2 * p0, max(4 * p0, 10**6))]
-    return st, levels, sg.fit(st, levels, SG)
+    levels = [run("hl_evo", st, ccnf_ref=cref, cfg=SEARCH, level=ConstraintConfig(max_params=p))
+              for p in (2 * p0, max(4 * p0, 10**6))]  # fmt: skip
+    return st, levels, run("sg", st, hl_evo_refs=levels, cfg=SG)
 
 
 def top_budget(st, levels) -> int:
     """The params budget of the larger level: what the SG has learnt to fill."""
-    return st.manifest(search.STAGE, levels[-1].key)["config"]["level"]["max_params"]
+    return st.manifest(hl_evo.STAGE, levels[-1].key)["config"]["level"]["max_params"]
 
 
 def test_sg_artifact_trains_on_every_level_and_is_cached(trained_sg):
     st, levels, ref = trained_sg
     m = st.read_json(ref, "metrics.json")
-    rows = sum(len(search.load_history(st, r)) for r in levels)
+    rows = sum(len(hl_evo.load_history(st, r)) for r in levels)
     assert m["rows"] == rows and m["epochs"] == 40 and m["sample_validity"] == 1.0
     assert {"weights.safetensors", "model.json", "history.parquet", "metrics.json"} <= set(
         st.manifest(sg.STAGE, ref.key)["files"])  # fmt: skip
     model, tok = sg.load(ref.uri)
     assert tok.fields == SG.condition_fields and model.config.vocab_size == tok.vocab_size
-    assert sg.fit(st, list(reversed(levels)), SG) == ref  # the level order does not matter
+    assert run("sg", st, hl_evo_refs=list(reversed(levels)), cfg=SG) == ref  # the level order does not matter
 
 
 def test_sg_refuses_histories_without_a_condition_field(trained_sg):
     st, levels, _ = trained_sg
     with pytest.raises(ConfigError, match="condition fields \\['zen'\\] are not columns"):
-        sg.fit(st, levels, SG.model_copy(update={"condition_fields": ("params", "zen")}))
+        run("sg", st, hl_evo_refs=levels, cfg=SG.model_copy(update={"condition_fields": ("params", "zen")}))
     with pytest.raises(ConfigError, match="at least one hl_evo artifact"):
-        sg.fit(st, [], SG)
+        run("sg", st, hl_evo_refs=[], cfg=SG)
 
 
 def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
     st, levels, ref = trained_sg
     cap = top_budget(st, levels)
     req = GenerateRequest(max_params=cap, seed=1)
-    gref = generate.run_request(st, ref, req, GEN)
+    gref = run("generate", st, sg_ref=ref, request=req, cfg=GEN)
     table = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
     summary = st.read_json(gref, "summary.json")
     assert len(table) == 12 and summary["counts"]["generated"] == 12
@@ -94,7 +97,7 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
     again = Scorer(req.scorer_config(ZC)).score_macro(macro, name=macro.arch_id)["tcet"]
     assert np.isclose(again, top["tcet"], rtol=1e-5)
     assert st.read_bytes(gref, "rank1.png")[:4] == b"\x89PNG"
-    assert generate.run_request(st, ref, req, GEN) == gref  # cached
+    assert run("generate", st, sg_ref=ref, request=req, cfg=GEN) == gref  # cached
     with pytest.raises(ConfigError, match="holds ranks 1.."):
         generate.load_chosen(gref.uri, 9)
 
@@ -102,12 +105,12 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
 def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
     st, _, ref = trained_sg
     before = len(st.list(generate.STAGE))
-    with pytest.raises(ConfigError, match="impossible budget: params <= 100"):
-        generate.run_request(st, ref, GenerateRequest(max_params=100), GEN)
+    with pytest.raises(ValueError, match="impossible budget: params <= 100"):
+        GenerateRequest(max_params=100)
     with pytest.raises(NoFeasibleNetworkError, match="none of the 12 generated networks meets params<=2000"):
-        generate.run_request(st, ref, GenerateRequest(max_params=2000), GEN)
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=2000), cfg=GEN)
     with pytest.raises(ConfigError, match="unknown condition field 'accuracy'"):
-        generate.run_request(st, ref, GenerateRequest(max_params=10**6, zc={"accuracy": 0.9}), GEN)
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=10**6, zc={"accuracy": 0.9}), cfg=GEN)
     assert len(st.list(generate.STAGE)) == before
     with pytest.raises(ValueError, match="give a budget"):
         GenerateRequest()
@@ -115,7 +118,7 @@ def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
         GenerateRequest(max_params=10**6, input_shape=(3, 32, 16))
     st.fs.pipe_file(st.path(sg.STAGE, ref.key, "weights.safetensors"), b"not weights")  # last use of the fixture
     with pytest.raises(CorruptArtifactError, match="checksum does not match"):
-        generate.run_request(st, ref, GenerateRequest(max_params=900_000), GEN)
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=900_000), cfg=GEN)
     assert len(st.list(generate.STAGE)) == before
 
 
@@ -127,21 +130,24 @@ def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, caps
     from tests.conftest import run_cli
 
     store = str(tmp_path / "store")
-    with pytest.raises(ArtifactMissingError, match="run `nasgen pretrain --profile smoke` first"):
-        generate_flow(request=GenerateRequest(max_params=10**6), profile="smoke", store=store)
-    refs = pretrain(profile="smoke", store=store)
+    smoke = RunOptions(profile="smoke", store=store)
+    with pytest.raises(ArtifactMissingError, match="run `nasgen pretrain --profile smoke`"):
+        generate_flow(request=GenerateRequest(max_params=10**6), run=smoke)
+    refs = pretrain(run=smoke)
     assert set(refs) == {"cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg"}
-    ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), profile="smoke", store=store)
+    ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), run=smoke)
     summary = json.loads((tmp_path / "store" / "generate" / ref.key / "summary.json").read_text())
     assert summary["counts"]["valid_sequences"] == 6 and len(summary["chosen"]) >= 1
     code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store,
                            "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip
     assert code == 0 and ref.key in out.replace("\n", "")  # the same request: the cached artifact
     small = GenerateRequest(max_params=10**6, n=6, top_k=2, input_shape=(3, 16, 16), classes=4)
-    small_uri = generate_flow(request=small, profile="smoke", store=store).uri
-    code, _, err = run_cli(monkeypatch, capsys, "select", small_uri, "--dataset", "synthetic", "--strategy", "best")
+    small_uri = generate_flow(request=small, run=smoke).uri
+    code, _, err = run_cli(
+        monkeypatch, capsys, "select-and-train", small_uri, "--dataset", "synthetic", "--strategy", "best"
+    )
     assert code == 2 and "invalid selection parameters" in err
-    code, out, err = run_cli(monkeypatch, capsys, "select", small_uri, "--dataset", "synthetic", "--strategy",
+    code, out, err = run_cli(monkeypatch, capsys, "select-and-train", small_uri, "--dataset", "synthetic", "--strategy",
                              "reduced", "--top-n", "2", "--epochs", "4", "--profile", "smoke")  # fmt: skip
     assert code == 0 and "selected by reduced" in out, err
     st = ArtifactStore(store)

@@ -1,4 +1,4 @@
-"""A real Prefect server on 127.0.0.1: pools, workers, `nasgen deploy`, the score fan-out surviving a killed
+"""A real Prefect server on 127.0.0.1: pools, workers, `nasgen deploy`, the zc fan-out surviving a killed
 worker, REST checks of runs and artifacts, and a headless-Chromium screenshot of the UI (`make test-server`).
 
 Slow (several minutes: a killed run is only marked Crashed once its heartbeats have been missing for the
@@ -19,16 +19,16 @@ import httpx
 import psutil
 import pytest
 
-from flows.score_cells import resolve_scoring
-from nasgen.config import SampleCellsConfig, SamplerConfig
-from nasgen.stages import cells, zc
+from nasgen.config import SampleCellsConfig, SamplerConfig, resolve_profile
+from nasgen.stages import zc
+from nasgen.stages.pipeline import run_cells
 from nasgen.store import ArtifactStore
 from tests.conftest import _free_port
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-DEPLOYMENTS = {"pretrain", "score-shard", "score", "generate", "evaluate", "select-and-train"}
+DEPLOYMENTS = {"pretrain", "zc-shard", "zc", "generate", "evaluate", "select-and-train"}
 LIMIT, SHARD = 40, 2  # 20 shards of 2 cells at the demo ZC config (about a second each on this CPU)
 
 
@@ -88,10 +88,10 @@ def _post(api: str, path: str, body: dict | None = None) -> list | dict:
     return r.json()
 
 
-def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path):
+def test_zc_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path):
     api, env, start = server
     store = ArtifactStore(env["NASGEN_STORE"])
-    cref = cells.run_local(store, SampleCellsConfig(n=LIMIT, shard_size=LIMIT, sampler=SamplerConfig(batch_size=256)))
+    cref = run_cells(store, SampleCellsConfig(n=LIMIT, shard_size=LIMIT, sampler=SamplerConfig(batch_size=256)))
 
     out = subprocess.run([str(BIN / "nasgen"), "deploy", "--gpus", "2"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -107,23 +107,21 @@ def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path
                    for i in range(2)]  # fmt: skip
     parent = _post(
         api,
-        f"/deployments/{deployments['score']['id']}/create_flow_run",
+        f"/deployments/{deployments['zc']['id']}/create_flow_run",
         {
             "parameters": {
                 "cells": cref.uri,
-                "profile": "demo",
                 "parts": 2,
-                "shard_size": SHARD,
-                "limit": LIMIT,
+                "run": {"profile": "demo", "overrides": {"zc.shard_size": SHARD, "zc.n_labelled": LIMIT}},
                 "poll_seconds": 2,
             }
         },
     )
 
-    cfg = resolve_scoring("demo", SHARD, LIMIT)
+    cfg = resolve_profile("demo", overrides={"zc.shard_size": SHARD, "zc.n_labelled": LIMIT}).zc
 
     def running_child():
-        runs = _post(api, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["score-shard"]},
+        runs = _post(api, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["zc-shard"]},
                                                                "state": {"type": {"any_": ["RUNNING"]}}}})  # fmt: skip
         committed = set(zc.committed_shards(store, cref, cfg))
         for run in runs:
@@ -132,7 +130,7 @@ def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path
                 return run  # mid-run: some of its shards done, more to go
         return None
 
-    victim = _wait("a score-shard run with a finished shard", running_child, 300, every=0.25)
+    victim = _wait("a zc-shard run with a finished shard", running_child, 300, every=0.25)
     pid = int(str(victim["infrastructure_pid"]).rsplit(":", 1)[-1])
     owner = next(w for w in gpu_workers if pid in {c.pid for c in psutil.Process(w.pid).children(recursive=True)})
     _kill_tree(owner.pid)  # the worker and its flow-run process: a lost machine
@@ -141,7 +139,7 @@ def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path
         state = httpx.get(f"{api}/flow_runs/{parent['id']}", timeout=10).json()["state"]["type"]
         return state if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
-    assert _wait("the score fan-out to finish", parent_state, 600, every=2) == "COMPLETED"
+    assert _wait("the zc fan-out to finish", parent_state, 600, every=2) == "COMPLETED"
     assert httpx.get(f"{api}/flow_runs/{victim['id']}", timeout=10).json()["state"]["type"] == "CRASHED"
 
     assert zc.is_complete(store, cref, cfg)  # the zc artifact is committed
@@ -150,7 +148,7 @@ def test_score_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path
                                                           "state": {"type": {"any_": ["COMPLETED"]}}}})  # fmt: skip
     counts = {i: sum(t["name"] == f"zc-shard-{i}" for t in done) for i in range(n)}
     assert counts == {i: 1 for i in range(n)}  # every shard completed exactly once
-    children = _post(api, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["score-shard"]}}})
+    children = _post(api, "/flow_runs/filter", {"flow_runs": {"tags": {"all_": ["zc-shard"]}}})
     assert len(children) >= 3  # two in the first round, at least one more for the crashed run's shards
 
     artifacts = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [parent["id"]]}}})

@@ -9,7 +9,10 @@ import uuid
 import pytest
 import torch
 
+from flows.options import RunOptions
 from nasgen.generate.request import GenerateRequest
+
+SMOKE = RunOptions(profile="smoke")
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -28,15 +31,15 @@ def test_smoke_pretrain_and_generate_run_unchanged_on_s3(s3_endpoint, monkeypatc
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDNASGENE2EKEY")  # moto accepts any: these must never be echoed
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-nasgen-e2e")
     monkeypatch.setenv("NASGEN_STORE", f"s3://nasgen-test/{prefix}")
-    refs = pretrain(profile="smoke")
+    refs = pretrain(run=SMOKE)
     uris = [r.uri for v in refs.values() for r in (v if isinstance(v, list) else [v])]  # hl_evo: one per level
     assert len(uris) >= len(refs) and all(u.startswith(f"s3://nasgen-test/{prefix}/") for u in uris)
     request = GenerateRequest(max_params=10**6, n=6, top_k=2, input_shape=(3, 16, 16), classes=4)
-    ref = generate(request=request, profile="smoke")
+    ref = generate(request=request, run=SMOKE)
     assert ref.uri.startswith(f"s3://nasgen-test/{prefix}/generate/")
     net = load_chosen(ref.uri)  # the PyTorch export, read back from S3
     assert net(torch.randn(2, 3, 16, 16)).shape == (2, 4)
-    trained = evaluate(networks=[ref.uri], dataset=DatasetConfig(name="synthetic"), epochs=1, profile="smoke")
+    trained = evaluate(networks=[ref.uri], dataset=DatasetConfig(name="synthetic"), epochs=1, run=SMOKE)
     assert trained and all(r.uri.startswith(f"s3://nasgen-test/{prefix}/trained/") for r in trained)
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="nasgen-test", Prefix=prefix)
@@ -50,5 +53,5 @@ def test_smoke_pretrain_and_generate_run_unchanged_on_s3(s3_endpoint, monkeypatc
     for secret in ("AKIDNASGENE2EKEY", "s3cr3t-nasgen-e2e"):  # neither in artifacts nor in the logs
         assert all(secret not in m for m in manifests) and secret not in out.out + out.err
     assert not os.path.exists(tmp_path / "artifacts")  # nothing was written locally
-    again = generate(request=request, profile="smoke")  # cached in S3: the same artifact
+    again = generate(request=request, run=SMOKE)  # cached in S3: the same artifact
     assert again.uri == ref.uri

@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.ccnf import GenerationError, load
-from nasgen.config import CCNFConfig, GVAEConfig
+from nasgen.ccnf import GenerationError
+from nasgen.config import get_profile
 from nasgen.errors import ConfigError
 from nasgen.gvae.data import Decoded
 from nasgen.stages import ccnf, gvae
-from nasgen.stages.ccnf import training_data
+from nasgen.stages.ccnf import load, training_data
+from nasgen.stages.registry import run
+from nasgen.store import upstream_of
 from nasgen.zc.conditions import COST_COMPONENTS, exact_costs
-from tests.conftest import TINY_CCNF, TINY_GVAE
 
-GVAE_CFG = GVAEConfig(**TINY_GVAE)
-CFG = CCNFConfig(**TINY_CCNF)
+GVAE_CFG = get_profile("tiny").gvae
+CFG = get_profile("tiny").ccnf
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_artifact_holds_weights_history_and_metrics(trained):
     assert np.isfinite(m["val_nll_per_dim"]) and m["nfe_forward"] >= 6 and m["nfe_backward"] == 0
     assert 0.0 <= m["generation_success"] <= 1.0 and len(m["cluster_success"]) == 2
     assert st.read_parquet(ref, "history.parquet").num_rows == 3
-    assert ccnf.fit(st, gref, CFG) == ref  # cached: same inputs, same key
+    assert run("ccnf", st, gvae_ref=gref, cfg=CFG) == ref  # cached: same inputs, same key
 
 
 def test_conditions_are_measured_where_scored_and_predicted_elsewhere(trained, tiny_pipeline):
@@ -83,18 +84,20 @@ def test_sampling_errors_are_clear(trained, monkeypatch):
 
 @pytest.mark.usefixtures("prefect_server")
 def test_flow_and_cli(trained, monkeypatch, capsys):
-    from flows.train_ccnf import train_ccnf
+    from flows.options import RunOptions
+    from flows.stage import run_stage_flow
     from tests.conftest import run_cli
 
     st, gref, _ = trained
-    ref = train_ccnf(gvae_uri=gref.uri, profile="smoke", epochs=1)
+    ref = run_stage_flow("ccnf", upstream=[gref.uri], run=RunOptions(profile="smoke", overrides={"ccnf.epochs": 1}))
     assert ref.uri.startswith(st.root) and st.read_json(ref, "metrics.json")["epochs"] == 1
-    code, out, _ = run_cli(monkeypatch, capsys, "ccnf", "--gvae", gref.uri, "--profile", "smoke", "--epochs", "1")
+    code, out, _ = run_cli(monkeypatch, capsys, "ccnf", gref.uri, "--profile", "smoke", "--set", "ccnf.epochs=1")
     assert code == 0 and ref.key in out  # cached: the same artifact
     for args, message in (
-        (["ccnf", "--gvae", st.root + "/clusters/abc"], "expected a 'gvae' artifact"),
-        (["ccnf", "--gvae", gref.uri, "--epochs", "0"], "invalid train-ccnf parameters"),
-        (["ccnf", "--gvae", gref.uri, "--device", "tpu"], "unknown device"),
+        (["ccnf", st.root + "/clusters/abc"], "no committed artifact"),
+        (["ccnf", upstream_of(gref, "clusters").uri], "needs a 'gvae' artifact"),
+        (["ccnf", gref.uri, "--set", "ccnf.epochs=0"], "invalid overrides"),
+        (["ccnf", gref.uri, "--device", "tpu"], "unknown device"),
     ):
         code, _, err = run_cli(monkeypatch, capsys, *args)
         assert code == 2 and message in err

@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from nasgen.config import GVAEConfig
-from nasgen.gvae import encode, load
+from nasgen.gvae import encode
 from nasgen.stages import cells, gvae
+from nasgen.stages.gvae import load
+from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
 from tests.conftest import run_cli
 
@@ -21,7 +23,7 @@ def pipeline(tiny_pipeline):
 
 def test_artifact_holds_weights_config_history_metrics_and_plot(pipeline):
     st, cref, zref, clref = pipeline
-    ref = gvae.fit(st, cref, zref, clref, CFG)
+    ref = run("gvae", st, cells_ref=cref, zc_ref=zref, clusters_ref=clref, cfg=CFG)
     files = st.manifest(gvae.STAGE, ref.key)["files"]
     assert {"weights.safetensors", "model.json", "history.parquet", "metrics.json", "held_out.json", "tsne.png"} <= set(
         files
@@ -36,7 +38,7 @@ def test_artifact_holds_weights_config_history_metrics_and_plot(pipeline):
     assert encode(model, cs).shape == (3, 4) and transform.components == ("naswot", "snip_ssnr", "params", "flops")
     again, _ = load(ref.uri)
     assert torch.equal(encode(model, cs), encode(again, cs))
-    assert gvae.fit(st, cref, zref, clref, CFG) == ref  # cached
+    assert run("gvae", st, cells_ref=cref, zc_ref=zref, clusters_ref=clref, cfg=CFG) == ref  # cached
 
 
 def cells_cell(st, cref, i):
@@ -66,24 +68,27 @@ def test_held_out_cells_never_supervise(pipeline, monkeypatch):
         return real_trip(mu, t_zc, margin, gen)
 
     monkeypatch.setattr(train_mod, "triplet_loss", trip)
-    gvae.fit(ArtifactStore(st.root + "/spy"), cref, zref, clref, CFG)
+    run("gvae", ArtifactStore(st.root + "/spy"), cells_ref=cref, zc_ref=zref, clusters_ref=clref, cfg=CFG)
     held_labelled = seen["val"] & seen["labelled"]
     assert captured["n"] <= 16 - len(held_labelled)
 
 
 @pytest.mark.usefixtures("prefect_server")
 def test_flow_naive_variant_and_cli(pipeline, monkeypatch, capsys):
-    from flows.train_gvae import train_gvae
+    from flows.options import RunOptions
+    from flows.stage import run_stage_flow
 
     st, cref, zref, clref = pipeline
-    ref = train_gvae(clusters_uri=clref.uri, profile="smoke", epochs=2, triplet_weight=0.0, predictor_weight=0.0)
+    naive = {"gvae.epochs": 2, "gvae.triplet_weight": 0.0, "gvae.predictor_weight": 0.0}
+    ref = run_stage_flow("gvae", upstream=[clref.uri], run=RunOptions(profile="smoke", overrides=naive))
     cfg = GVAEConfig(**st.read_json(ref, "model.json")["config"])
     assert cfg.triplet_weight == 0 and cfg.epochs == 2 and ref.uri.startswith(st.root)
     m = st.read_json(ref, "metrics.json")
     assert np.isfinite(m["zc_preservation"]) or m["held_out_labelled"] < 3
     for args, message in (
-        (["gvae", "--clusters", zref.uri], "expected a 'clusters' artifact"),
-        (["gvae", "--clusters", clref.uri, "--encoder", "transformer"], "invalid train-gvae parameters"),
+        (["gvae", zref.uri], "needs a 'clusters' artifact"),
+        (["gvae", clref.uri, "--set", "gvae.encoder=transformer"], "invalid overrides"),
+        (["gvae", clref.uri, "--set", "gvae.no_such=1"], "unknown config field 'gvae.no_such'"),
     ):
         code, _, err = run_cli(monkeypatch, capsys, *args)
         assert code == 2 and message in err

@@ -8,8 +8,8 @@ round-off). A change that breaks a proxy, its pairing of layers or the network b
 
 import pytest
 
-from benchmarks.nb201 import sample_indices
 from nasgen.config import get_profile
+from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.data import accuracy_table, naslib_proxies
 from nasgen.nb201.scoring import rank_correlations, score_archs
 
@@ -29,7 +29,7 @@ FLOORS = {  # (network, proxy): floor  [measured]
 
 @pytest.fixture(scope="module")
 def cfg():
-    return get_profile("demo").scoring.zc.model_copy(update={"proxies": PROXIES})
+    return get_profile("demo").zc.zc.model_copy(update={"proxies": PROXIES})
 
 
 @pytest.fixture(scope="module", params=["alpha_x", "nb201"])

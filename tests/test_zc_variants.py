@@ -13,7 +13,7 @@ from torch import nn
 from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ScoreCellsConfig, ZCConfig
 from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
-from nasgen.stages.zc import scores_key
+from nasgen.stages.zc import key as scores_key
 from nasgen.store import Ref
 from nasgen.zc import Scorer, make_batch, seeded_network, zc_record
 from nasgen.zc.common import ZCBatch, gram_logdet

@@ -9,7 +9,7 @@ and redrawn (at most ``max_tries`` rounds), never repaired. The two latent-space
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +90,14 @@ class CellSampler:
         """``n`` valid cells from p(x | r = cell)."""
         cond = self.condition_of([cell], None if zc is None else [zc])[0]
         return self._valid(cond, n, seed, f"synonyms of {cell.cell_id}")
+
+    def cell_source(self) -> Callable[[int, np.random.Generator], Cell]:
+        """GenCell for Algorithm 1: one valid draw of a cluster, seeded from the search's own rng."""
+
+        def gen_cell(cluster: int, rng: np.random.Generator) -> Cell:
+            return self.gen_cell(cluster, 1, seed=int(rng.integers(2**31)))[0]
+
+        return gen_cell
 
     def gen_cell(self, cluster: int, n: int = 1, seed: int = 0) -> list[Cell]:
         """``n`` valid cells of GMM cluster ``cluster`` (condition = its mean)."""

@@ -89,7 +89,6 @@ def draw_cells(seqs: list[HLSequence], sampler: CellSampler, seed: int) -> list[
 
 def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSampler, cfg: GenerateConfig,
         device: str = "cpu", progress: Callable[[int], None] | None = None) -> Generation:  # fmt: skip
-    request.check_feasible()
     n = request.n or cfg.n
     top_k = request.top_k or cfg.top_k
     seconds: dict[str, float] = {}

@@ -1,7 +1,7 @@
 """What a user asks generate-for-condition for: a budget, optional ZC values, the task's input and classes.
 
 A pydantic model, so the Prefect UI shows it as a form and the CLI/Python calls validate the same way.
-Budgets below the smallest network the macro space can build are rejected before any model is loaded.
+Budgets below the smallest network the macro space can build are rejected when the request is made.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nasgen.config import ConstraintConfig, ZCConfig
-from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import CHANNELS, DEFAULT_CLASSES, DEFAULT_INPUT, MacroArch
@@ -38,6 +37,13 @@ class GenerateRequest(BaseModel):
         c, h, w = self.input_shape
         if min(c, h, w) < 1 or h != w:
             raise ValueError(f"input_shape must be (C, H, H) with positive sizes, got {self.input_shape}")
+        # Budgets no network of the macro space can meet (one position, 8 channels, cheapest cell) are refused
+        # here, when the request is made: every layer below receives a feasible request.
+        low = smallest_network(self.input_shape, self.classes)
+        for name, budget, least in (("params", self.max_params, low.params), ("FLOPs", self.max_flops, low.flops)):
+            if budget is not None and budget < least:
+                raise ValueError(f"impossible budget: {name} <= {budget:,}, but the smallest network for input "
+                                 f"{self.input_shape} and {self.classes} classes has {least:,} {name}")  # fmt: skip
         return self
 
     @property
@@ -48,14 +54,6 @@ class GenerateRequest(BaseModel):
         """The ZC config that scores candidates for this task (input and classes of the request)."""
         return base.model_copy(update={"in_channels": self.input_shape[0], "resolution": self.input_shape[1],
                                        "classes": self.classes})  # fmt: skip
-
-    def check_feasible(self) -> None:
-        """Refuse budgets no network of the macro space can meet (one position, 8 channels, cheapest cell)."""
-        low = smallest_network(self.input_shape, self.classes)
-        for name, budget, least in (("params", self.max_params, low.params), ("FLOPs", self.max_flops, low.flops)):
-            if budget is not None and budget < least:
-                raise ConfigError(f"impossible budget: {name} <= {budget:,}, but the smallest network for input "
-                                  f"{self.input_shape} and {self.classes} classes has {least:,} {name}")  # fmt: skip
 
 
 @lru_cache(maxsize=64)

@@ -4,11 +4,4 @@ from nasgen.gvae.data import Decoded, encode_cells, to_cell
 from nasgen.gvae.model import GVAE
 from nasgen.gvae.training import decode, encode, reconstruct, train
 
-__all__ = ["GVAE", "Decoded", "decode", "encode", "encode_cells", "load", "reconstruct", "to_cell", "train"]
-
-
-def load(uri: str):
-    """(model, ZC transform) of a committed `gvae` artifact: what the CCNF and generation stages use."""
-    from nasgen.stages.gvae import load as load_artifact
-
-    return load_artifact(uri)
+__all__ = ["GVAE", "Decoded", "decode", "encode", "encode_cells", "reconstruct", "to_cell", "train"]

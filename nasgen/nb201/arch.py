@@ -96,3 +96,12 @@ def has_path(ops: Sequence[str]) -> bool:
         if o != "none" and i in reach:
             reach.add(j)
     return NODES - 1 in reach
+
+
+def sample_indices(n: int | None, seed: int):
+    """``n`` distinct architecture indices drawn with ``seed``, sorted (all 15,625 when ``n`` is None or larger)."""
+    import numpy as np
+
+    if n is None or n >= SPACE_SIZE:
+        return np.arange(SPACE_SIZE)
+    return np.sort(np.random.default_rng(seed).choice(SPACE_SIZE, size=n, replace=False))

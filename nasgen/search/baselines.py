@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig, SamplerConfig, SearchConfig
+from nasgen.config import ConstraintConfig, HLEvoConfig, SamplerConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.evolution import Candidate, Member, SearchResult, change_width_or_stride, evolve, history_row
 from nasgen.search.objective import Evaluator, satisfies
@@ -29,7 +29,7 @@ MAX_TRIES_PER_EVALUATION = 1000  # random search: constraint violators drawn per
 
 
 def random_search(
-    cfg: SearchConfig,
+    cfg: HLEvoConfig,
     constraint: ConstraintConfig,
     evaluator: Evaluator,
     budget: int,
@@ -81,7 +81,7 @@ def mutate_raw(cand: Candidate, rng: np.random.Generator, depth: bool = False) -
 
 
 def raw_evo(
-    cfg: SearchConfig,
+    cfg: HLEvoConfig,
     constraint: ConstraintConfig,
     evaluator: Evaluator,
     initial: MacroArch,

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig, SearchConfig
+from nasgen.config import ConstraintConfig, HLEvoConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
 from nasgen.search.objective import Evaluator
@@ -33,7 +33,12 @@ DEPTH_MUTATIONS = ("insert_position", "delete_position")
 GenCell = Callable[[int, np.random.Generator], Cell]  # (cluster, rng) -> a valid cell of that family
 
 
-def initial_candidate(cfg: SearchConfig, cluster: int, gen_cell: GenCell, rng: np.random.Generator) -> Candidate:
+def initial_cluster(weights: np.ndarray, cfg: HLEvoConfig) -> int:
+    """alpha_0's cluster: the configured one (hl_evo checks its range) or the GMM's heaviest."""
+    return int(np.argmax(weights)) if cfg.init_cluster is None else cfg.init_cluster
+
+
+def initial_candidate(cfg: HLEvoConfig, cluster: int, gen_cell: GenCell, rng: np.random.Generator) -> Candidate:
     """alpha_0: ``init_layers`` positions of one cluster, a GenCell draw each."""
     c = cfg.zc
     seq = HLSequence(tuple(HLLayer(cluster, ch, s) for ch, s in cfg.init_layers), c.input_shape, c.classes)
@@ -70,7 +75,7 @@ def mutate(
 
 
 def hl_evo(
-    cfg: SearchConfig,
+    cfg: HLEvoConfig,
     constraint: ConstraintConfig,
     evaluator: Evaluator,
     gen_cell: GenCell,

@@ -1,4 +1,4 @@
-"""Library-side pipeline stages: pure functions (store, config, upstream refs) -> Ref, orchestrator-free.
-
-Each stage exposes its content key so an orchestrator can decide "already done" before running it.
+"""Library-side pipeline stages, orchestrator-free: each module's ``key`` (the content key of its artifact) and
+``compute`` (inputs -> one committed artifact), its typed readers, and ``registry`` (one entry per stage,
+``run``: the stored artifact or a fresh one) and ``pipeline`` (the pretrain DAG, declared once).
 """

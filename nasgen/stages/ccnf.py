@@ -22,6 +22,7 @@ from nasgen.ccnf.cnf import CCNF
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.ccnf.training import History, train
 from nasgen.config import CCNFConfig, ZCConfig
+from nasgen.device import resolve_device
 from nasgen.errors import CorruptArtifactError
 from nasgen.gvae import GVAE, encode_cells
 from nasgen.space.cell import Cell
@@ -29,9 +30,9 @@ from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters as cluster_stage
 from nasgen.stages import gvae as gvae_stage
 from nasgen.stages import zc as zc_stage
+from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
 from nasgen.zc.conditions import with_exact_costs
-from nasgen.zc.scorer import resolve_device
 
 STAGE = "ccnf"
 WEIGHTS = "weights.safetensors"
@@ -43,7 +44,7 @@ HISTORY_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def ccnf_key(gvae_ref: Ref, cfg: CCNFConfig) -> str:
+def key(gvae_ref: Ref, cfg: CCNFConfig) -> str:
     return content_key(STAGE, cfg, upstream=[gvae_ref])
 
 
@@ -82,12 +83,9 @@ def training_data(gvae_ref: Ref, model: GVAE, cfg: CCNFConfig):
     return lat, std, cond, int(keep.sum())
 
 
-def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, device: str = "auto") -> Ref:
-    """Train unless the artifact exists; ``device`` (cpu, cuda[:N], auto) is not part of the key."""
-    key = ccnf_key(gvae_ref, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
-    dev = resolve_device(device)
+def compute(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, device: str = "cpu") -> Ref:
+    """Train on ``device`` (not part of the key)."""
+    dev = device
     model, transform = gvae_stage.load_model(store_of(gvae_ref), gvae_ref)
     model = model.to(dev)
     lat, std, cond, measured = training_data(gvae_ref, model, cfg)
@@ -112,13 +110,13 @@ def fit(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None, dev
         "train_seconds": seconds,
         **cluster_success(sampler, cfg.seed),
     }
-    with store.writer(STAGE, key, config=cfg, upstream=[gvae_ref, clusters_ref]) as w:
+    with store.writer(STAGE, key(gvae_ref, cfg), config=cfg, upstream=[gvae_ref, clusters_ref]) as w:
         w.write_safetensors(WEIGHTS, {k: v.detach().cpu() for k, v in flow.state_dict().items()})
         w.write_json("model.json", {"config": cfg.model_dump(mode="json"), "dim": flow.dim,
                                     "cond_dim": flow.cond_dim, "latent_mean": lat.mean(0).tolist(),
                                     "latent_std": lat.std(0).tolist()})  # fmt: skip
         w.write_parquet("history.parquet", _history(hist), HISTORY_SCHEMA)
-        w.write_json("metrics.json", metrics)
+        w.write_json(METRICS, metrics)
         w.rows = len(lat)
         w.meta.update(metrics=metrics)
     return w.ref
@@ -141,7 +139,7 @@ def _history(h: History) -> dict:
 
 def load_sampler(store: ArtifactStore, ref: Ref, device: str = "cpu") -> CellSampler:
     """The CellSampler of a committed `ccnf` artifact with its G-VAE and GMM (all in eval mode on ``device``)."""
-    dev = resolve_device(device)
+    dev = resolve_device(device)  # a library entry point: users pass "auto"
     info = store.read_json(ref, "model.json")
     cfg = CCNFConfig(**info["config"])
     flow = CCNF(int(info["dim"]), int(info["cond_dim"]), cfg)

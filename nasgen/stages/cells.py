@@ -43,7 +43,7 @@ def shard_key(cfg: SampleCellsConfig, index: int) -> str:
     return content_key(SHARD_STAGE, {"cells": cfg.model_dump(mode="json"), "index": index})
 
 
-def cells_key(cfg: SampleCellsConfig) -> str:
+def key(cfg: SampleCellsConfig) -> str:
     return content_key(STAGE, cfg)
 
 
@@ -67,11 +67,8 @@ def read_codes(store: ArtifactStore, shard_refs: list[Ref]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, np.uint64)
 
 
-def sample_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, previous: list[Ref], progress=None) -> Ref:
+def compute_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, previous: list[Ref], progress=None) -> Ref:
     """Shard ``index``; ``previous`` are the refs of shards 0..index-1."""
-    key = shard_key(cfg, index)
-    if store.exists(SHARD_STAGE, key):
-        return store.ref(SHARD_STAGE, key)
     if len(previous) != index:
         raise ValueError(f"shard {index} needs the refs of the {index} shards before it, got {len(previous)}")
     cursor = Cursor()
@@ -83,7 +80,10 @@ def sample_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, previ
     codes, cursor = unique_codes(size, cfg.seed, cfg.sampler, seen=seen, cursor=cursor, progress=progress)
     start = index * cfg.shard_size
     with store.writer(
-        SHARD_STAGE, key, config={"cells": cfg.model_dump(mode="json"), "index": index}, upstream=previous[-1:]
+        SHARD_STAGE,
+        shard_key(cfg, index),
+        config={"cells": cfg.model_dump(mode="json"), "index": index},
+        upstream=previous[-1:],
     ) as w:
         w.write_parquet(SHARD_FILE, codes_table(codes, start), CELL_SCHEMA)
         w.rows = len(codes)
@@ -92,18 +92,15 @@ def sample_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, previ
     return w.ref
 
 
-def commit_cells(store: ArtifactStore, cfg: SampleCellsConfig, shards: list[Ref]) -> Ref:
+def compute(store: ArtifactStore, cfg: SampleCellsConfig, shards: list[Ref]) -> Ref:
     """The `cells` artifact: the ordered shard list, committed only when all shards are present."""
-    key = cells_key(cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
     expected = shard_sizes(cfg)
     if len(shards) != len(expected):
         raise ValueError(f"cells needs {len(expected)} shards, got {len(shards)}")
     for r in shards:
         if not store.exists(r.stage, r.key):
             raise ArtifactMissingError(f"shard {r.uri} vanished before the cells artifact was committed")
-    with store.writer(STAGE, key, config=cfg, upstream=shards) as w:
+    with store.writer(STAGE, key(cfg), config=cfg, upstream=shards) as w:
         w.write_json("shards.json", [r.model_dump() for r in shards])
         w.rows = sum(r.rows or 0 for r in shards)
         w.meta["shards"] = len(shards)
@@ -119,17 +116,9 @@ def load_cells(store: ArtifactStore, ref: Ref) -> pa.Table:
     return pa.concat_tables(store.read_parquet(r, SHARD_FILE) for r in load_shard_refs(store, ref))
 
 
-def run_local(store: ArtifactStore, cfg: SampleCellsConfig) -> Ref:
-    """The whole stage without an orchestrator (benchmarks, library users)."""
-    shards: list[Ref] = []
-    for i in range(len(shard_sizes(cfg))):
-        shards.append(sample_shard(store, cfg, i, list(shards)))
-    return commit_cells(store, cfg, shards)
-
-
 def is_complete(store: ArtifactStore, cfg: SampleCellsConfig) -> bool:
     """The `cells` artifact and every shard it lists are committed (a deleted shard means: recompute)."""
-    key = cells_key(cfg)
-    if not store.exists(STAGE, key):
+    k = key(cfg)
+    if not store.exists(STAGE, k):
         return False
-    return all(store.exists(r.stage, r.key) for r in load_shard_refs(store, store.ref(STAGE, key)))
+    return all(store.exists(r.stage, r.key) for r in load_shard_refs(store, store.ref(STAGE, k)))

@@ -21,6 +21,7 @@ from nasgen.zc.transform import ZCTransform
 
 STAGE = "clusters"
 WEIGHTS = "gmm.safetensors"
+SELECTION_PNG = "selection.png"
 ASSIGNMENTS_SCHEMA = pa.schema(
     [
         pa.field("position", pa.uint64(), nullable=False),
@@ -41,7 +42,7 @@ SELECTION_SCHEMA = pa.schema(
 )
 
 
-def clusters_key(zc_ref: Ref, cfg: ClusterConfig) -> str:
+def key(zc_ref: Ref, cfg: ClusterConfig) -> str:
     return content_key(STAGE, cfg, upstream=[zc_ref])
 
 
@@ -50,21 +51,18 @@ def scored_cells(zc_ref: Ref) -> pa.Table:
     return table.filter(pc.equal(table.column("status"), "ok"))
 
 
-def fit(store: ArtifactStore, zc_ref: Ref, cfg: ClusterConfig, progress=None) -> Ref:
-    key = clusters_key(zc_ref, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
+def compute(store: ArtifactStore, zc_ref: Ref, cfg: ClusterConfig, progress=None) -> Ref:
     ok = scored_cells(zc_ref)
     z = ZCTransform.raw(ok, cfg.components)
     model, sel = fit_clusters(z, cfg, progress)
     t = model.transform(z)
     clusters = model.predict(t)
     sizes = np.bincount(clusters, minlength=model.k)
-    with store.writer(STAGE, key, config=cfg, upstream=[zc_ref]) as w:
+    with store.writer(STAGE, key(zc_ref, cfg), config=cfg, upstream=[zc_ref]) as w:
         w.write_safetensors(WEIGHTS, _tensors(model), metadata={"k": str(model.k)})
         w.write_json("model.json", {"k": model.k, "transform": model.transform.to_json(), "sizes": sizes.tolist()})
         w.write_parquet("selection.parquet", _selection_table(sel), SELECTION_SCHEMA)
-        w.write_bytes("selection.png", selection_png(sel))
+        w.write_bytes(SELECTION_PNG, selection_png(sel))
         w.write_parquet(
             "assignments.parquet",
             {
@@ -117,3 +115,13 @@ def load(uri: str) -> ClusterModel:
 
 def load_assignments(store: ArtifactStore, ref: Ref) -> pa.Table:
     return store.read_parquet(ref, "assignments.parquet")
+
+
+def model_info(ref: Ref) -> dict:
+    """``model.json``: K, the cluster sizes and the ZC transform."""
+    return store_of(ref).read_json(ref, "model.json")
+
+
+def selection(ref: Ref) -> list[dict]:
+    """``selection.parquet`` as rows: the information criteria per K and the K chosen."""
+    return store_of(ref).read_parquet(ref, "selection.parquet").to_pylist()

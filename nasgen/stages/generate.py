@@ -16,6 +16,7 @@ from nasgen.generate.candidates import Generation, run
 from nasgen.generate.export import export_network, load_network
 from nasgen.generate.picture import network_png
 from nasgen.generate.request import GenerateRequest
+from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import sg as sg_stage
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
@@ -38,7 +39,7 @@ BASE_FIELDS = [
 ]
 
 
-def generate_key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig) -> str:
+def key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig) -> str:
     return content_key(STAGE, _payload(request, cfg), upstream=[sg_ref])
 
 
@@ -51,18 +52,15 @@ def schema(proxies: tuple[str, ...]) -> pa.Schema:
     return pa.schema(BASE_FIELDS + [pa.field(p, pa.float64()) for p in proxies if p not in names])
 
 
-def run_request(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig,
-                device: str = "cpu", progress=None) -> Ref:  # fmt: skip
-    key = generate_key(sg_ref, request, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
-    request.check_feasible()
+def compute(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig,
+            device: str = "cpu", progress=None) -> Ref:  # fmt: skip
     ccnf_ref = upstream_of(sg_ref, ccnf_stage.STAGE)
     model, tokenizer = sg_stage.load_model(store_of(sg_ref), sg_ref, device)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
     result = run(request, model, tokenizer, sampler, cfg, device, progress)
     zc = request.scorer_config(cfg.zc)
-    with store.writer(STAGE, key, config=_payload(request, cfg), upstream=[sg_ref, ccnf_ref]) as w:
+    with store.writer(STAGE, key(sg_ref, request, cfg), config=_payload(request, cfg),
+                      upstream=[sg_ref, ccnf_ref]) as w:  # fmt: skip
         w.write_parquet(CANDIDATES, to_table(result, zc.proxies), schema(zc.proxies))
         for c in result.chosen:
             spec, weights = export_network(c.macro, zc.seed)
@@ -113,11 +111,29 @@ def to_table(result: Generation, proxies: tuple[str, ...]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=sch)
 
 
+def summary(ref: Ref) -> dict:
+    """``summary.json``: request, SG condition, counts, timings and the chosen networks (rank, T-CET, cost)."""
+    return store_of(ref).read_json(ref, "summary.json")
+
+
+def chosen_spec(ref: Ref, rank: int) -> str:
+    """The MacroArch JSON of the rank-``rank`` chosen network."""
+    n = len(summary(ref)["chosen"])
+    if not 1 <= rank <= n:
+        raise ConfigError(f"{ref.uri} holds ranks 1..{n}, not {rank}")
+    return store_of(ref).read_bytes(ref, f"rank{rank}.json").decode()
+
+
+def chosen_macros(ref: Ref) -> list[tuple[MacroArch, float]]:
+    """Every chosen network, best first, with its T-CET."""
+    return [(MacroArch.from_json(chosen_spec(ref, c["rank"])), c["tcet"]) for c in summary(ref)["chosen"]]
+
+
+def chosen_picture(ref: Ref, rank: int) -> bytes:
+    return store_of(ref).read_bytes(ref, f"rank{rank}.png")
+
+
 def load_chosen(uri: str, rank: int = 1, device: str = "cpu"):
     """The exported module of the rank-``rank`` network of a committed `generate` artifact."""
     store, ref = open_ref(uri, stage=STAGE)
-    summary = store.read_json(ref, "summary.json")
-    if not 1 <= rank <= len(summary["chosen"]):
-        raise ConfigError(f"{uri} holds ranks 1..{len(summary['chosen'])}, not {rank}")
-    spec = store.read_bytes(ref, f"rank{rank}.json").decode()
-    return load_network(spec, store.read_bytes(ref, f"rank{rank}.safetensors"), device)
+    return load_network(chosen_spec(ref, rank), store.read_bytes(ref, f"rank{rank}.safetensors"), device)

@@ -20,18 +20,19 @@ from nasgen.space.cell import Cell
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters as cluster_stage
 from nasgen.stages.clusters import scored_cells
+from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of
-from nasgen.zc.scorer import resolve_device
 from nasgen.zc.transform import ZCTransform
 
 STAGE = "gvae"
 WEIGHTS = "weights.safetensors"
+TSNE = "tsne.png"
 HISTORY_SCHEMA = pa.schema(
     [pa.field(n, pa.float64(), nullable=False) for n in ("train_loss", "recon", "val_recon", "triplet", "predictor")]
 )
 
 
-def gvae_key(cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig) -> str:
+def key(cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig) -> str:
     return content_key(STAGE, cfg, upstream=[cells_ref, zc_ref, clusters_ref])
 
 
@@ -49,14 +50,11 @@ def training_data(cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfi
     return cells, positions[keep], t_zc, model.transform, model.predict(t_zc)
 
 
-def fit(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig, progress=None,
-        device: str = "auto") -> Ref:  # fmt: skip
-    """Train (on ``device``: cpu, cuda[:N] or auto) unless the artifact exists; the device is not part of the key."""
-    key = gvae_key(cells_ref, zc_ref, clusters_ref, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
+def compute(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cfg: GVAEConfig, progress=None,
+            device: str = "cpu") -> Ref:  # fmt: skip
+    """Train on ``device`` (not part of the key)."""
     cells, labelled, t_zc, transform, families = training_data(cells_ref, zc_ref, clusters_ref, cfg)
-    model, hist, val_idx = train(cells, cfg, labelled, t_zc, progress, device=resolve_device(device))
+    model, hist, val_idx = train(cells, cfg, labelled, t_zc, progress, device=device)
     held = set(val_idx.tolist())
     held_lab = [i for i, p in enumerate(labelled) if int(p) in held]
     metrics = evaluate(
@@ -69,16 +67,17 @@ def fit(store: ArtifactStore, cells_ref: Ref, zc_ref: Ref, clusters_ref: Ref, cf
         seed=cfg.seed,
     )
     metrics.update(epochs=len(hist.recon), best_epoch=hist.best_epoch, cells=len(cells), labelled=len(labelled))
-    with store.writer(STAGE, key, config=cfg, upstream=[cells_ref, zc_ref, clusters_ref]) as w:
+    with store.writer(STAGE, key(cells_ref, zc_ref, clusters_ref, cfg), config=cfg,
+                      upstream=[cells_ref, zc_ref, clusters_ref]) as w:  # fmt: skip
         w.write_safetensors(WEIGHTS, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         w.write_json("model.json", {"config": cfg.model_dump(mode="json"), "transform": transform.to_json()})
         w.write_parquet("history.parquet", _history(hist), HISTORY_SCHEMA)
-        w.write_json("metrics.json", metrics)
+        w.write_json(METRICS, metrics)
         w.write_json("held_out.json", sorted(int(i) for i in val_idx))
         if len(labelled) >= 5:
             kind = "regularised" if cfg.triplet_weight or cfg.predictor_weight else "naive"
             lat = encode(model, [cells[i] for i in labelled]).cpu().numpy()
-            w.write_bytes("tsne.png", tsne_png(lat, families, f"{kind} G-VAE latents, {len(labelled)} labelled cells"))
+            w.write_bytes(TSNE, tsne_png(lat, families, f"{kind} G-VAE latents, {len(labelled)} labelled cells"))
         w.rows = len(cells)
         w.meta.update(metrics=metrics)
     return w.ref

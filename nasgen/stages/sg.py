@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nasgen.config import SGConfig
+from nasgen.device import resolve_device
 from nasgen.errors import ConfigError, CorruptArtifactError
 from nasgen.sg.model import restore, state_dict
 from nasgen.sg.sampling import generate
@@ -27,9 +28,9 @@ from nasgen.sg.training import Example, History, train
 from nasgen.space.macro import HLSequence
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import clusters as cluster_stage
-from nasgen.stages import search as search_stage
+from nasgen.stages import hl_evo as hl_evo_stage
+from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
-from nasgen.zc.scorer import resolve_device
 
 STAGE = "sg"
 WEIGHTS = "weights.safetensors"
@@ -37,23 +38,23 @@ VALIDITY_SAMPLES = 200  # sampled sequences per artifact for its own parse-valid
 HISTORY_SCHEMA = pa.schema([pa.field(n, pa.float64(), nullable=False) for n in ("train_loss", "val_loss")])
 
 
-def sg_key(search_refs: list[Ref], cfg: SGConfig) -> str:
-    return content_key(STAGE, cfg, upstream=sorted(search_refs, key=lambda r: r.key))
+def key(hl_evo_refs: list[Ref], cfg: SGConfig) -> str:
+    return content_key(STAGE, cfg, upstream=sorted(hl_evo_refs, key=lambda r: r.key))
 
 
-def common_ccnf(search_refs: list[Ref]) -> Ref:
-    if not search_refs:
+def common_ccnf(hl_evo_refs: list[Ref]) -> Ref:
+    if not hl_evo_refs:
         raise ConfigError("the SG trains on HL-Evo histories: give at least one hl_evo artifact")
-    refs = {upstream_of(r, ccnf_stage.STAGE).key: upstream_of(r, ccnf_stage.STAGE) for r in search_refs}
+    refs = {upstream_of(r, ccnf_stage.STAGE).key: upstream_of(r, ccnf_stage.STAGE) for r in hl_evo_refs}
     if len(refs) != 1:
         raise ConfigError(f"the hl_evo artifacts come from {len(refs)} different CCNFs; the SG needs one")
     return next(iter(refs.values()))
 
 
-def training_examples(search_refs: list[Ref], cfg: SGConfig) -> list[Example]:
+def training_examples(hl_evo_refs: list[Ref], cfg: SGConfig) -> list[Example]:
     examples = []
-    for ref in search_refs:
-        table = search_stage.load_history(store_of(ref), ref)
+    for ref in hl_evo_refs:
+        table = hl_evo_stage.load_history(store_of(ref), ref)
         missing = [f for f in cfg.condition_fields if f not in table.column_names]
         if missing:
             raise ConfigError(f"condition fields {missing} are not columns of the history at {ref.uri}; it has "
@@ -65,19 +66,15 @@ def training_examples(search_refs: list[Ref], cfg: SGConfig) -> list[Example]:
     return examples
 
 
-def fit(store: ArtifactStore, search_refs: list[Ref], cfg: SGConfig, progress=None, device: str = "auto") -> Ref:
-    """Train unless the artifact exists; ``device`` (cpu, cuda[:N], auto) is not part of the key."""
-    key = sg_key(search_refs, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
-    ccnf_ref = common_ccnf(search_refs)
+def compute(store: ArtifactStore, hl_evo_refs: list[Ref], cfg: SGConfig, progress=None, device: str = "cpu") -> Ref:
+    """Train on ``device`` (not part of the key)."""
+    ccnf_ref = common_ccnf(hl_evo_refs)
     k = cluster_stage.load_model(*_clusters_of(ccnf_ref)).k
-    examples = training_examples(search_refs, cfg)
+    examples = training_examples(hl_evo_refs, cfg)
     tokenizer = SGTokenizer.fit({f: [e.condition.get(f, np.nan) for e in examples] for f in cfg.condition_fields},
                                 cfg.bins, k)  # fmt: skip
-    dev = resolve_device(device)
     t0 = time.perf_counter()
-    model, hist = train(examples, tokenizer, cfg, progress, device=dev)
+    model, hist = train(examples, tokenizer, cfg, progress, device=device)
     seconds = time.perf_counter() - t0
     metrics = {
         "rows": len(examples),
@@ -91,12 +88,12 @@ def fit(store: ArtifactStore, search_refs: list[Ref], cfg: SGConfig, progress=No
         "train_seconds": seconds,
         "sample_validity": sample_validity(model, tokenizer, examples, cfg.seed),
     }
-    with store.writer(STAGE, key, config=cfg, upstream=[*search_refs, ccnf_ref]) as w:
+    with store.writer(STAGE, key(hl_evo_refs, cfg), config=cfg, upstream=[*hl_evo_refs, ccnf_ref]) as w:
         w.write_safetensors(WEIGHTS, state_dict(model))
         w.write_json("model.json", {"gpt_neo": model.config.to_dict(), "tokenizer": tokenizer.to_json(),
                                     "config": cfg.model_dump(mode="json")})  # fmt: skip
         w.write_parquet("history.parquet", _history(hist), HISTORY_SCHEMA)
-        w.write_json("metrics.json", metrics)
+        w.write_json(METRICS, metrics)
         w.rows = len(examples)
         w.meta.update(metrics=metrics)
     return w.ref

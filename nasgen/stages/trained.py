@@ -19,11 +19,11 @@ from nasgen.config import DatasetConfig, TrainRecipe
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.space.network import build_network
+from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key
 from nasgen.train.checkpoint import checkpoint_bytes
 from nasgen.train.datasets import load_dataset, with_validation
 from nasgen.train.loop import train_network
-from nasgen.zc.scorer import resolve_device
 
 STAGE = "trained"
 CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "val_loss", "val_top1", "test_loss", "test_top1", "test_top5",
@@ -37,16 +37,13 @@ def _config(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> di
             "recipe": recipe.model_dump(mode="json")}  # fmt: skip
 
 
-def trained_key(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
+def key(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
     return content_key(STAGE, _config(macro, dataset, recipe))
 
 
-def train(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe, device: str = "cpu",
-          progress=None) -> Ref:  # fmt: skip
-    """Train and evaluate unless the artifact exists (``device`` is not part of the key)."""
-    key = trained_key(macro, dataset, recipe)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
+def compute(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe, device: str = "cpu",
+            progress=None) -> Ref:  # fmt: skip
+    """Train and evaluate on ``device`` (not part of the key)."""
     ds = load_dataset(dataset.name, dataset.root, dataset.size, seed=recipe.seed)
     if dataset.val_fraction:
         ds = with_validation(ds, dataset.val_fraction, recipe.seed)
@@ -56,16 +53,16 @@ def train(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe
                           "input and class count")  # fmt: skip
     torch.manual_seed(recipe.seed)
     net = build_network(macro)
-    rows = train_network(net, ds, recipe, resolve_device(device), progress)
+    rows = train_network(net, ds, recipe, device, progress)
     last = rows[-1]
     metrics = {"arch_id": macro.arch_id, "dataset": ds.name, "epochs": len(rows), "test_top1": last["test_top1"],
                "test_top5": last["test_top5"], "best_test_top1": max(r["test_top1"] for r in rows),
                "train_top1": last["train_top1"], "val_top1": None if math.isnan(last["val_top1"]) else last["val_top1"],
                "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
-    with store.writer(STAGE, key, config=_config(macro, dataset, recipe)) as w:
+    with store.writer(STAGE, key(macro, dataset, recipe), config=_config(macro, dataset, recipe)) as w:
         w.write_bytes("checkpoint.safetensors", checkpoint_bytes(net, macro))
         w.write_parquet("curve.parquet", {k: [r[k] for r in rows] for k in ("epoch", *CURVE_COLUMNS)}, CURVE_SCHEMA)
-        w.write_json("metrics.json", metrics)
+        w.write_json(METRICS, metrics)
         w.write_bytes("curve.png", curve_png(rows, f"{macro.arch_id} on {ds.name}"))
         w.rows = len(rows)
         w.meta.update(metrics=metrics)

@@ -68,11 +68,16 @@ def plan(cells_ref: Ref, cfg: ScoreCellsConfig) -> list[tuple[int, int]]:
     return [(s, min(s + cfg.shard_size, n)) for s in range(0, n, cfg.shard_size)]
 
 
-def shard_key(cells_ref: Ref, cfg: ScoreCellsConfig, start: int, stop: int) -> str:
+def shard_key(cells_ref: Ref, cfg: ScoreCellsConfig, index: int) -> str:
+    start, stop = plan(cells_ref, cfg)[index]
+    return _bounds_key(cells_ref, cfg, start, stop)
+
+
+def _bounds_key(cells_ref: Ref, cfg: ScoreCellsConfig, start: int, stop: int) -> str:
     return content_key(SHARD_STAGE, _shard_config(cfg, start, stop), upstream=[cells_ref])
 
 
-def scores_key(cells_ref: Ref, cfg: ScoreCellsConfig) -> str:
+def key(cells_ref: Ref, cfg: ScoreCellsConfig) -> str:
     return content_key(STAGE, cfg, upstream=[cells_ref])
 
 
@@ -98,7 +103,7 @@ def read_cell_slice(cells_ref: Ref, start: int, stop: int) -> pa.Table:
     return table
 
 
-def score_shard(
+def compute_shard(
     store: ArtifactStore,
     cells_ref: Ref,
     cfg: ScoreCellsConfig,
@@ -107,9 +112,6 @@ def score_shard(
     progress: Callable[[int], None] | None = None,
 ) -> Ref:
     start, stop = plan(cells_ref, cfg)[index]
-    key = shard_key(cells_ref, cfg, start, stop)
-    if store.exists(SHARD_STAGE, key):
-        return store.ref(SHARD_STAGE, key)
     scorer = Scorer(cfg.zc, device)
     cells = read_cell_slice(cells_ref, start, stop)
     codes = cells.column("code").to_numpy()
@@ -119,7 +121,12 @@ def score_shard(
         raise ScoringError(f"all {len(rows)} cells of zc shard {index} failed; first: {failed[0]['error']}")
     data = {p: [r[p] for r in rows] for p in schema(cfg).names if p not in ("position",)}
     data["position"] = cells.column("position").to_numpy()
-    with store.writer(SHARD_STAGE, key, config=_shard_config(cfg, start, stop), upstream=[cells_ref]) as w:
+    with store.writer(
+        SHARD_STAGE,
+        _bounds_key(cells_ref, cfg, start, stop),
+        config=_shard_config(cfg, start, stop),
+        upstream=[cells_ref],
+    ) as w:
         w.write_parquet(TABLE, data, schema(cfg))
         w.rows = len(rows)
         w.meta.update(index=index, start=start, stop=stop, statuses=_status_counts(data["status"]))
@@ -147,10 +154,7 @@ def proxy_stats(table: pa.Table, proxies: tuple[str, ...]) -> dict[str, dict[str
     return out
 
 
-def commit_scores(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig, shards: list[Ref]) -> Ref:
-    key = scores_key(cells_ref, cfg)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
+def compute(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig, shards: list[Ref]) -> Ref:
     expected = plan(cells_ref, cfg)
     if len(shards) != len(expected):
         raise ValueError(f"zc needs {len(expected)} shards, got {len(shards)}")
@@ -160,7 +164,7 @@ def commit_scores(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig, s
     if len(positions) != n or not np.array_equal(positions, np.arange(n, dtype=positions.dtype)):
         raise CorruptArtifactError(f"zc shards do not cover positions 0..{n - 1} exactly once")
     statuses = _status_counts(table.column("status").to_pylist())
-    with store.writer(STAGE, key, config=cfg, upstream=[cells_ref, *shards]) as w:
+    with store.writer(STAGE, key(cells_ref, cfg), config=cfg, upstream=[cells_ref, *shards]) as w:
         w.write_parquet(TABLE, table, schema(cfg))
         w.write_json("shards.json", [r.model_dump() for r in shards])
         w.write_json("stats.json", {"statuses": statuses, "proxies": proxy_stats(table, cfg.zc.proxies)})
@@ -176,16 +180,17 @@ def load_scores(store: ArtifactStore, ref: Ref) -> pa.Table:
 
 
 def is_complete(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig) -> bool:
-    return store.exists(STAGE, scores_key(cells_ref, cfg))
+    return store.exists(STAGE, key(cells_ref, cfg))
+
+
+def stats(ref: Ref) -> dict:
+    """``stats.json``: status counts and per-proxy summaries of the rows that scored."""
+    return store_of(ref).read_json(ref, "stats.json")
 
 
 def committed_shards(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig) -> list[int]:
     return [
-        i for i, (s, e) in enumerate(plan(cells_ref, cfg)) if store.exists(SHARD_STAGE, shard_key(cells_ref, cfg, s, e))
+        i
+        for i, (s, e) in enumerate(plan(cells_ref, cfg))
+        if store.exists(SHARD_STAGE, _bounds_key(cells_ref, cfg, s, e))
     ]
-
-
-def run_local(store: ArtifactStore, cells_ref: Ref, cfg: ScoreCellsConfig, device: str = "cpu") -> Ref:
-    """The whole stage without an orchestrator, shard after shard."""
-    shards = [score_shard(store, cells_ref, cfg, i, device) for i in range(len(plan(cells_ref, cfg)))]
-    return commit_scores(store, cells_ref, cfg, shards)

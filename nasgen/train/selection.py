@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nasgen.config import SelectionConfig
+from nasgen.config import SelectionConfig, TrainRecipe
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 
@@ -33,3 +33,10 @@ def select(ranked: list[Ranked], cfg: SelectionConfig,
     rows = [{"arch_id": r.macro.arch_id, "tcet": r.tcet, "val_top1": validate(r.macro)} for r in order[: cfg.top_n]]
     best = max(range(len(rows)), key=lambda i: (rows[i]["val_top1"], -i))
     return order[best].macro, rows
+
+
+def reduced_recipe(recipe: TrainRecipe, cfg: SelectionConfig) -> TrainRecipe:
+    """The short run of ``reduced`` selection: ``reduced_fraction`` of the epochs, warm-up at most half of them."""
+    epochs = max(1, round(cfg.reduced_fraction * recipe.epochs))
+    warmup = min(recipe.warmup_epochs, epochs / 2)
+    return recipe.model_copy(update={"epochs": epochs, "warmup_epochs": warmup})

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from nasgen.config import ZCConfig
-from nasgen.errors import ConfigError
+from nasgen.device import resolve_device
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch, reference_macro
@@ -60,21 +60,6 @@ def seeded_module(build: Callable[[], nn.Module], seed: int, device: str | torch
 
 def seeded_network(macro: MacroArch, seed: int, device: str | torch.device = "cpu") -> Network:
     return seeded_module(lambda: build_network(macro), seed, device)
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available on this machine")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise ConfigError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
-    return device
-
-
-def limit_threads(n: int) -> None:
-    """Process-pool initializer: n intra-op threads per worker, so workers x threads <= cores."""
-    torch.set_num_threads(max(1, n))
 
 
 def is_oom(e: BaseException) -> bool:

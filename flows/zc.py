@@ -1,4 +1,4 @@
-"""Flow `score-cells`: ZC records of the labelled subset of a cells artifact, one task per shard, fanned out.
+"""Flow `zc`: ZC records of the labelled subset of a cells artifact, one task per shard, fanned out.
 
 Back ends (``runner``): ``threads`` (default), ``processes`` (spawned workers, CUDA-safe), or
 ``dask://HOST:PORT`` (an existing dask.distributed scheduler, through prefect-dask). Shards already committed
@@ -20,22 +20,21 @@ from prefect.artifacts import (
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from nasgen.config import ScoreCellsConfig, get_profile, with_overrides
-from nasgen.errors import ArtifactMissingError, ConfigError
+from flows.options import RunOptions
+from flows.reporting import artifact_key
+from nasgen.config import OrchestrationConfig, Profile, ScoreCellsConfig
+from nasgen.device import limit_threads
+from nasgen.errors import ConfigError
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import zc
+from nasgen.stages.pipeline import lookup
 from nasgen.store import ArtifactStore, Ref, open_ref
-from nasgen.zc.scorer import limit_threads, resolve_device
-from tasks import zc as zc_tasks
 from tasks.stage import run_stage, submit_stage
 
 # On CPU one shard at a time: torch already uses every core inside each op, and two OpenMP teams on the
 # same cores slow each other down. On a GPU a second thread overlaps one shard's Python with the other's kernels.
 THREAD_WORKERS = {"cpu": 1, "cuda": 2}
-
-
-def resolve_scoring(profile: str, shard_size: int | None = None, limit: int | None = None) -> ScoreCellsConfig:
-    return with_overrides(get_profile(profile).scoring, "score-cells", shard_size=shard_size, n_labelled=limit)
+RUNNERS = "threads | processes | dask://HOST:PORT"
 
 
 def make_task_runner(runner: str, max_workers: int | None = None, device: str = "cpu") -> TaskRunner:
@@ -50,48 +49,26 @@ def make_task_runner(runner: str, max_workers: int | None = None, device: str = 
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=f"tcp://{runner.removeprefix('dask://')}")
-    raise ConfigError(f"unknown runner {runner!r}; use threads, processes or dask://HOST:PORT")
+    raise ConfigError(f"unknown runner {runner!r}; use {RUNNERS}")
 
 
-def scoring_store(cells: str | None, store: str | None) -> ArtifactStore:
-    """Where the `zc` artifact goes: ``store``, else next to the given cells, else the default store."""
-    if cells and store is None:
-        return open_ref(cells, stage=cell_stage.STAGE)[0]
-    return ArtifactStore(store)
-
-
-def resolve_cells(cells: str | None, profile: str, store: ArtifactStore) -> Ref:
+def cells_and_store(cells: str | None, prof: Profile, store: str | None) -> tuple[Ref, ArtifactStore]:
+    """The cells to score (the URI given, else the profile's in the store) and where the `zc` artifact goes
+    (``store``, else the cells' own store)."""
     if cells:
-        return open_ref(cells, stage=cell_stage.STAGE)[1]
-    cfg = get_profile(profile).cells
-    key = cell_stage.cells_key(cfg)
-    if not store.exists(cell_stage.STAGE, key):
-        raise ArtifactMissingError(
-            f"no cells artifact of profile {profile!r} in {store.root}; run `nasgen cells sample --profile {profile}`"
-            " first or pass --cells URI"
-        )
-    return store.ref(cell_stage.STAGE, key)
+        c_store, ref = open_ref(cells, stage=cell_stage.STAGE)
+        return ref, c_store if store is None else ArtifactStore(store)
+    st = ArtifactStore(store)
+    return lookup(st, prof, upto="cells")["cells"], st
 
 
-@flow(name="score-shards")
-def score_shards(
-    store: str,
-    cells_ref: Ref,
-    cfg: ScoreCellsConfig,
-    indices: list[int],
-    device: str,
-    profile: str,
-    show_progress: bool,
-) -> list[Ref]:
+@flow(name="zc-shards")
+def zc_shards(store: str, cells_ref: Ref, cfg: ScoreCellsConfig, indices: list[int], device: str,
+              orchestration: OrchestrationConfig, show_progress: bool) -> list[Ref]:  # fmt: skip
     """The fan-out: one task per shard on this flow's task runner, progress as shards finish."""
-    orchestration = get_profile(profile).orchestration
-    futures = [
-        submit_stage(
-            zc_tasks.score_shard, orchestration, store=store, cells_ref=cells_ref, cfg=cfg, index=i, device=device
-        )
-        for i in indices
-    ]
-    progress = create_progress_artifact(0.0, description=f"score-cells: {len(indices)} shards")
+    futures = [submit_stage("zc_shard", orchestration, store=store, cells_ref=cells_ref, cfg=cfg, index=i,
+                            device=device) for i in indices]  # fmt: skip
+    progress = create_progress_artifact(0.0, description=f"zc: {len(indices)} shards")
     bar = _bar(show_progress, len(indices))
     for done, f in enumerate(as_completed(futures), start=1):
         f.result()  # raise the first shard failure (after its retries)
@@ -113,31 +90,27 @@ def _bar(show: bool, total: int):
     return p, p.add_task("zc shards", total=total)
 
 
-@flow(name="score-cells", log_prints=True)
-def score_cells(
+@flow(name="zc", log_prints=True)
+def zc_flow(
     cells: str | None = None,
-    profile: str = "demo",
-    store: str | None = None,
-    shard_size: int | None = None,
-    limit: int | None = None,
-    device: str = "cpu",
+    run: RunOptions = RunOptions(),
     runner: str = "threads",
     max_workers: int | None = None,
     shard_indices: list[int] | None = None,
     show_progress: bool = False,
 ) -> Ref | None:
-    """Score the first ``limit`` cells (default: the profile's labelled subset) of ``cells`` (a cells
-    artifact URI; default the profile's cells in ``store``). The `zc` artifact goes to ``store``, by default
-    the cells' own store. Returns its ref, or None when ``shard_indices`` left shards to other runs."""
+    """Score the profile's labelled subset (``{"zc.n_labelled": N}`` to change it) of ``cells`` (a cells
+    artifact URI; default the profile's cells in the store). Returns the `zc` ref, or None when
+    ``shard_indices`` left shards to other runs."""
     log = get_run_logger()
-    cfg = resolve_scoring(profile, shard_size, limit)
-    device = resolve_device(device)
+    prof, device = run.settle()
+    cfg = prof.zc
     task_runner = make_task_runner(runner, max_workers, device)
-    st = scoring_store(cells, store)
-    cells_ref = resolve_cells(cells, profile, st)
+    cells_ref, st = cells_and_store(cells, prof, run.store)
     if zc.is_complete(st, cells_ref, cfg):
-        ref = st.ref(zc.STAGE, zc.scores_key(cells_ref, cfg))
+        ref = st.ref(zc.STAGE, zc.key(cells_ref, cfg))
         log.info("cache hit: %s", ref.uri)
+        report(ref, prof)
         return ref
     n_shards = len(zc.plan(cells_ref, cfg))
     wanted = list(range(n_shards)) if shard_indices is None else sorted(set(shard_indices))
@@ -145,32 +118,31 @@ def score_cells(
         raise ConfigError(f"shard_indices must lie in 0..{n_shards - 1}")
     done = set(zc.committed_shards(st, cells_ref, cfg))
     todo = [i for i in wanted if i not in done]
-    log.info(
-        "zc: %d shards of %d cells; %d committed already, %d to score", n_shards, cfg.shard_size, len(done), len(todo)
-    )
+    log.info("zc: %d shards of %d cells; %d committed already, %d to score", n_shards, cfg.shard_size,
+             len(done), len(todo))  # fmt: skip
     if todo:
-        score_shards.with_options(task_runner=task_runner)(
-            st.root, cells_ref, cfg, todo, device, profile, show_progress
-        )
+        zc_shards.with_options(task_runner=task_runner)(st.root, cells_ref, cfg, todo, device, prof.orchestration,
+                                                        show_progress)  # fmt: skip
     if len(zc.committed_shards(st, cells_ref, cfg)) < n_shards:
         return None
-    refs = [st.ref(zc.SHARD_STAGE, zc.shard_key(cells_ref, cfg, s, e)) for s, e in zc.plan(cells_ref, cfg)]
-    orchestration = get_profile(profile).orchestration
-    ref = run_stage(zc_tasks.commit_scores, orchestration, store=st.root, cells_ref=cells_ref, cfg=cfg, shards=refs)
-    stats = st.read_json(ref, "stats.json")
-    if stats["statuses"]["ok"]:
-        create_markdown_artifact(
-            f"### ZC scores\n{ref.rows} cells, statuses {stats['statuses']}.\n\n"
-            f"Distributions and proxy-vs-params plot: `{st.uri(zc.STAGE, ref.key, zc.OVERVIEW)}`",
-            description="score-cells overview",
-        )
-    create_table_artifact(
-        [{"proxy": p, **{k: round(v, 4) for k, v in s.items()}} for p, s in stats["proxies"].items()],
-        description=f"zc artifact {ref.uri}: {ref.rows} cells, statuses {stats['statuses']}",
-    )
-    log.info("zc: %s (%s rows, statuses %s); computed %d shards", ref.uri, ref.rows, stats["statuses"], len(todo))
+    shards = [st.ref(zc.SHARD_STAGE, zc.shard_key(cells_ref, cfg, i)) for i in range(len(zc.plan(cells_ref, cfg)))]
+    ref = run_stage("zc", prof.orchestration, store=st.root, cells_ref=cells_ref, cfg=cfg, shards=shards)
+    report(ref, prof)
     return ref
 
 
-if __name__ == "__main__":
-    score_cells()
+def report(ref: Ref, prof: Profile) -> None:
+    stats = zc.stats(ref)
+    if stats["statuses"]["ok"]:
+        create_markdown_artifact(
+            f"### ZC scores\n{ref.rows} cells, statuses {stats['statuses']}.\n\n"
+            f"Distributions and proxy-vs-params plot: `{ref.uri}/{zc.OVERVIEW}`",
+            key=artifact_key("zc", prof.name, "overview"),
+            description="zc overview",
+        )
+    create_table_artifact(
+        [{"proxy": p, **{k: round(v, 4) for k, v in s.items()}} for p, s in stats["proxies"].items()],
+        key=artifact_key("zc", prof.name),
+        description=f"zc artifact {ref.uri}: {ref.rows} cells, statuses {stats['statuses']}",
+    )
+    get_run_logger().info("zc: %s (%s rows, statuses %s)", ref.uri, ref.rows, stats["statuses"])

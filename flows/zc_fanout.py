@@ -1,6 +1,6 @@
-"""Flow `score-fanout` (deployment `score`): ZC scoring fanned out as runs of the `score-shard` deployment.
+"""Flow `zc-fanout` (deployment `zc`): ZC scoring fanned out as runs of the `zc-shard` deployment.
 
-Each child is a `score-cells` flow run restricted to a group of shards and picked up by any worker of its pool
+Each child is a `zc` flow run restricted to a group of shards and picked up by any worker of its pool
 (on a GPU pool one worker per GPU: `nasgen worker --pool gpu --gpu I`). Results land in the shared store as
 shard artifacts, never only in Prefect results, and the parent decides what is done by reading the store.
 A child that ends in any state but Completed (a crashed machine's runs are marked Crashed by the zombie
@@ -17,12 +17,14 @@ from prefect import flow, get_client, get_run_logger
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.deployments import run_deployment
 
-from flows.score_cells import resolve_cells, resolve_scoring, score_cells, scoring_store
+from flows.options import RunOptions
+from flows.reporting import artifact_key
+from flows.zc import cells_and_store, zc_flow
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.stages import zc
 from nasgen.store import Ref
 
-SHARD_DEPLOYMENT = "score-cells/score-shard"
+SHARD_DEPLOYMENT = "zc/zc-shard"
 
 
 class ShardsIncompleteError(NasgenError):
@@ -50,29 +52,25 @@ def wait_for_runs(run_ids: list, poll_seconds: float, timeout_seconds: float, on
             time.sleep(poll_seconds)
 
 
-@flow(name="score-fanout", log_prints=True)
-def score_fanout(
+@flow(name="zc-fanout", log_prints=True)
+def zc_fanout(
     cells: str | None = None,
-    profile: str = "demo",
-    store: str | None = None,
+    run: RunOptions = RunOptions(device="auto"),
     parts: int = 4,
-    device: str = "auto",
-    shard_size: int | None = None,
-    limit: int | None = None,
     shard_deployment: str = SHARD_DEPLOYMENT,
     max_rounds: int = 3,
     poll_seconds: float = 5.0,
     round_timeout_seconds: float = 24 * 3600.0,
 ) -> Ref:
-    """Score the profile's labelled cells with ``parts`` concurrent `score-shard` runs; returns the `zc` ref."""
+    """Score the profile's labelled cells with ``parts`` concurrent `zc-shard` runs; returns the `zc` ref."""
     log = get_run_logger()
     if parts < 1 or max_rounds < 1:
         raise ConfigError("parts and max_rounds must be >= 1")
-    cfg = resolve_scoring(profile, shard_size, limit)
-    st = scoring_store(cells, store)
-    cells_ref = resolve_cells(cells, profile, st)
+    prof = run.resolved_profile()  # the device is resolved where the shards run: on the workers
+    cfg = prof.zc
+    cells_ref, st = cells_and_store(cells, prof, run.store)
     n = len(zc.plan(cells_ref, cfg))
-    progress = create_progress_artifact(0.0, description=f"score-fanout: {n} shards over {parts} runs")
+    progress = create_progress_artifact(0.0, description=f"zc-fanout: {n} shards over {parts} runs")
 
     def committed() -> set[int]:
         done = set(zc.committed_shards(st, cells_ref, cfg))
@@ -86,11 +84,11 @@ def score_fanout(
         if not todo:
             break
         children = [
-            run_deployment(shard_deployment, timeout=0, tags=["nasgen", "score-shard"],
-                           flow_run_name=f"score-shards-r{rnd}-{g[0]}-of-{n}",
-                           parameters={"cells": cells_ref.uri, "profile": profile, "store": st.root,
-                                       "shard_indices": g, "device": device, "shard_size": shard_size,
-                                       "limit": limit})
+            run_deployment(shard_deployment, timeout=0, tags=["nasgen", "zc-shard"],
+                           flow_run_name=f"zc-shards-r{rnd}-{g[0]}-of-{n}",
+                           parameters={"cells": cells_ref.uri, "shard_indices": g,
+                                       "run": {"profile": prof.model_dump(mode="json"), "store": st.root,
+                                               "device": run.device}})
             for g in shard_groups(todo, parts)
         ]  # fmt: skip
         log.info("round %d: %d shards dispatched to %d runs of %s", rnd, len(todo), len(children), shard_deployment)
@@ -101,7 +99,8 @@ def score_fanout(
             log.warning("round %d: runs %s did not complete; their uncommitted shards go out again", rnd,
                         rounds[-1]["not_completed"])  # fmt: skip
     missing = sorted(set(range(n)) - committed())
-    create_table_artifact(rounds or [{"round": 0, "dispatched": 0}], description="score-fanout dispatch rounds")
+    create_table_artifact(rounds or [{"round": 0, "dispatched": 0}], key=artifact_key("zc-fanout", prof.name),
+                          description="zc-fanout dispatch rounds")  # fmt: skip
     if missing:
         raise ShardsIncompleteError(f"shards {missing} still uncommitted after {max_rounds} rounds: {rounds}")
-    return score_cells(cells=cells_ref.uri, profile=profile, store=st.root, shard_size=shard_size, limit=limit)
+    return zc_flow(cells=cells_ref.uri, run=run.child(prof, store=st.root, device="cpu"))

@@ -14,52 +14,34 @@ import time
 
 import numpy as np
 
-from nasgen.ccnf.sampling import CellSampler
-from nasgen.config import ConstraintConfig, SearchConfig
+from nasgen.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import schema, to_table
-from nasgen.search.hl_evo import hl_evo
+from nasgen.search.hl_evo import hl_evo, initial_cluster
 from nasgen.search.objective import Evaluator
-from nasgen.space.cell import Cell
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
 STAGE = "hl_evo"
 HISTORY = "history.parquet"
+CURVE = "curve.png"
 
 
-def level_config(cfg: SearchConfig, level: ConstraintConfig) -> dict:
+def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     """What one level's key depends on: the search config without the other levels, and this level."""
     return {"search": cfg.model_dump(mode="json", exclude={"levels"}), "level": level.model_dump(mode="json")}
 
 
-def search_key(ccnf_ref: Ref, cfg: SearchConfig, level: ConstraintConfig) -> str:
+def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig) -> str:
     return content_key(STAGE, level_config(cfg, level), upstream=[ccnf_ref])
 
 
-def cell_source(sampler: CellSampler):
-    """GenCell for Algorithm 1: one valid CCNF + decoder draw of a cluster, seeded from the search's rng."""
-
-    def gen_cell(cluster: int, rng: np.random.Generator) -> Cell:
-        return sampler.gen_cell(cluster, 1, seed=int(rng.integers(2**31)))[0]
-
-    return gen_cell
-
-
-def init_cluster(sampler: CellSampler, cfg: SearchConfig) -> int:
-    """alpha_0's cluster: the configured one (hl_evo checks its range) or the GMM's heaviest."""
-    return int(np.argmax(sampler.clusters.weights)) if cfg.init_cluster is None else cfg.init_cluster
-
-
-def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: ConstraintConfig, progress=None,
-        device: str = "cpu") -> Ref:  # fmt: skip
-    key = search_key(ccnf_ref, cfg, level)
-    if store.exists(STAGE, key):
-        return store.ref(STAGE, key)
+def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, progress=None,
+            device: str = "cpu") -> Ref:  # fmt: skip
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
     evaluator = Evaluator(cfg.zc, device, objective=cfg.objective)
-    k0 = init_cluster(sampler, cfg)
+    k0 = initial_cluster(sampler.clusters.weights, cfg)
     t0 = time.perf_counter()
-    res = hl_evo(cfg, level, evaluator, cell_source(sampler), sampler.clusters.k, k0, progress)
+    res = hl_evo(cfg, level, evaluator, sampler.cell_source(), sampler.clusters.k, k0, progress)
     seconds = time.perf_counter() - t0
     best = max(res.history, key=lambda r: r["fitness"])
     stats = {
@@ -76,12 +58,12 @@ def run(store: ArtifactStore, ccnf_ref: Ref, cfg: SearchConfig, level: Constrain
         "best_flops": best["flops"],
         "seconds": seconds,
     }
-    with store.writer(STAGE, key, config=level_config(cfg, level), upstream=[ccnf_ref]) as w:
+    with store.writer(STAGE, key(ccnf_ref, cfg, level), config=level_config(cfg, level), upstream=[ccnf_ref]) as w:
         w.write_parquet(HISTORY, to_table(res.history, cfg.zc.proxies), schema(cfg.zc.proxies))
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip
         w.write_json("stats.json", stats)
-        w.write_bytes("curve.png", curve_png(res.history, level.name, cfg.objective))
+        w.write_bytes(CURVE, curve_png(res.history, level.name, cfg.objective))
         w.rows = len(res.history)
         w.meta.update(stats=stats)
     return w.ref
@@ -108,3 +90,13 @@ def curve_png(history: list[dict], title: str, objective: str = "tcet") -> bytes
 
 def load_history(store: ArtifactStore, ref: Ref):
     return store.read_parquet(ref, HISTORY)
+
+
+def stats(ref: Ref) -> dict:
+    """``stats.json``: constraint, evaluations, discarded children, best fitness and cost, seconds."""
+    return store_of(ref).read_json(ref, "stats.json")
+
+
+def best(ref: Ref) -> dict:
+    """``best.json``: the best network of the history (arch id, macro and HL sequence JSON, fitness, cost)."""
+    return store_of(ref).read_json(ref, "best.json")

@@ -1,0 +1,25 @@
+"""Which torch device a run uses: resolved once, where a request enters (CLI, flow), then passed on as is."""
+
+from __future__ import annotations
+
+import torch
+
+from nasgen.errors import ConfigError
+
+DEVICE_HELP = "cpu | cuda | cuda:N | auto"
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> cuda when available, else cpu; a CUDA device on a machine without one is a ConfigError."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available on this machine")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"unknown device {device!r}; use {DEVICE_HELP}")
+    return device
+
+
+def limit_threads(n: int) -> None:
+    """Process-pool initializer: n intra-op threads per worker, so workers x threads <= cores."""
+    torch.set_num_threads(max(1, n))
