@@ -15,7 +15,7 @@ from nasgen.device import DEVICE_HELP, resolve_device
 class RunOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    profile: str | Profile = Field("demo", description="smoke | demo | paper, or a resolved profile.")
+    profile: str | Profile = Field("demo", description="A profile name (tiny | smoke | demo | paper) or a Profile.")
     overrides: dict[str, Any] = Field(default_factory=dict, description='Dotted fields, e.g. {"gvae.epochs": 50}.')
     store: str | None = Field(None, description="Store URI (default: the inputs' store, $NASGEN_STORE, ./artifacts).")
     device: str = Field("cpu", description=DEVICE_HELP)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from nasgen.config import PROFILES
 from nasgen.device import DEVICE_HELP
 from nasgen.errors import NasgenError
 
@@ -30,7 +31,7 @@ console = Console()
 _state = {"debug": False}
 
 # The options every command shares, written once.
-ProfileOpt = Annotated[str, typer.Option("--profile", help="smoke | demo | paper (every number of a run).")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help=f"{' | '.join(PROFILES)} (every number of a run).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML of profile sections to override.")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="SECTION.FIELD=VALUE override (repeat).")]
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Store URI (default $NASGEN_STORE or ./artifacts).")]

@@ -22,6 +22,19 @@ def test_every_stage_derives_its_inputs_from_compute_and_its_key_from_a_subset()
         registry.stage("nope")
 
 
+def test_each_stage_section_holds_the_config_its_compute_takes():
+    """A stage's section names the Profile field passed as ``cfg``: its type must be what compute annotates."""
+    import typing
+
+    from nasgen.config import Profile
+
+    sections = {s.name: s.section for s in registry.STAGES.values() if s.section is not None}
+    assert {"cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg", "generate", "nb201_proxies"} <= set(sections)
+    for name, section in sections.items():
+        wanted = typing.get_type_hints(registry.stage(name).compute)["cfg"]
+        assert Profile.model_fields[section].annotation is wanted, (name, section)
+
+
 def test_a_key_that_reads_what_compute_does_not_take_is_refused():
     def compute(store, cfg):
         return None

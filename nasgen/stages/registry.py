@@ -88,7 +88,13 @@ STAGES: dict[str, Stage] = {
         Stage(sg.STAGE, sg.key, sg.compute, section="sg", title="SG"),
         Stage(generate.STAGE, generate.key, generate.compute, section="generate", title="generate"),
         Stage(trained.STAGE, trained.key, trained.compute, title="trained network", run_name="train-{macro.arch_id}"),
-        Stage(nb201_proxies.STAGE, nb201_proxies.key, nb201_proxies.compute, section="zc", title="NB-201 proxies"),
+        Stage(
+            nb201_proxies.STAGE,
+            nb201_proxies.key,
+            nb201_proxies.compute,
+            section="nb201_proxies",
+            title="NB-201 proxies",
+        ),
     )
 }
 
