@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
+from benchmarks.progress import ProgressLine
 from nasgen.config import ConstraintConfig, get_profile, with_overrides
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
@@ -46,6 +47,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}
+    bar = ProgressLine(f"bench search ({', '.join(METHODS)})", seeds * len(METHODS))
     for seed in range(seeds):
         cfg = search.model_copy(update={"seed": seed})
         k0 = initial_cluster(sampler.clusters.weights, cfg)
@@ -53,13 +55,16 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         t = time.perf_counter()
         hl = hl_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), gen_cell, sampler.clusters.k, k0)
         seconds["hl_evo"] += time.perf_counter() - t
+        bar.advance()
         alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
         t = time.perf_counter()
         raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), alpha0)
         seconds["raw_evo"] += time.perf_counter() - t
+        bar.advance()
         t = time.perf_counter()
         rnd = random_search(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), hl.evaluations)
         seconds["random"] += time.perf_counter() - t
+        bar.advance()
         for m, r in zip(METHODS, (hl, raw, rnd)):
             runs[m].append(r)
     budget = min(r.evaluations for rs in runs.values() for r in rs)
