@@ -8,10 +8,12 @@ registry: one command each, taking the URIs of the artifacts it reads.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -222,26 +224,58 @@ EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Override the da
 SeedOpt = Annotated[int | None, typer.Option("--seed")]
 
 
-def _dataset(name: str, root: str | None, size: int | None, epochs: int | None, seed: int | None):
-    from flows.evaluate import resolve_recipe
-    from nasgen.config import DatasetConfig
+@dataclass(frozen=True)
+class Training:
+    """What every training command resolves before its flow starts: the dataset, recipe overrides and run."""
 
-    ds = DatasetConfig(name=name, root=root, size=size)
-    resolve_recipe(name, epochs, seed)  # fail fast on a dataset without a recipe or a bad override
-    return ds
+    dataset: Any  # DatasetConfig
+    epochs: int | None
+    seed: int | None
+    run: Any  # flows.options.RunOptions
 
 
-@app.command("evaluate")
+_KW = inspect.Parameter.KEYWORD_ONLY
+TRAINING_OPTIONS = (
+    inspect.Parameter("dataset", _KW, default="digits", annotation=DatasetOpt),
+    inspect.Parameter("root", _KW, default=None, annotation=RootOpt),
+    inspect.Parameter("size", _KW, default=None, annotation=SizeOpt),
+    inspect.Parameter("epochs", _KW, default=None, annotation=EpochsOpt),
+    inspect.Parameter("seed", _KW, default=None, annotation=SeedOpt),
+    inspect.Parameter("profile", _KW, default="demo", annotation=ProfileOpt),
+    inspect.Parameter("store", _KW, default=None, annotation=StoreOpt),
+    inspect.Parameter("device", _KW, default="cpu", annotation=DeviceOpt),
+)
+
+
+def _training_command(name: str):
+    """Register ``fn(<its own options>, training: Training)`` as command ``name`` with the shared dataset,
+    recipe and run options (declared once, in TRAINING_OPTIONS), resolved and checked before any flow runs."""
+
+    def register(fn):
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "training"]
+
+        def command(**kwargs):
+            from flows.evaluate import resolve_recipe
+            from nasgen.config import DatasetConfig
+
+            o = {p.name: kwargs.pop(p.name) for p in TRAINING_OPTIONS}
+            ds = DatasetConfig(name=o["dataset"], root=o["root"], size=o["size"])
+            resolve_recipe(ds.name, o["epochs"], o["seed"])  # fail fast on a dataset without a recipe
+            run = _settle(o["profile"], None, None, o["store"], o["device"])
+            fn(**kwargs, training=Training(ds, o["epochs"], o["seed"], run))
+
+        command.__signature__ = inspect.Signature(own + list(TRAINING_OPTIONS))
+        command.__doc__ = fn.__doc__
+        app.command(name)(command)
+        return fn
+
+    return register
+
+
+@_training_command("evaluate")
 def evaluate_cmd(
     specs: Annotated[list[str], typer.Argument(help="MacroArch JSON files and/or generate artifact URIs.")],
-    dataset: DatasetOpt = "digits",
-    root: RootOpt = None,
-    size: SizeOpt = None,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    profile: ProfileOpt = "demo",
-    store: StoreOpt = None,
-    device: DeviceOpt = "cpu",
+    training: Training,
 ) -> None:
     """Train and evaluate networks (evaluate flow); print their test accuracy."""
     from flows.evaluate import evaluate, resolve_networks
@@ -256,10 +290,9 @@ def evaluate_cmd(
         else:
             networks.append(item)
     resolve_networks(networks)  # fail fast on a bad spec or URI
-    ds = _dataset(dataset, root, size, epochs, seed)
-    run = _settle(profile, None, None, store, device)
-    refs = evaluate(networks=networks, dataset=ds, epochs=epochs, seed=seed, run=run)
-    _print_trained(refs, f"trained on {dataset}")
+    t = training
+    refs = evaluate(networks=networks, dataset=t.dataset, epochs=t.epochs, seed=t.seed, run=t.run)
+    _print_trained(refs, f"trained on {t.dataset.name}")
 
 
 def _print_trained(refs, title: str) -> None:
@@ -277,19 +310,13 @@ def _print_trained(refs, title: str) -> None:
         console.print(f"artifact: {ref.uri}", soft_wrap=True)
 
 
-@app.command("select-and-train")
+@_training_command("select-and-train")
 def select_cmd(
     generate_uri: Annotated[str, typer.Argument(help="A generate artifact (its chosen networks are the candidates).")],
     strategy: Annotated[str, typer.Option("--strategy", help="tcet (best T-CET) | reduced (short runs)")] = "tcet",
     top_n: Annotated[int | None, typer.Option("--top-n", help="Networks given a short run (reduced).")] = None,
-    dataset: DatasetOpt = "digits",
-    root: RootOpt = None,
-    size: SizeOpt = None,
-    epochs: EpochsOpt = None,
-    seed: SeedOpt = None,
-    profile: ProfileOpt = "demo",
-    store: StoreOpt = None,
-    device: DeviceOpt = "cpu",
+    *,
+    training: Training,
 ) -> None:
     """Final selection (paper Appendix F.1) among a generate artifact's networks, then full training of the winner."""
     from flows.evaluate import select_and_train
@@ -298,11 +325,10 @@ def select_cmd(
 
     selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n)
     open_ref(generate_uri, stage="generate")  # fail fast on a bad URI
-    ds = _dataset(dataset, root, size, epochs, seed)
-    run = _settle(profile, None, None, store, device)
-    ref = select_and_train(generate_uri=generate_uri, dataset=ds, selection=selection, epochs=epochs, seed=seed,
-                           run=run)  # fmt: skip
-    _print_trained([ref], f"selected by {selection.strategy}, trained on {dataset}")
+    t = training
+    ref = select_and_train(generate_uri=generate_uri, dataset=t.dataset, selection=selection, epochs=t.epochs,
+                           seed=t.seed, run=t.run)  # fmt: skip
+    _print_trained([ref], f"selected by {selection.strategy}, trained on {t.dataset.name}")
 
 
 # --- inspection ----------------------------------------------------------------------------------------------
@@ -463,6 +489,24 @@ def bench_evaluate(
 
     _emit(run(profile=profile, store=store, seeds=seeds, n=n, top_k=top_k, epochs=epochs, max_params=max_params,
               plot=_path(plot)), as_json)  # fmt: skip
+
+
+@bench_app.command("nb201-search")
+def bench_nb201_search(
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    sets: SetOpt = None,
+    store: BenchStore = None,
+    device: DeviceOpt = "cpu",
+    plot: PlotOpt = None,
+) -> None:
+    """NB-201 search benchmark: random, REA, REINFORCE on the oracle; NASWOT/T-CET picks and Evo(T-CET) without
+    it; test accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
+    from benchmarks.nb201_search import run
+    from nasgen.config import parse_overrides, resolve_profile
+
+    prof = resolve_profile(profile, overrides=parse_overrides(sets or []))
+    _emit(run(profile=prof, store=store, device=device, plot=_path(plot)), as_json)
 
 
 @bench_app.command("nb201")

@@ -357,6 +357,37 @@ class NB201ProxiesConfig(_Frozen):
     zc: ZCConfig = ZCConfig(batch_size=16, resolution=16, proxies=ALL_PROXIES)
 
 
+class NB201SearchConfig(_Frozen):
+    """`bench nb201-search`: search strategies on NAS-Bench-201 under the seed papers' protocols.
+
+    Oracle protocol: ``queries`` validation-accuracy queries per run (GraphPNAS's CIFAR-10 budget: 20,000 s of
+    NB201 training, about 150 queries), ``oracle_runs`` runs (dissertation Table 3.3: 500). Zero-cost protocol:
+    no oracle query; ``zc_budgets`` proxy evaluations (NASWOT's N), picks by each of ``zc_proxies`` over the
+    scored sample of ``nb201_proxies`` (``zc_runs`` runs); Evo on the proxy with ``evo_budget`` evaluations,
+    scored on demand (``evo_runs`` runs).
+    """
+
+    queries: int = Field(150, ge=2)
+    oracle_runs: int = Field(500, ge=1)
+    zc_budgets: tuple[int, ...] = (10, 100, 1000)
+    zc_proxies: tuple[ProxyName, ...] = ("naswot", "tcet")
+    zc_runs: int = Field(500, ge=1)  # of the picks (lookups in the scored sample; NASWOT's 500)
+    evo_runs: int = Field(10, ge=1)  # of Evo on the proxy (each scores its evaluations on demand)
+    evo_budget: int = Field(100, ge=2)
+    evo_proxy: ProxyName = "tcet"
+    rea_population: int = Field(10, ge=2)  # NB201's R_EA: population 10, tournament sample 3
+    rea_sample: int = Field(3, ge=1)
+    reinforce_lr: float = Field(0.01, gt=0)  # NATS-Bench's REINFORCE: Adam lr 0.01 on a 6 x 5 logit table
+    reinforce_baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _tournament_fits(self) -> NB201SearchConfig:
+        if self.rea_sample > self.rea_population:
+            raise ValueError(f"rea_sample {self.rea_sample} exceeds rea_population {self.rea_population}")
+        return self
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -376,6 +407,7 @@ class Profile(_Frozen):
     sg: SGConfig = SGConfig()
     generate: GenerateConfig = GenerateConfig()
     nb201_proxies: NB201ProxiesConfig = NB201ProxiesConfig()
+    nb201_search: NB201SearchConfig = NB201SearchConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
     demo_budget: int = Field(1_000_000, ge=1)  # params budget `make demo` generates for
@@ -416,6 +448,16 @@ PROFILES: dict[str, Profile] = {
         sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
         generate=GenerateConfig(n=8, top_k=2, zc=ZCConfig(batch_size=4, resolution=8, proxies=GENERATE_PROXIES)),
         nb201_proxies=NB201ProxiesConfig(n=12, zc=ZCConfig(batch_size=4, resolution=8)),
+        nb201_search=NB201SearchConfig(
+            queries=12,
+            oracle_runs=4,
+            zc_budgets=(3, 12),
+            zc_runs=2,
+            evo_runs=2,
+            evo_budget=6,
+            rea_population=4,
+            rea_sample=2,
+        ),
         orchestration=OrchestrationConfig(retries=0),
     ),  # fmt: skip
     "smoke": Profile(

@@ -89,8 +89,8 @@ def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_an
 
     full = nb.naslib_proxies()
     monkeypatch.setattr(nb, "naslib_proxies", lambda: full.iloc[:8])  # 8 of NASLib's 491: seconds, not minutes
-    out = nb.run(n=24, seed=1, profile="smoke", ablation_n=6, plot=str(tmp_path / "nb.png"),
-                 scores=str(tmp_path / "s.parquet"), progress=False)  # fmt: skip
+    out = nb.run(n=24, seed=1, profile="smoke", store=str(tmp_path / "store"), ablation_n=6,
+                 plot=str(tmp_path / "nb.png"), scores=str(tmp_path / "s.parquet"), progress=False)  # fmt: skip
     assert out["archs"] == 24 and set(out["correlations"]) == {"alpha_x", "nb201"}
     for network in ("alpha_x", "nb201"):
         assert set(out["correlations"][network]) == {"valid", "test"}

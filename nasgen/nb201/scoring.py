@@ -71,3 +71,39 @@ def rank_correlations(values: pd.DataFrame, truth: pd.Series, proxies: Sequence[
         out[p] = {"spearman": float(spearmanr(xs, ys).statistic), "kendall": float(kendalltau(xs, ys).statistic),
                   "n": int(ok.sum())}  # fmt: skip
     return out
+
+
+class ProxyValues:
+    """Zero-cost values of NB-201 architectures as a search asks for them: the stored sample's rows first, the
+    scorer (memoised) for the others. -inf where the network cannot be built (alpha_x and the 341
+    architectures without an input -> output path) or the proxy failed, so a search never picks them."""
+
+    def __init__(self, network: str, cfg: ZCConfig, stored: pd.DataFrame | None = None, device: str = "cpu",
+                 proxies: Sequence[str] | None = None):  # fmt: skip
+        """``proxies``: what an on-demand score computes (default: the config's); each proxy's value does not
+        depend on which others are computed with it (same seeded weights and batch)."""
+        self.network, self.device = network, device
+        self.cfg = cfg if proxies is None else cfg.model_copy(update={"proxies": tuple(proxies)})
+        self._rows: dict[int, dict] = {}
+        if stored is not None and len(stored):
+            self._rows.update({int(i): row for i, row in stored.to_dict(orient="index").items()})
+        self._scorer: Scorer | None = None
+        self.computed = 0  # architectures scored on demand (not found in the stored sample)
+
+    def row(self, index: int) -> dict:
+        if index not in self._rows:
+            build = builder(index, self.network, self.cfg)
+            if build is None:
+                self._rows[index] = {"status": "unbuildable"}
+            else:
+                self._scorer = self._scorer or Scorer(self.cfg, self.device)
+                self._rows[index] = self._scorer.score_module(build, f"nb201:{index}")
+                self.computed += 1
+        return self._rows[index]
+
+    def value(self, index: int, proxy: str) -> float:
+        row = self.row(int(index))
+        v = row.get(proxy)
+        if row.get("status", "ok") != "ok" or v is None or not np.isfinite(float(v)):
+            return float("-inf")
+        return float(v)

@@ -1,0 +1,189 @@
+"""NB-201 search benchmark: search strategies under the seed papers' two protocols, beside their tables.
+
+- *oracle*: ``queries`` NB201 validation-accuracy queries per run (random search, REA, REINFORCE), reported as
+  mean ± std over ``oracle_runs`` runs of the validation and test accuracy of the architecture each run returns.
+- *zero-cost*: no oracle query. Random sampling of N architectures with a pick by NASWOT or T-CET (NASWOT's own
+  protocol; N from ``zc_budgets``) over the scored sample of stage ``nb201_proxies`` (so N cannot exceed it),
+  and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand.
+
+A method is one entry of ``METHODS``: its name, protocol, budget and a function that runs one seeded search and
+returns the finished oracle. Our oracle is NB201's final validation accuracy; the published runs searched on
+its 12-epoch validation accuracy, a noisier signal, so the oracle methods here have an easier task.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmarks.machine import machine_info
+from benchmarks.progress import ProgressLine
+from nasgen.config import ALL_PROXIES, NB201SearchConfig, Profile, get_profile
+from nasgen.device import resolve_device
+from nasgen.nb201.arch import sample_indices
+from nasgen.nb201.data import OPTIMUM, PUBLISHED_SEARCH, accuracy_table
+from nasgen.nb201.oracle import Oracle
+from nasgen.nb201.scoring import ProxyValues
+from nasgen.nb201.search import random_search, run_strategy
+from nasgen.stages import nb201_proxies
+from nasgen.stages.registry import run as run_stage
+from nasgen.store import ArtifactStore
+
+
+@dataclass
+class Context:
+    cfg: NB201SearchConfig
+    valid: np.ndarray  # the oracle's answers, by architecture index
+    proxies: ProxyValues
+    pool: np.ndarray  # the scored sample the zero-cost random picks draw from
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    protocol: str  # "oracle" | "zero-cost"
+    budget: int
+    runs: int
+    search: Callable[[Context, int], Oracle]  # one seeded run -> the oracle it spent
+    published: str | None = None  # its key in PUBLISHED_SEARCH's tables
+    pooled: bool = False  # draws from the scored sample (its budget cannot exceed the sample)
+
+
+def _oracle_method(strategy: str, cfg: NB201SearchConfig) -> Method:
+    def search(ctx: Context, seed: int) -> Oracle:
+        oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"{strategy} oracle")
+        run_strategy(strategy, oracle, seed, ctx.cfg)
+        return oracle
+
+    return Method(strategy, "oracle", cfg.queries, cfg.oracle_runs, search, published=strategy)
+
+
+def _proxy_oracle(ctx: Context, proxy: str, budget: int) -> Oracle:
+    return Oracle(lambda i: ctx.proxies.value(i, proxy), budget, name=f"{proxy} (zero-cost)")
+
+
+def _pick_method(proxy: str, n: int, cfg: NB201SearchConfig) -> Method:
+    def search(ctx: Context, seed: int) -> Oracle:
+        oracle = _proxy_oracle(ctx, proxy, n)
+        random_search(oracle, np.random.default_rng(seed), ctx.cfg, pool=ctx.pool)
+        return oracle
+
+    published = f"naswot-{n}" if proxy == "naswot" else None
+    name = f"random + {proxy} pick, N = {n}"
+    return Method(name, "zero-cost", n, cfg.zc_runs, search, published=published, pooled=True)
+
+
+def _evo_method(cfg: NB201SearchConfig) -> Method:
+    def search(ctx: Context, seed: int) -> Oracle:
+        oracle = _proxy_oracle(ctx, ctx.cfg.evo_proxy, ctx.cfg.evo_budget)
+        run_strategy("rea", oracle, seed, ctx.cfg)
+        return oracle
+
+    return Method(f"Evo({cfg.evo_proxy})", "zero-cost", cfg.evo_budget, cfg.evo_runs, search)
+
+
+def methods(cfg: NB201SearchConfig) -> list[Method]:
+    """Every method of the table, in its order; a new method is one more entry here."""
+    out = [_oracle_method(s, cfg) for s in ("random", "rea", "reinforce")]
+    out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
+    return out + [_evo_method(cfg)]
+
+
+def _summary(values: list[float]) -> dict:
+    a = np.asarray(values, dtype=float)
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max())}
+
+
+def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = True) -> dict:
+    test = table["test_top1"].to_numpy()
+    bar = ProgressLine(f"nb201-search {m.name}", m.runs, enabled=progress)
+    picks, curves, spent = [], [], []
+    t0 = time.perf_counter()
+    for r in range(m.runs):
+        oracle = m.search(ctx, ctx.cfg.seed + r)
+        picks.append(oracle.best()[0])
+        curves.append(test[oracle.incumbents()])
+        spent.append(oracle.queries)
+        bar.advance()
+    seconds = time.perf_counter() - t0
+    width = max(len(c) for c in curves)
+    padded = np.array([np.pad(c, (0, width - len(c)), mode="edge") for c in curves])
+    return {
+        "protocol": m.protocol, "budget": m.budget, "runs": m.runs, "spent": _summary(spent),
+        "valid_top1": _summary(ctx.valid[picks]), "test_top1": _summary(test[picks]),
+        "distinct_picks": len(set(picks)), "optimum_found": float(np.mean(test[picks] >= OPTIMUM["test_top1"] - 1e-6)),
+        "seconds": seconds, "seconds_per_run": seconds / m.runs,
+        "curve_test_mean": padded.mean(axis=0).tolist(), "published": m.published,
+    }  # fmt: skip
+
+
+def run(profile: str | Profile = "demo", store: str | None = None, device: str = "cpu", plot: str | None = None,
+        progress: bool = True) -> dict:  # fmt: skip
+    """Every method of ``methods`` at the profile's ``nb201_search`` config. The zero-cost methods read the
+    profile's `nb201_proxies` sample (alpha_x, every proxy; cached in ``store``, the artifact `bench nb201`
+    also uses)."""
+    device = resolve_device(device)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    cfg = prof.nb201_search
+    table = accuracy_table()
+    stage_cfg = prof.nb201_proxies.model_copy(
+        update={"network": "alpha_x", "zc": prof.nb201_proxies.zc.model_copy(update={"proxies": ALL_PROXIES})}
+    )
+    bar = ProgressLine("nb201-search pool", len(sample_indices(stage_cfg.n, stage_cfg.seed)), enabled=progress)
+    t0 = time.perf_counter()
+    ref = run_stage("nb201_proxies", ArtifactStore(store), device, progress=bar.advance, cfg=stage_cfg)
+    stored = nb201_proxies.scores(ref).drop(columns=["arch"])
+    pool_seconds = time.perf_counter() - t0
+    searched = sorted({*cfg.zc_proxies, cfg.evo_proxy})
+    values = ProxyValues("alpha_x", stage_cfg.zc, stored, device, proxies=searched)
+    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, np.asarray(sample_indices(stage_cfg.n, stage_cfg.seed)))
+    every = methods(cfg)
+    chosen = [m for m in every if not m.pooled or m.budget <= len(ctx.pool)]  # N above the pool cannot be drawn
+    skipped = [m.name for m in every if m not in chosen]
+    results = {m.name: run_method(m, ctx, table, progress) for m in chosen}
+    result = {
+        "benchmark": "nb201-search", "machine": machine_info(), "torch_threads": torch.get_num_threads(),
+        "profile": prof.name, "config": cfg.model_dump(mode="json"), "oracle": "NB201 final validation top-1",
+        "zc": {"network": "alpha_x", **stage_cfg.zc.model_dump(mode="json", exclude={"proxies"}),
+               "pool": int(len(ctx.pool)), "pool_uri": ref.uri, "pool_seconds": pool_seconds,
+               "scored_on_demand": ctx.proxies.computed},
+        "optimum": OPTIMUM, "methods": results, "skipped": skipped, "published": PUBLISHED_SEARCH,
+    }  # fmt: skip
+    if plot:
+        with open(plot, "wb") as f:
+            f.write(plot_png(result))
+    return result
+
+
+def plot_png(result: dict) -> bytes:
+    """Test top-1 of the incumbent against the budget spent, per method (mean over runs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5))
+    for ax, protocol, xlabel in ((axes[0], "oracle", "oracle queries"), (axes[1], "zero-cost", "ZC evaluations")):
+        for name, r in result["methods"].items():
+            if r["protocol"] != protocol:
+                continue
+            y = np.asarray(r["curve_test_mean"])
+            ax.plot(np.arange(1, len(y) + 1), y, label=f"{name} ({r['runs']} runs)")
+        ax.axhline(result["optimum"]["test_top1"], color="k", ls=":", lw=1, label="optimum 94.37")
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("CIFAR-10 test top-1 of the incumbent (mean over runs)")
+        ax.set_ylim(85, 94.6)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(f"NB-201, {protocol} protocol")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
