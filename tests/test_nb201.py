@@ -106,3 +106,20 @@ def test_sampled_string_conversion_matches_the_table_strings():
     rng = np.random.default_rng(0)
     for i in rng.choice(nb.SPACE_SIZE, 20, replace=False):
         assert nb.to_index(nb.parse(t.arch[i])) == i
+
+
+def test_every_architecture_with_a_path_is_found_again_from_its_cell():
+    """The lookup a generator's NB-201 samples go through: each of the 15,284 is under its own cell's id;
+    measured 2026-12-02: 8,764 distinct GraphNet cells (architectures computing the same graph share one)."""
+    from nasgen.nb201.cell import cell_index, nb201_indices
+
+    index = cell_index()
+    found = sorted(i for group in index.values() for i in group)
+    assert found == [i for i in range(nb.SPACE_SIZE) if nb.has_path(nb.from_index(i))] and len(found) == 15_284
+    assert len(index) == 8_764
+    best = nb.to_index(nb.parse(BEST_CIFAR10))
+    assert best in nb201_indices(nb201_cell(BEST_CIFAR10))
+    # one cell, several architectures: isomorphic graphs, or edges off every input -> output path (dead)
+    assert max(len(g) for g in index.values()) > 1
+    outside = Cell.from_json('{"nodes": ["input", "mbconv_e6_5", "output"], "edges": [[0,1],[1,2]]}')
+    assert nb201_indices(outside) == ()

@@ -7,6 +7,9 @@ cell input for i = 0) and feeding every op node of the edges leaving node k (the
 
 from __future__ import annotations
 
+from collections import defaultdict
+from functools import lru_cache
+
 from nasgen.errors import InvalidCellError
 from nasgen.space.cell import INPUT, OUTPUT, Cell
 
@@ -45,3 +48,23 @@ def nb201_cell(arch: str) -> Cell:
         if k == 3:
             graph.append((a, out))
     return Cell.from_graph(labels, graph, normalise=True)
+
+
+@lru_cache(maxsize=1)
+def cell_index() -> dict[str, tuple[int, ...]]:
+    """Canonical GraphNet ``cell_id`` -> the NB-201 indices whose cell it is (several architectures can compute
+    the same function graph): how a generated GraphNet cell is looked up in NB-201's tables. The 341
+    architectures without an input -> output path have no cell and are absent."""
+    from nasgen.nb201.arch import SPACE_SIZE, from_index, has_path, to_string
+
+    out: dict[str, list[int]] = defaultdict(list)
+    for i in range(SPACE_SIZE):
+        ops = from_index(i)
+        if has_path(ops):
+            out[nb201_cell(to_string(ops)).cell_id].append(i)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def nb201_indices(cell: Cell) -> tuple[int, ...]:
+    """The NB-201 architectures computing ``cell`` (empty when the cell is outside NB-201's space)."""
+    return cell_index().get(cell.cell_id, ())
