@@ -83,6 +83,25 @@ def throughput(sampler: CellSampler, cond: torch.Tensor, seed: int) -> dict:
     }
 
 
+def reference_condition(sampler: CellSampler, zc_ref, ref_t: np.ndarray) -> dict:
+    """Where r's transformed ZC vector sits among the measured conditions (the pipeline's scored cells): its
+    z-score per component and its Mahalanobis distance beside theirs."""
+    ok = zc.load_scores(store_of(zc_ref), zc_ref).to_pandas().query("status == 'ok'")
+    comps = sampler.transform.components
+    t = sampler.transform(ok[list(comps)].to_numpy(dtype=float))
+    mu, inv = t.mean(axis=0), np.linalg.inv(np.cov(t.T))
+    dist = np.sqrt(np.einsum("ni,ij,nj->n", t - mu, inv, t - mu))
+    r = float(np.sqrt((ref_t - mu) @ inv @ (ref_t - mu)))
+    return {
+        "measured": len(t),
+        "z_scores": dict(zip(comps, ((ref_t - mu) / t.std(axis=0)).tolist())),
+        "mahalanobis": r,
+        "measured_mahalanobis_median": float(np.median(dist)),
+        "measured_mahalanobis_q95": float(np.quantile(dist, 0.95)),
+        "measured_further": int((dist >= r).sum()),
+    }
+
+
 def typical_references(sampler: CellSampler, scorer: Scorer, zc_ref, refs: int, per_ref: int, seed: int) -> dict:
     """Table 8's comparison around ``refs`` scored cells of the pipeline (references inside the distribution
     the CCNF learnt, unlike the NB-201 best cell): mean L1 to each reference of CCNF synonyms at the config's
@@ -155,6 +174,7 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
             "cell": str(reference),
             "zc": dict(zip(sampler.transform.components, ref_z[0].tolist())),
         },
+        "reference_condition": reference_condition(sampler, refs["zc"], ref_t),
         "samples_per_method": n,
         "neighbourhood_scales": list(SCALES),
         "methods": methods,
