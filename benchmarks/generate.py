@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from benchmarks.search import best_so_far
-from nasgen.config import ConstraintConfig, get_profile
+from nasgen.config import ConstraintConfig, Profile, get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
@@ -32,9 +32,9 @@ from nasgen.store import ArtifactStore
 GOALS = {"validity": 1.0, "satisfaction": 0.95, "latency_seconds": 120.0}
 
 
-def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int = 100,
+def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 3, n: int = 100,
         max_params: int = 1_000_000) -> dict:  # fmt: skip
-    prof = get_profile(profile)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
     st = ArtifactStore(store)
     refs = build(st, prof)
     fref, sref = refs["ccnf"], refs["sg"]
@@ -91,7 +91,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
     }
     return {
         "benchmark": "generate",
-        "profile": profile,
+        "profile": prof.name,
+        "generate_config": prof.generate.model_dump(mode="json"),
         "machine": machine_info(),
         "constraint": level.name,
         "n": n,

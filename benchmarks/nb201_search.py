@@ -135,14 +135,15 @@ def run(profile: str | Profile = "demo", store: str | None = None, device: str =
     stage_cfg = prof.nb201_proxies.model_copy(
         update={"network": "alpha_x", "zc": prof.nb201_proxies.zc.model_copy(update={"proxies": ALL_PROXIES})}
     )
-    bar = ProgressLine("nb201-search pool", len(sample_indices(stage_cfg.n, stage_cfg.seed)), enabled=progress)
+    pool = np.asarray(sample_indices(stage_cfg.n, stage_cfg.seed))
+    bar = ProgressLine("nb201-search pool", len(pool), enabled=progress)
     t0 = time.perf_counter()
     ref = run_stage("nb201_proxies", ArtifactStore(store), device, progress=bar.advance, cfg=stage_cfg)
     stored = nb201_proxies.scores(ref).drop(columns=["arch"])
     pool_seconds = time.perf_counter() - t0
     searched = sorted({*cfg.zc_proxies, cfg.evo_proxy})
     values = ProxyValues("alpha_x", stage_cfg.zc, stored, device, proxies=searched)
-    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, np.asarray(sample_indices(stage_cfg.n, stage_cfg.seed)))
+    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, pool)
     every = methods(cfg)
     chosen = [m for m in every if not m.pooled or m.budget <= len(ctx.pool)]  # N above the pool cannot be drawn
     skipped = [m.name for m in every if m not in chosen]

@@ -461,15 +461,18 @@ def bench_search(
 def bench_generate(
     as_json: JsonOpt = False,
     profile: BenchProfile = "demo",
+    sets: SetOpt = None,
     store: BenchStore = None,
     seeds: Annotated[int, typer.Option("--seeds")] = 3,
     n: Annotated[int, typer.Option("--n", help="Sequences per generate request.")] = 100,
     max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
 ) -> None:
-    """Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same budget."""
+    """Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same budget
+    (``--set generate.budget_fraction=0.7``: another generate config on the same pretrained models)."""
     from benchmarks.generate import run
 
-    _emit(run(profile=profile, store=store, seeds=seeds, n=n, max_params=max_params), as_json)
+    prof = _settle(profile, None, sets).profile
+    _emit(run(profile=prof, store=store, seeds=seeds, n=n, max_params=max_params), as_json)
 
 
 @bench_app.command("evaluate")
@@ -503,10 +506,9 @@ def bench_nb201_search(
     """NB-201 search benchmark: random, REA, REINFORCE on the oracle; NASWOT/T-CET picks and Evo(T-CET) without
     it; test accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
     from benchmarks.nb201_search import run
-    from nasgen.config import parse_overrides, resolve_profile
 
-    prof = resolve_profile(profile, overrides=parse_overrides(sets or []))
-    _emit(run(profile=prof, store=store, device=device, plot=_path(plot)), as_json)
+    opts = _settle(profile, None, sets, store, device)
+    _emit(run(profile=opts.profile, store=store, device=opts.device, plot=_path(plot)), as_json)
 
 
 @bench_app.command("nb201")

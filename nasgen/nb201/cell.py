@@ -11,6 +11,7 @@ from collections import defaultdict
 from functools import lru_cache
 
 from nasgen.errors import InvalidCellError
+from nasgen.nb201.arch import SPACE_SIZE, from_index, has_path, to_string
 from nasgen.space.cell import INPUT, OUTPUT, Cell
 
 NB201_OPS = {"nor_conv_3x3": "conv_3", "nor_conv_1x1": "conv_1", "avg_pool_3x3": "avg_pool_3", "skip_connect": "skip"}
@@ -55,8 +56,6 @@ def cell_index() -> dict[str, tuple[int, ...]]:
     """Canonical GraphNet ``cell_id`` -> the NB-201 indices whose cell it is (several architectures can compute
     the same function graph): how a generated GraphNet cell is looked up in NB-201's tables. The 341
     architectures without an input -> output path have no cell and are absent."""
-    from nasgen.nb201.arch import SPACE_SIZE, from_index, has_path, to_string
-
     out: dict[str, list[int]] = defaultdict(list)
     for i in range(SPACE_SIZE):
         ops = from_index(i)

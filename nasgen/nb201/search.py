@@ -39,13 +39,8 @@ def mutate(index: int, rng: np.random.Generator) -> int:
 def random_search(oracle: Oracle, rng: np.random.Generator, cfg: NB201SearchConfig,
                   pool: Sequence[int] | None = None) -> None:  # fmt: skip
     """Distinct architectures in random order until the budget (or the pool) is spent."""
-    candidates = np.asarray(pool) if pool is not None else None
-    n = min(oracle.left, len(candidates) if candidates is not None else SPACE_SIZE)
-    if candidates is not None:
-        order = rng.choice(candidates, size=n, replace=False)
-    else:
-        order = rng.choice(SPACE_SIZE, size=n, replace=False)
-    for i in order:
+    candidates = np.arange(SPACE_SIZE) if pool is None else np.asarray(pool)
+    for i in rng.choice(candidates, size=min(oracle.left, len(candidates)), replace=False):
         oracle.query(int(i))
 
 
