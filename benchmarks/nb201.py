@@ -22,13 +22,13 @@ import pandas as pd
 import torch
 
 from benchmarks.machine import machine_info
-from benchmarks.progress import ProgressLine
 from nasgen.cluster import fit_clusters
 from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig, get_profile
 from nasgen.device import resolve_device
 from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.data import PUBLISHED_SPEARMAN, accuracy_table, naslib_proxies
 from nasgen.nb201.scoring import NETWORKS, rank_correlations, score_archs
+from nasgen.progress import ProgressLine
 from nasgen.stages import nb201_proxies
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore

@@ -4,7 +4,9 @@
   mean ± std over ``oracle_runs`` runs of the validation and test accuracy of the architecture each run returns.
 - *zero-cost*: no oracle query. Random sampling of N architectures with a pick by NASWOT or T-CET (NASWOT's own
   protocol; N from ``zc_budgets``) over the scored sample of stage ``nb201_proxies`` (so N cannot exceed it),
-  and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand.
+  and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand; the hierarchical
+  method (nasgen.nb201.hierarchy): the pipeline pretrained on NB-201's cells (cached), CCNF samples at each
+  configured condition until ``hierarchy.budget`` distinct NB-201 cells, the pick by ``hierarchy.proxy``.
 
 A method is one entry of ``METHODS``: its name, protocol, budget and a function that runs one seeded search and
 returns the finished oracle. Our oracle is NB201's final validation accuracy; the published runs searched on
@@ -16,22 +18,26 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
 from benchmarks.machine import machine_info
-from benchmarks.progress import ProgressLine
+from nasgen.ccnf.sampling import CellSampler, GenerationError
 from nasgen.config import ALL_PROXIES, NB201SearchConfig, Profile, get_profile
 from nasgen.device import resolve_device
+from nasgen.nb201 import hierarchy
 from nasgen.nb201.arch import sample_indices
+from nasgen.nb201.cell import nb201_indices
 from nasgen.nb201.data import OPTIMUM, PUBLISHED_SEARCH, accuracy_table
 from nasgen.nb201.oracle import Oracle
 from nasgen.nb201.scoring import ProxyValues
 from nasgen.nb201.search import random_search, run_strategy
+from nasgen.progress import ProgressLine
 from nasgen.stages import nb201_proxies
+from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
@@ -42,6 +48,8 @@ class Context:
     valid: np.ndarray  # the oracle's answers, by architecture index
     proxies: ProxyValues
     pool: np.ndarray  # the scored sample the zero-cost random picks draw from
+    sampler: CellSampler | None = None  # the hierarchical method's models (pretrained on NB-201 cells)
+    conditions: dict[str, hierarchy.Condition] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class Method:
     search: Callable[[Context, int], Oracle]  # one seeded run -> the oracle it spent
     published: str | None = None  # its key in PUBLISHED_SEARCH's tables
     pooled: bool = False  # draws from the scored sample (its budget cannot exceed the sample)
+    pretrained: bool = False  # needs the hierarchical method's models
 
 
 def _oracle_method(strategy: str, cfg: NB201SearchConfig) -> Method:
@@ -88,11 +97,32 @@ def _evo_method(cfg: NB201SearchConfig) -> Method:
     return Method(f"Evo({cfg.evo_proxy})", "zero-cost", cfg.evo_budget, cfg.evo_runs, search)
 
 
+def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
+    """CCNF samples at ``condition``, the distinct NB-201 cells among them each one ZC evaluation. A cell that
+    several NB-201 architectures compute is realised as one of them drawn with the run's seed."""
+    h = cfg.hierarchy
+
+    def search(ctx: Context, seed: int) -> Oracle:
+        assert ctx.sampler is not None
+        found = hierarchy.nb201_candidates(ctx.sampler, ctx.conditions[condition].vector, h.budget, h, seed)
+        rng = np.random.default_rng(seed)
+        oracle = _proxy_oracle(ctx, h.proxy, h.budget)
+        for cell in found.cells:
+            oracle.query(int(rng.choice(nb201_indices(cell))))
+        oracle.info = {"latents": found.drawn, "valid": found.valid / found.drawn,
+                       "in_nb201": found.in_space / max(found.valid, 1),
+                       "distinct_cells": len(found.cells)}  # fmt: skip
+        return oracle
+
+    name = f"hierarchical: CCNF at {condition.replace('_', ' ')} + {h.proxy} pick"
+    return Method(name, "zero-cost", h.budget, h.runs, search, pretrained=True)
+
+
 def methods(cfg: NB201SearchConfig) -> list[Method]:
     """Every method of the table, in its order; a new method is one more entry here."""
     out = [_oracle_method(s, cfg) for s in ("random", "rea", "reinforce")]
     out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
-    return out + [_evo_method(cfg)]
+    return out + [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]
 
 
 def _summary(values: list[float]) -> dict:
@@ -103,23 +133,34 @@ def _summary(values: list[float]) -> dict:
 def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = True) -> dict:
     test = table["test_top1"].to_numpy()
     bar = ProgressLine(f"nb201-search {m.name}", m.runs, enabled=progress)
-    picks, curves, spent = [], [], []
+    picks, curves, spent, info, failed = [], [], [], [], []
     t0 = time.perf_counter()
     for r in range(m.runs):
-        oracle = m.search(ctx, ctx.cfg.seed + r)
+        try:
+            oracle = m.search(ctx, ctx.cfg.seed + r)
+        except GenerationError as e:  # a generator that returned no architecture: the run failed, said so
+            failed.append(str(e))
+            bar.advance()
+            continue
         picks.append(oracle.best()[0])
         curves.append(test[oracle.incumbents()])
         spent.append(oracle.queries)
+        info.append(oracle.info)
         bar.advance()
     seconds = time.perf_counter() - t0
+    head = {"protocol": m.protocol, "budget": m.budget, "runs": m.runs, "failed_runs": len(failed),
+            **({"first_failure": failed[0]} if failed else {})}  # fmt: skip
+    if not picks:
+        return {**head, "seconds": seconds, "published": m.published}
     width = max(len(c) for c in curves)
     padded = np.array([np.pad(c, (0, width - len(c)), mode="edge") for c in curves])
     return {
-        "protocol": m.protocol, "budget": m.budget, "runs": m.runs, "spent": _summary(spent),
+        **head, "spent": _summary(spent),
         "valid_top1": _summary(ctx.valid[picks]), "test_top1": _summary(test[picks]),
         "distinct_picks": len(set(picks)), "optimum_found": float(np.mean(test[picks] >= OPTIMUM["test_top1"] - 1e-6)),
         "seconds": seconds, "seconds_per_run": seconds / m.runs,
         "curve_test_mean": padded.mean(axis=0).tolist(), "published": m.published,
+        **({"per_run": {k: _summary([i[k] for i in info]) for k in info[0]}} if info[0] else {}),
     }  # fmt: skip
 
 
@@ -147,6 +188,7 @@ def run(profile: str | Profile = "demo", store: str | None = None, device: str =
     every = methods(cfg)
     chosen = [m for m in every if not m.pooled or m.budget <= len(ctx.pool)]  # N above the pool cannot be drawn
     skipped = [m.name for m in every if m not in chosen]
+    pretrained = _pretrained(ctx, prof, ArtifactStore(store), device) if any(m.pretrained for m in chosen) else None
     results = {m.name: run_method(m, ctx, table, progress) for m in chosen}
     result = {
         "benchmark": "nb201-search", "machine": machine_info(), "torch_threads": torch.get_num_threads(),
@@ -154,12 +196,27 @@ def run(profile: str | Profile = "demo", store: str | None = None, device: str =
         "zc": {"network": "alpha_x", **stage_cfg.zc.model_dump(mode="json", exclude={"proxies"}),
                "pool": int(len(ctx.pool)), "pool_uri": ref.uri, "pool_seconds": pool_seconds,
                "scored_on_demand": ctx.proxies.computed},
+        **({"hierarchy": pretrained} if pretrained else {}),
         "optimum": OPTIMUM, "methods": results, "skipped": skipped, "published": PUBLISHED_SEARCH,
     }  # fmt: skip
     if plot:
         with open(plot, "wb") as f:
             f.write(plot_png(result))
     return result
+
+
+def _pretrained(ctx: Context, prof: Profile, store: ArtifactStore, device: str) -> dict:
+    """Pretrain (or find) the hierarchical method's models on NB-201 cells, load them into ``ctx``, and say
+    what they are: artifact URIs, seconds, G-VAE and CCNF metrics, the families with their test accuracy."""
+    t0 = time.perf_counter()
+    refs = hierarchy.pretrain(store, prof, device)
+    seconds = time.perf_counter() - t0
+    ctx.sampler, ctx.conditions = hierarchy.load(refs, prof.nb201_search.hierarchy, device)
+    return {"artifacts": {k: r.uri for k, r in refs.items()}, "pretrain_seconds": seconds,
+            "conditions": {k: c.detail for k, c in ctx.conditions.items()},
+            "families": hierarchy.family_accuracy(refs["zc"], refs["clusters"], prof.nb201_search.hierarchy.proxy,
+                                                  accuracy_table()["test_top1"]),
+            **{s: metrics(refs[s]) for s in ("gvae", "ccnf")}}  # fmt: skip
 
 
 def plot_png(result: dict) -> bytes:
@@ -172,7 +229,7 @@ def plot_png(result: dict) -> bytes:
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     for ax, protocol, xlabel in ((axes[0], "oracle", "oracle queries"), (axes[1], "zero-cost", "ZC evaluations")):
         for name, r in result["methods"].items():
-            if r["protocol"] != protocol:
+            if r["protocol"] != protocol or "curve_test_mean" not in r:
                 continue
             y = np.asarray(r["curve_test_mean"])
             ax.plot(np.arange(1, len(y) + 1), y, label=f"{name} ({r['runs']} runs)")

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
-from benchmarks.progress import ProgressLine
 from nasgen.config import ConstraintConfig, get_profile, with_overrides
+from nasgen.progress import ProgressLine
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster

@@ -503,8 +503,9 @@ def bench_nb201_search(
     device: DeviceOpt = "cpu",
     plot: PlotOpt = None,
 ) -> None:
-    """NB-201 search benchmark: random, REA, REINFORCE on the oracle; NASWOT/T-CET picks and Evo(T-CET) without
-    it; test accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
+    """NB-201 search benchmark: random, REA, REINFORCE on the oracle; NASWOT/T-CET picks, Evo(T-CET) and the
+    hierarchical method (pipeline pretrained on NB-201 cells, cached) without it; test accuracy of the returned
+    architectures beside the published tables (``--set nb201_search.*``)."""
     from benchmarks.nb201_search import run
 
     opts = _settle(profile, None, sets, store, device)

@@ -39,13 +39,28 @@ class SamplerConfig(_Frozen):
         return v
 
 
+NB201_CELLS = 8_764  # distinct GraphNet cells of the 15,284 NB-201 architectures with a path (nasgen.nb201.cell)
+CellSpace = Literal["graphnet", "nb201"]
+
+
 class SampleCellsConfig(_Frozen):
-    """Stage `cells`: N unique canonical cells in Parquet shards."""
+    """Stage `cells`: N unique canonical cells in Parquet shards.
+
+    ``space``: ``graphnet`` samples the GraphNet cell space (``sampler``); ``nb201`` takes NAS-Bench-201's
+    distinct cells in a seeded order (``sampler`` unused), so the pipeline can be pretrained on that benchmark.
+    """
 
     n: int = Field(20_000, ge=1)
     seed: int = 0
     shard_size: int = Field(10_000, ge=1)
     sampler: SamplerConfig = SamplerConfig()
+    space: CellSpace = "graphnet"
+
+    @model_validator(mode="after")
+    def _fits_space(self) -> SampleCellsConfig:
+        if self.space == "nb201" and self.n > NB201_CELLS:
+            raise ValueError(f"n={self.n} exceeds the {NB201_CELLS} distinct cells of NAS-Bench-201")
+        return self
 
 
 # Named variants (nasgen.zc.variants; README, "Zero-cost proxies"). The record's `snip_ssnr` and `tcet` columns
@@ -357,6 +372,34 @@ class NB201ProxiesConfig(_Frozen):
     zc: ZCConfig = ZCConfig(batch_size=16, resolution=16, proxies=ALL_PROXIES)
 
 
+HierarchyCondition = Literal["family", "best_cell"]
+
+
+class NB201HierarchyConfig(_Frozen):
+    """The hierarchical method on NB-201 (nasgen.nb201.hierarchy): the profile's clusters / G-VAE / CCNF
+    pretrained on ``cells`` NB-201 cells (None: all 8,764), ``labelled`` of them scored for z(x) (the predictor
+    q conditions the rest), then per run CCNF samples conditioned on each of ``conditions`` (the family whose
+    labelled cells have the highest median ``proxy``; the NB-201 best cell's z(x), paper Table 8's setting)
+    until ``budget`` distinct NB-201 cells, each one ZC evaluation, the pick the highest ``proxy``.
+    """
+
+    cells: int | None = Field(None, ge=2, le=NB201_CELLS)
+    labelled: int = Field(1000, ge=2)
+    ccnf_max_cells: int | None = Field(None, ge=2)  # None: the CCNF trains on every cell too
+    conditions: tuple[HierarchyCondition, ...] = ("family", "best_cell")
+    proxy: ProxyName = "tcet"
+    budget: int = Field(100, ge=1)  # ZC evaluations per run
+    runs: int = Field(10, ge=1)
+    draw_batch: int = Field(200, ge=1)  # CCNF latents decoded at a time
+    max_draws: int = Field(10_000, ge=1)  # latents per run before it settles for fewer than ``budget`` cells
+
+    @model_validator(mode="after")
+    def _labelled_fits(self) -> NB201HierarchyConfig:
+        if self.labelled > (self.cells or NB201_CELLS):
+            raise ValueError(f"labelled={self.labelled} exceeds the {self.cells or NB201_CELLS} cells")
+        return self
+
+
 class NB201SearchConfig(_Frozen):
     """`bench nb201-search`: search strategies on NAS-Bench-201 under the seed papers' protocols.
 
@@ -364,7 +407,7 @@ class NB201SearchConfig(_Frozen):
     NB201 training, about 150 queries), ``oracle_runs`` runs (dissertation Table 3.3: 500). Zero-cost protocol:
     no oracle query; ``zc_budgets`` proxy evaluations (NASWOT's N), picks by each of ``zc_proxies`` over the
     scored sample of ``nb201_proxies`` (``zc_runs`` runs); Evo on the proxy with ``evo_budget`` evaluations,
-    scored on demand (``evo_runs`` runs).
+    scored on demand (``evo_runs`` runs); the hierarchical method (``hierarchy``).
     """
 
     queries: int = Field(150, ge=2)
@@ -379,6 +422,7 @@ class NB201SearchConfig(_Frozen):
     rea_sample: int = Field(3, ge=1)
     reinforce_lr: float = Field(0.01, gt=0)  # NATS-Bench's REINFORCE: Adam lr 0.01 on a 6 x 5 logit table
     reinforce_baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
+    hierarchy: NB201HierarchyConfig = NB201HierarchyConfig()
     seed: int = 0
 
     @model_validator(mode="after")
@@ -457,6 +501,9 @@ PROFILES: dict[str, Profile] = {
             evo_budget=6,
             rea_population=4,
             rea_sample=2,
+            hierarchy=NB201HierarchyConfig(
+                cells=40, labelled=16, proxy="naswot", budget=4, runs=2, draw_batch=16, max_draws=64
+            ),
         ),
         orchestration=OrchestrationConfig(retries=0),
     ),  # fmt: skip

@@ -116,10 +116,18 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
     cfg = get_profile("tiny").nb201_search
     assert set(out["methods"]) == {m.name for m in methods(cfg)} and not out["skipped"]
     for name, r in out["methods"].items():
+        if name.startswith("hierarchical"):  # the tiny models decode almost no valid cell: runs may fail, said so
+            assert r["runs"] == cfg.hierarchy.runs and r["budget"] == cfg.hierarchy.budget, name
+            assert r["failed_runs"] == r["runs"] and "no NB-201 cell among" in r["first_failure"] or r["spent"]
+            continue
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
-        assert r["runs"] == runs[r["protocol"]], name
+        assert r["runs"] == runs[r["protocol"]] and r["failed_runs"] == 0, name
         assert r["spent"]["max"] <= r["budget"], name
         assert 9.0 <= r["test_top1"]["mean"] <= 94.38, name
         assert len(r["curve_test_mean"]) == r["spent"]["max"]
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
     assert out["zc"]["pool"] == get_profile("tiny").nb201_proxies.n
+    h = out["hierarchy"]
+    assert set(h["artifacts"]) == {"cells", "zc", "clusters", "gvae", "ccnf"}
+    assert set(h["conditions"]) == {"family", "best_cell"}
+    assert sum(f["cells"] for f in h["families"].values()) == cfg.hierarchy.labelled

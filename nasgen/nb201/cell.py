@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import lru_cache
 
+import numpy as np
+
 from nasgen.errors import InvalidCellError
 from nasgen.nb201.arch import SPACE_SIZE, from_index, has_path, to_string
 from nasgen.space.cell import INPUT, OUTPUT, Cell
@@ -67,3 +69,10 @@ def cell_index() -> dict[str, tuple[int, ...]]:
 def nb201_indices(cell: Cell) -> tuple[int, ...]:
     """The NB-201 architectures computing ``cell`` (empty when the cell is outside NB-201's space)."""
     return cell_index().get(cell.cell_id, ())
+
+
+def nb201_codes(seed: int) -> np.ndarray:
+    """The canonical codes of NB-201's distinct GraphNet cells in a seeded random order: any prefix is a uniform
+    sample of them (the `cells` stream of ``space: nb201``, whose first cells the `zc` stage labels)."""
+    codes = np.sort(np.array([int(k, 16) for k in cell_index()], dtype=np.uint64))
+    return codes[np.random.default_rng(seed).permutation(len(codes))]

@@ -30,6 +30,7 @@ class Oracle:
         self.budget = budget
         self.name = name
         self.history: list[tuple[int, float]] = []  # (index, value) per query, in order
+        self.info: dict[str, float] = {}  # what a method reports of a run besides its queries
 
     @classmethod
     def from_table(cls, values: np.ndarray, budget: int, name: str = "oracle") -> Oracle:

@@ -1,6 +1,7 @@
 """Stage `cells`: N unique canonical cells as a chain of Parquet shards, resumable shard by shard.
 
-Shard i holds positions [i*S, (i+1)*S) of the deterministic unique stream (nasgen.space.sampling). It is
+Shard i holds positions [i*S, (i+1)*S) of the deterministic unique stream (nasgen.space.sampling; under
+``space: nb201``, NB-201's distinct cells in a seeded order, nasgen.nb201.cell.nb201_codes). It is
 computed from the codes of shards < i and the stream cursor stored in shard i-1's manifest, so a run that
 died after shard i resumes at shard i+1 and produces exactly the cells of an uninterrupted run. The final
 `cells` artifact is a manifest listing the shard refs, committed once every shard exists.
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from nasgen.config import SampleCellsConfig
 from nasgen.errors import ArtifactMissingError
+from nasgen.nb201.cell import nb201_codes
 from nasgen.space import canonical
 from nasgen.space.ops import OPS
 from nasgen.space.sampling import Cursor, unique_codes
@@ -39,12 +41,18 @@ def shard_sizes(cfg: SampleCellsConfig) -> list[int]:
     return [cfg.shard_size] * full + ([rest] if rest else [])
 
 
+def _key_config(cfg: SampleCellsConfig) -> dict:
+    """The config as keys see it: ``space`` only when it is not the GraphNet default (it arrived after the
+    GraphNet artifacts were keyed, and a new field must not invalidate them)."""
+    return cfg.model_dump(mode="json", exclude={"space"} if cfg.space == "graphnet" else None)
+
+
 def shard_key(cfg: SampleCellsConfig, index: int) -> str:
-    return content_key(SHARD_STAGE, {"cells": cfg.model_dump(mode="json"), "index": index})
+    return content_key(SHARD_STAGE, {"cells": _key_config(cfg), "index": index})
 
 
 def key(cfg: SampleCellsConfig) -> str:
-    return content_key(STAGE, cfg)
+    return content_key(STAGE, _key_config(cfg))
 
 
 def codes_table(codes: np.ndarray, start: int) -> pa.Table:
@@ -75,10 +83,15 @@ def compute_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, prev
     if previous:
         m = store.manifest(previous[-1].stage, previous[-1].key)
         cursor = Cursor(**m["cursor"])
-    seen = read_codes(store, previous)
     size = shard_sizes(cfg)[index]
-    codes, cursor = unique_codes(size, cfg.seed, cfg.sampler, seen=seen, cursor=cursor, progress=progress)
     start = index * cfg.shard_size
+    if cfg.space == "nb201":
+        codes = nb201_codes(cfg.seed)[start : start + size]
+        if progress is not None:
+            progress(size)
+    else:
+        seen = read_codes(store, previous)
+        codes, cursor = unique_codes(size, cfg.seed, cfg.sampler, seen=seen, cursor=cursor, progress=progress)
     with store.writer(
         SHARD_STAGE,
         shard_key(cfg, index),

@@ -19,6 +19,8 @@ from typing import Any
 
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
+from nasgen.nb201.arch import SPACE_SIZE
+from nasgen.progress import STAGE_LINE_EVERY_S, ProgressLine
 from nasgen.stages import ccnf, cells, clusters, generate, gvae, hl_evo, nb201_proxies, sg, trained, zc
 from nasgen.store import ArtifactStore, Ref
 
@@ -33,6 +35,7 @@ class Stage:
     section: str | None = None  # the Profile field whose config is passed as ``cfg``
     title: str = ""  # for tables and logs
     run_name: str | None = None  # task-run name template over the inputs, e.g. "zc-shard-{index}"
+    units: Callable[..., int] | None = None  # (some inputs) -> the progress ticks compute makes (an upper bound)
     inputs: tuple[str, ...] = field(init=False)
     uses_device: bool = field(init=False)
 
@@ -40,17 +43,17 @@ class Stage:
         params = inspect.signature(self.compute).parameters
         object.__setattr__(self, "inputs", tuple(p for p in params if p not in RUN_OPTIONS))
         object.__setattr__(self, "uses_device", "device" in params)
-        missing = set(inspect.signature(self.key_fn).parameters) - set(self.inputs)
-        if missing:
-            raise TypeError(f"stage {self.name}: key takes {sorted(missing)}, which compute does not")
+        for what, fn in (("key", self.key_fn), ("units", self.units)):
+            missing = set(inspect.signature(fn).parameters) - set(self.inputs) if fn else set()
+            if missing:
+                raise TypeError(f"stage {self.name}: {what} takes {sorted(missing)}, which compute does not")
 
     @property
     def command(self) -> str:
         return self.name.replace("_", "-")
 
     def key(self, **inputs: Any) -> str:
-        names = inspect.signature(self.key_fn).parameters
-        return self.key_fn(**{n: inputs[n] for n in names})
+        return _call(self.key_fn, inputs)
 
     def stored(self, store: ArtifactStore, **inputs: Any) -> Ref | None:
         k = self.key(**inputs)
@@ -65,35 +68,91 @@ class Stage:
         if ref is not None:
             return ref
         options: dict[str, Any] = {}
+        line = None
         if "progress" in inspect.signature(self.compute).parameters:
+            if progress is None and self.units is not None:  # nobody watches: say it on stderr, log-readable
+                label = self.run_name.format(**inputs) if self.run_name else self.command
+                line = ProgressLine(label, _call(self.units, inputs), every=STAGE_LINE_EVERY_S)
+                progress = line.advance
             options["progress"] = progress
         if self.uses_device:
             options["device"] = resolve_device(device)
-        return self.compute(store, **inputs, **options)
+        ref = self.compute(store, **inputs, **options)
+        if line is not None:
+            line.finish()
+        return ref
+
+
+def _call(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    return fn(**{n: inputs[n] for n in inspect.signature(fn).parameters})
+
+
+def _epochs(cfg) -> int:
+    return cfg.epochs
 
 
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
-        Stage(cells.SHARD_STAGE, cells.shard_key, cells.compute_shard, run_name="cells-shard-{index}"),
-        Stage(cells.STAGE, cells.key, cells.compute, section="cells", title="cells"),
-        Stage(zc.SHARD_STAGE, zc.shard_key, zc.compute_shard, run_name="zc-shard-{index}"),
-        Stage(zc.STAGE, zc.key, zc.compute, section="zc", title="ZC scores"),
-        Stage(clusters.STAGE, clusters.key, clusters.compute, section="clusters", title="cell families"),
-        Stage(gvae.STAGE, gvae.key, gvae.compute, section="gvae", title="G-VAE"),
-        Stage(ccnf.STAGE, ccnf.key, ccnf.compute, section="ccnf", title="CCNF"),
         Stage(
-            hl_evo.STAGE, hl_evo.key, hl_evo.compute, section="hl_evo", title="HL-Evo", run_name="hl-evo-{level.name}"
+            cells.SHARD_STAGE,
+            cells.shard_key,
+            cells.compute_shard,
+            run_name="cells-shard-{index}",
+            units=lambda cfg, index: cells.shard_sizes(cfg)[index],
+        ),
+        Stage(cells.STAGE, cells.key, cells.compute, section="cells", title="cells"),
+        Stage(
+            zc.SHARD_STAGE,
+            zc.shard_key,
+            zc.compute_shard,
+            run_name="zc-shard-{index}",
+            units=lambda cells_ref, cfg, index: zc.shard_length(cells_ref, cfg, index),
+        ),
+        Stage(zc.STAGE, zc.key, zc.compute, section="zc", title="ZC scores"),
+        Stage(
+            clusters.STAGE,
+            clusters.key,
+            clusters.compute,
+            section="clusters",
+            title="cell families",
+            units=lambda cfg: cfg.k_max - cfg.k_min + 1,
+        ),
+        Stage(gvae.STAGE, gvae.key, gvae.compute, section="gvae", title="G-VAE", units=_epochs),
+        Stage(ccnf.STAGE, ccnf.key, ccnf.compute, section="ccnf", title="CCNF", units=_epochs),
+        Stage(
+            hl_evo.STAGE,
+            hl_evo.key,
+            hl_evo.compute,
+            section="hl_evo",
+            title="HL-Evo",
+            run_name="hl-evo-{level.name}",
+            units=lambda cfg: cfg.iterations,
         ),  # fmt: skip
-        Stage(sg.STAGE, sg.key, sg.compute, section="sg", title="SG"),
-        Stage(generate.STAGE, generate.key, generate.compute, section="generate", title="generate"),
-        Stage(trained.STAGE, trained.key, trained.compute, title="trained network", run_name="train-{macro.arch_id}"),
+        Stage(sg.STAGE, sg.key, sg.compute, section="sg", title="SG", units=_epochs),
+        Stage(
+            generate.STAGE,
+            generate.key,
+            generate.compute,
+            section="generate",
+            title="generate",
+            units=lambda cfg: cfg.n,
+        ),
+        Stage(
+            trained.STAGE,
+            trained.key,
+            trained.compute,
+            title="trained network",
+            run_name="train-{macro.arch_id}",
+            units=lambda recipe: recipe.epochs,
+        ),
         Stage(
             nb201_proxies.STAGE,
             nb201_proxies.key,
             nb201_proxies.compute,
             section="nb201_proxies",
             title="NB-201 proxies",
+            units=lambda cfg: cfg.n or SPACE_SIZE,
         ),
     )
 }

@@ -68,6 +68,11 @@ def plan(cells_ref: Ref, cfg: ScoreCellsConfig) -> list[tuple[int, int]]:
     return [(s, min(s + cfg.shard_size, n)) for s in range(0, n, cfg.shard_size)]
 
 
+def shard_length(cells_ref: Ref, cfg: ScoreCellsConfig, index: int) -> int:
+    start, stop = plan(cells_ref, cfg)[index]
+    return stop - start
+
+
 def shard_key(cells_ref: Ref, cfg: ScoreCellsConfig, index: int) -> str:
     start, stop = plan(cells_ref, cfg)[index]
     return _bounds_key(cells_ref, cfg, start, stop)

@@ -1,9 +1,12 @@
-"""A progress line for long benchmark loops that reads the same on a terminal and in a log file (stderr)."""
+"""A progress line for long loops (stages, benchmarks) that reads the same on a terminal and in a log file
+(stderr): a terminal bar would leave nothing readable in ``make demo > demo.log``."""
 
 from __future__ import annotations
 
 import sys
 import time
+
+STAGE_LINE_EVERY_S = 30.0  # a stage's line: often enough to see it move, rare enough to read a log of a long run
 
 
 class ProgressLine:
@@ -24,3 +27,9 @@ class ProgressLine:
             pct = 100.0 * self.done / max(self.total, 1)
             print(f"{self.label}: {self.done}/{self.total} ({pct:.0f}%) {elapsed:.0f} s, eta {eta:.0f} s",
                   file=sys.stderr, flush=True)  # fmt: skip
+
+    def finish(self) -> None:
+        """The closing line (a loop that stops early, e.g. at early stopping, never reaches ``total``)."""
+        if self.enabled and self.done < self.total:
+            elapsed = time.perf_counter() - self.t0
+            print(f"{self.label}: done at {self.done}/{self.total} in {elapsed:.0f} s", file=sys.stderr, flush=True)
