@@ -140,12 +140,11 @@ def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = Tr
             oracle = m.search(ctx, ctx.cfg.seed + r)
         except GenerationError as e:  # a generator that returned no architecture: the run failed, said so
             failed.append(str(e))
-            bar.advance()
-            continue
-        picks.append(oracle.best()[0])
-        curves.append(test[oracle.incumbents()])
-        spent.append(oracle.queries)
-        info.append(oracle.info)
+        else:
+            picks.append(oracle.best()[0])
+            curves.append(test[oracle.incumbents()])
+            spent.append(oracle.queries)
+            info.append(oracle.info)
         bar.advance()
     seconds = time.perf_counter() - t0
     head = {"protocol": m.protocol, "budget": m.budget, "runs": m.runs, "failed_runs": len(failed),

@@ -80,9 +80,6 @@ def compute_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, prev
     if len(previous) != index:
         raise ValueError(f"shard {index} needs the refs of the {index} shards before it, got {len(previous)}")
     cursor = Cursor()
-    if previous:
-        m = store.manifest(previous[-1].stage, previous[-1].key)
-        cursor = Cursor(**m["cursor"])
     size = shard_sizes(cfg)[index]
     start = index * cfg.shard_size
     if cfg.space == "nb201":
@@ -90,6 +87,8 @@ def compute_shard(store: ArtifactStore, cfg: SampleCellsConfig, index: int, prev
         if progress is not None:
             progress(size)
     else:
+        if previous:
+            cursor = Cursor(**store.manifest(previous[-1].stage, previous[-1].key)["cursor"])
         seen = read_codes(store, previous)
         codes, cursor = unique_codes(size, cfg.seed, cfg.sampler, seen=seen, cursor=cursor, progress=progress)
     with store.writer(
