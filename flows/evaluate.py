@@ -13,6 +13,7 @@ from prefect.artifacts import create_table_artifact
 from flows.options import RunOptions
 from flows.reporting import artifact_key, results_with_progress
 from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, with_overrides
+from nasgen.device import thread_share
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.stages import generate as generate_stage
@@ -56,9 +57,10 @@ def evaluate(
     macros = resolve_networks(networks)
     recipe = resolve_recipe(dataset.name, epochs, seed)
     st = ArtifactStore(run.store)
-    futures = [submit_stage("trained", prof.orchestration, store=st.root, macro=m, dataset=dataset, recipe=recipe,
-                            device=device) for m in macros]  # fmt: skip
-    refs = results_with_progress(futures, f"evaluate: {len(futures)} networks on {dataset.name}")
+    with thread_share(len(macros), device):  # the networks train at once: their threads share the cores
+        futures = [submit_stage("trained", prof.orchestration, store=st.root, macro=m, dataset=dataset,
+                                recipe=recipe, device=device) for m in macros]  # fmt: skip
+        refs = results_with_progress(futures, f"evaluate: {len(futures)} networks on {dataset.name}")
     rows = [{"uri": r.uri, **metrics(r)} for r in refs]
     create_table_artifact(rows, key=artifact_key("evaluate", dataset.name, recipe.epochs, "epochs"),
                           description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")  # fmt: skip

@@ -11,6 +11,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.options import RunOptions
 from flows.reporting import artifact_key, results_with_progress
+from nasgen.device import thread_share
 from nasgen.stages import ccnf, hl_evo
 from nasgen.store import ArtifactStore, Ref, open_ref
 from tasks.stage import submit_stage
@@ -24,9 +25,10 @@ def hl_evo_flow(ccnf_uri: str, run: RunOptions = RunOptions()) -> list[Ref]:
     cfg = prof.hl_evo
     c_store, c_ref = open_ref(ccnf_uri, stage=ccnf.STAGE)
     st = c_store if run.store is None else ArtifactStore(run.store)
-    futures = [submit_stage("hl_evo", prof.orchestration, store=st.root, ccnf_ref=c_ref, cfg=cfg, level=level,
-                            device=device) for level in cfg.levels]  # fmt: skip
-    refs = results_with_progress(futures, f"hl-evo: {len(futures)} constraint levels")
+    with thread_share(len(cfg.levels), device):  # the levels run at once: their threads share the cores
+        futures = [submit_stage("hl_evo", prof.orchestration, store=st.root, ccnf_ref=c_ref, cfg=cfg, level=level,
+                                device=device) for level in cfg.levels]  # fmt: skip
+        refs = results_with_progress(futures, f"hl-evo: {len(futures)} constraint levels")
     for r in refs:
         s = hl_evo.stats(r)
         create_table_artifact([{"uri": r.uri, **s}], key=artifact_key("hl-evo", prof.name, s["constraint"]),

@@ -536,6 +536,21 @@ def bench_nb201(
               ablation_n=ablation_n, plot=_path(plot), scores=_path(scores)), as_json)  # fmt: skip
 
 
+@bench_app.command("gpu")
+def bench_gpu(
+    as_json: JsonOpt = False,
+    profile: Annotated[str, typer.Option("--profile", help="Whose model sizes and ZC config are measured.")] = "paper",
+    device: DeviceOpt = "auto",
+    sets: SetOpt = None,
+) -> None:
+    """GPU benchmark (ten minutes at paper): ZC cells/s vs worker processes, G-VAE/CCNF/SG steps/s, images/s of
+    training a 1M-parameter network, launch overhead of alpha_x. Sized by the profile's `bench_gpu` section."""
+    from benchmarks.gpu import run
+    from nasgen.config import parse_overrides
+
+    _emit(run(profile=profile, device=device, overrides=parse_overrides(sets or [])), as_json)
+
+
 @bench_app.command("gvae-sweep")
 def bench_gvae_sweep(
     variant: Annotated[list[str] | None, typer.Option("--variant", help='e.g. "beta_kl=0.02,epochs=120".')] = None,
@@ -552,6 +567,26 @@ def bench_gvae_sweep(
 
 
 # --- production ----------------------------------------------------------------------------------------------
+
+
+@app.command("rehearse")
+def rehearse_cmd(
+    profile: ProfileOpt = "paper",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    device: DeviceOpt = "cpu",
+    as_json: JsonOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Also save the JSON here.")] = None,
+) -> None:
+    """Every pretrain stage and generate at the profile's model sizes on a small slice of its data (section
+    `rehearse`), in a temporary store: time per unit of work, peak memory, the full profile's extrapolated cost
+    beside the paper's Appendix A."""
+    from benchmarks.rehearse import rehearse, table
+
+    result = rehearse(_settle(profile, config, sets, device=device).profile, device=device)
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2, default=float))
+    print(json.dumps(result, default=float) if as_json else table(result))
 
 
 @app.command("deploy")

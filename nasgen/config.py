@@ -432,6 +432,37 @@ class NB201SearchConfig(_Frozen):
         return self
 
 
+class RehearseConfig(_Frozen):
+    """The slice of data `nasgen rehearse` runs a profile's stages on (benchmarks/rehearse.py). Model sizes and
+    numeric settings stay the profile's; only data sizes and loop lengths shrink, and the measured time per
+    unit of work is extrapolated to the profile's full sizes."""
+
+    cells: int = Field(2_000, ge=20)  # sampled (cells.n), all trained on by the G-VAE and the CCNF
+    labelled: int = Field(64, ge=8)  # ZC-scored (zc.n_labelled)
+    gvae_epochs: int = Field(25, ge=1)  # ~200 optimiser steps at batch 256 on 1,800 training cells
+    ccnf_epochs: int = Field(5, ge=1)
+    hl_evo_iterations: int = Field(20, ge=2)  # per constraint level
+    sg_epochs: int = Field(1, ge=1)
+    generate_n: int = Field(10, ge=1)
+    memory_poll_s: float = Field(0.05, gt=0)  # how often the peak-RSS sampler reads /proc
+
+
+class GPUBenchConfig(_Frozen):
+    """`nasgen bench gpu` (benchmarks/gpu.py): sized to fit ten minutes on one GPU at the paper profile."""
+
+    zc_cells: int = Field(64, ge=1)  # timed cells per ZC worker process, after one warm-up cell
+    workers: tuple[int, ...] = (1, 2, 4)  # ZC worker processes sharing the device
+    train_steps: int = Field(50, ge=1)  # timed optimiser steps of the G-VAE, the CCNF and the SG (after warm-up)
+    sg_positions: int = Field(20, ge=1)  # HL positions of the SG's training sequences (paper Section 4.3: <= 20)
+    network_params: int = Field(1_000_000, ge=1_000)  # size of the trained network (a random macro below it)
+    images: int = Field(5_120, ge=8)  # synthetic CIFAR-shaped training images per epoch
+    image_epochs: int = Field(2, ge=2)  # the first one is the warm-up
+    # alpha_x forward+backward at these batches: launch-bound when about equal (batch norm needs two samples)
+    launch_batches: tuple[int, int] = (2, 64)
+    launch_repeats: int = Field(10, ge=1)
+    seed: int = 0
+
+
 class OrchestrationConfig(_Frozen):
     """Retries and backoff of every stage task (tasks/stage.py)."""
 
@@ -453,6 +484,8 @@ class Profile(_Frozen):
     nb201_proxies: NB201ProxiesConfig = NB201ProxiesConfig()
     nb201_search: NB201SearchConfig = NB201SearchConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
+    rehearse: RehearseConfig = RehearseConfig()
+    bench_gpu: GPUBenchConfig = GPUBenchConfig()
     describe_examples: int = Field(3, ge=0)
     demo_budget: int = Field(1_000_000, ge=1)  # params budget `make demo` generates for
 
@@ -506,6 +539,12 @@ PROFILES: dict[str, Profile] = {
             ),
         ),
         orchestration=OrchestrationConfig(retries=0),
+        rehearse=RehearseConfig(
+            cells=40, labelled=16, gvae_epochs=200, ccnf_epochs=3, hl_evo_iterations=4, generate_n=2
+        ),  # the tiny models need their own epochs to decode valid cells
+        bench_gpu=GPUBenchConfig(
+            zc_cells=2, workers=(1, 2), train_steps=2, sg_positions=4, images=64, launch_repeats=2
+        ),
     ),  # fmt: skip
     "smoke": Profile(
         name="smoke",
@@ -534,6 +573,9 @@ PROFILES: dict[str, Profile] = {
         sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
         generate=GenerateConfig(n=8, top_k=2, zc=SMOKE_SEARCH_ZC),
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
+        rehearse=RehearseConfig(
+            cells=200, labelled=16, gvae_epochs=60, ccnf_epochs=2, hl_evo_iterations=4, generate_n=2
+        ),
     ),
     "demo": Profile(
         name="demo",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import torch
 
 from nasgen.errors import ConfigError
@@ -23,3 +26,17 @@ def resolve_device(device: str) -> str:
 def limit_threads(n: int) -> None:
     """Process-pool initializer: n intra-op threads per worker, so workers x threads <= cores."""
     torch.set_num_threads(max(1, n))
+
+
+@contextmanager
+def thread_share(jobs: int, device: str = "cpu"):
+    """While ``jobs`` torch jobs run at once in this process's threads (a thread task runner's fan-out), each
+    gets cores // jobs intra-op threads, so together they use at most the cores; restored afterwards. On a GPU
+    the arithmetic is on the device and nothing changes."""
+    before = torch.get_num_threads()
+    if device == "cpu" and jobs > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -123,3 +123,37 @@ def test_validity_latents_mix_rescaled_prior_and_segments_between_training_laten
     z = validity_latents(big, 0.0, gen)  # the rescaled prior: the batch's mean and std
     assert torch.allclose(z.mean(0), big.mean(0), atol=0.4) and torch.allclose(z.std(0), big.std(0), atol=0.3)
     assert len(validity_latents(big, 0.25, gen)) == 1000
+
+
+def test_edge_logits_equal_the_edge_head_on_concatenated_slot_pairs():
+    """The factorised first layer (W_i s_i + W_j s_j) is the concatenated pair MLP, same weights."""
+    from nasgen.gvae.model import Decoder
+
+    torch.manual_seed(0)
+    dec = Decoder(GVAEConfig(layers=1, hidden=16, latent=4))
+    s = torch.randn(5, 8, 16)
+    pairs = torch.cat([s[:, TRIU[0]], s[:, TRIU[1]]], dim=-1)
+    torch.testing.assert_close(dec.edge_logits(s), dec.edge_head(pairs).squeeze(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_triplet_negatives_are_uniform_among_the_farther_cells():
+    t = torch.tensor([[0.0, 0, 0, 0], [0.1, 0, 0, 0], [5.0, 0, 0, 0], [6.0, 0, 0, 0], [7.0, 0, 0, 0]])
+    gen = torch.Generator().manual_seed(0)
+    negs = [int(mine_triplets(t, gen)[0, 2]) for _ in range(3000)]
+    counts = np.bincount(negs, minlength=5)
+    assert counts[0] == counts[1] == 0  # the anchor itself and its positive are never negatives
+    assert np.all(np.abs(counts[2:] / 3000 - 1 / 3) < 0.04)  # ~4.6 standard errors
+
+
+def test_gcn_on_a_normalised_adjacency_equals_torch_geometrics_dense_gcn_conv():
+    from torch_geometric.nn.dense import DenseGCNConv
+
+    from nasgen.gvae.model import dense_gcn, gcn_normalised
+
+    torch.manual_seed(0)
+    conv = DenseGCNConv(6, 5)
+    x, adj = torch.randn(3, 8, 6), (torch.rand(3, 8, 8) < 0.3).float()
+    mask = torch.rand(3, 8) < 0.8
+    want = conv(x, adj, mask)
+    got = dense_gcn(conv, x, gcn_normalised(adj), mask.unsqueeze(-1).float())
+    torch.testing.assert_close(got, want)

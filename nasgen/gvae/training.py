@@ -84,12 +84,10 @@ def mine_triplets(t_zc: torch.Tensor, generator: torch.Generator) -> torch.Tenso
     pos = d.argmin(1)
     d_pos = d.gather(1, pos[:, None])
     farther = (d > d_pos) & torch.isfinite(d)
-    rows = []
-    for a in range(len(t_zc)):
-        cand = torch.nonzero(farther[a]).flatten()
-        if len(cand):
-            rows.append((a, int(pos[a]), int(cand[torch.randint(len(cand), (1,), generator=generator)])))
-    return torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
+    # a uniform draw among each anchor's farther cells: the argmax of iid uniforms over that set
+    draw = torch.rand(d.shape, generator=generator).masked_fill(~farther, -1.0)
+    anchors = torch.nonzero(farther.any(1)).flatten()
+    return torch.stack([anchors, pos[anchors], draw.argmax(1)[anchors]], 1).to(torch.long).reshape(-1, 3)
 
 
 def triplet_loss(mu: torch.Tensor, t_zc: torch.Tensor, margin: float, generator: torch.Generator) -> torch.Tensor:

@@ -36,6 +36,7 @@ from nasgen.zc.conditions import with_exact_costs
 
 STAGE = "ccnf"
 WEIGHTS = "weights.safetensors"
+HISTORY = "history.parquet"
 ENCODE_BATCH = 4096
 SUCCESS_SAMPLES = 200  # per cluster mean, for the artifact's own decoding-success metric
 HISTORY_SCHEMA = pa.schema(
@@ -115,7 +116,7 @@ def compute(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None,
         w.write_json("model.json", {"config": cfg.model_dump(mode="json"), "dim": flow.dim,
                                     "cond_dim": flow.cond_dim, "latent_mean": lat.mean(0).tolist(),
                                     "latent_std": lat.std(0).tolist()})  # fmt: skip
-        w.write_parquet("history.parquet", _history(hist), HISTORY_SCHEMA)
+        w.write_parquet(HISTORY, _history(hist), HISTORY_SCHEMA)
         w.write_json(METRICS, metrics)
         w.rows = len(lat)
         w.meta.update(metrics=metrics)

@@ -60,17 +60,24 @@ def walk(prof: Profile, execute: Executor, upto: str | None = None) -> Refs:
 
 def build(store: ArtifactStore, prof: Profile, device: str = "cpu", upto: str | None = None) -> Refs:
     """Run (or find stored) every pretrain step in this process: the benchmarks' and tests' pipeline."""
+    return walk(prof, local_executor(store, device), upto)
+
+
+def local_executor(store: ArtifactStore, device: str = "cpu", progress=None) -> Executor:
+    """Each step run in this process, in order; ``progress`` (the step's name) -> a progress callback for
+    the stages that take one (None: their own stderr lines), e.g. the rehearsal's timing of epochs."""
 
     def execute(step: Step, cfg, inputs: dict):
         if step.name == "cells":
             return run_cells(store, cfg)
         if step.name == "zc":
             return run_zc(store, inputs["cells_ref"], cfg, device)
+        tick = None if progress is None else progress(step.name)
         if step.per_level:
-            return [run(step.name, store, device, cfg=cfg, level=lv, **inputs) for lv in cfg.levels]
-        return run(step.name, store, device, cfg=cfg, **inputs)
+            return [run(step.name, store, device, tick, cfg=cfg, level=lv, **inputs) for lv in cfg.levels]
+        return run(step.name, store, device, tick, cfg=cfg, **inputs)
 
-    return walk(prof, execute, upto)
+    return execute
 
 
 def lookup(store: ArtifactStore, prof: Profile, upto: str | None = None) -> Refs:
