@@ -1,6 +1,6 @@
 #!/bin/bash
 # the demo ZC config on 100 of the demo cells: threads vs processes runner, alone and next to a 1-thread busy job
-cd /work/main
+cd "$(dirname "$0")/.."  # the repository root; needs the demo cells in ./artifacts (make demo, or nasgen cells)
 CELLS=$(ls -d $PWD/artifacts/cells/*/ | head -1)
 for runner in threads processes; do
   for load in alone busy; do
