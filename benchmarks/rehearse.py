@@ -29,9 +29,9 @@ from nasgen.generate.request import GenerateRequest
 from nasgen.progress import ProgressLine
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import hl_evo as hl_evo_stage
-from nasgen.stages.pipeline import local_executor, walk
+from nasgen.stages.pipeline import STEPS, local_executor, walk
 from nasgen.stages.readers import metrics as metrics_of
-from nasgen.stages.registry import run
+from nasgen.stages.registry import run, stage
 from nasgen.store import ArtifactStore, store_of
 
 # Paper Appendix A, Table 5: V100 GPU hours per step. The text says "around 30 GPU hours" in total and "5.5"
@@ -120,12 +120,13 @@ class PeakMemory:
 class Ticks:
     """Times of a stage's progress ticks (one per epoch of a training loop), echoed as a progress line."""
 
-    line: ProgressLine
+    line: ProgressLine | None = None
     times: list[float] = field(default_factory=list)
 
     def __call__(self, n: int = 1) -> None:
         self.times.append(time.perf_counter())
-        self.line.advance(n)
+        if self.line is not None:
+            self.line.advance(n)
 
 
 def rehearse(profile: str | Profile = "paper", device: str = "cpu", overrides: dict | None = None,
@@ -146,10 +147,9 @@ def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -
     ticks: dict[str, Ticks] = {}
     failed: dict = {}
 
-    def progress(name: str) -> Ticks:
+    def progress(name: str) -> Ticks:  # one line per step: a per-level stage ticks for every level
         cfg = getattr(part, name)
-        total = {"clusters": lambda: cfg.k_max - cfg.k_min + 1, "hl_evo": lambda: cfg.iterations * len(cfg.levels)}
-        total = total.get(name, lambda: cfg.epochs)()
+        total = stage(name).units_of(cfg=cfg) * (len(cfg.levels) if STEPS[name].per_level else 1)
         ticks[name] = Ticks(ProgressLine(f"rehearse {name}", total, every=10.0))
         return ticks[name]
 
@@ -164,8 +164,7 @@ def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -
             except NasgenError as e:  # e.g. a G-VAE of a few hundred steps that decodes no cell of a family
                 failed.update(stage=step.name, error=str(e).splitlines()[0], wall_s=time.perf_counter() - t0)
                 raise _Stopped from e
-        measured[step.name] = {"wall_s": time.perf_counter() - t0, "t0": t0, "peak_rss": mem.peak,
-                               "cuda_peak": mem.cuda_peak, "ref": out}  # fmt: skip
+        measured[step.name] = _entry(t0, mem, out)
         return out
 
     try:
@@ -180,10 +179,15 @@ def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -
             gen = run("generate", store, device, cfg=part.generate, sg_ref=refs["sg"], request=request)
         except NoFeasibleNetworkError as e:  # an SG of a few steps may miss the budget: its cost is still measured
             gen, outcome = None, f"no feasible network: {e}"
-    measured["generate"] = {"wall_s": time.perf_counter() - t0, "t0": t0, "peak_rss": mem.peak,
-                            "cuda_peak": mem.cuda_peak, "ref": gen, "outcome": outcome}  # fmt: skip
+    measured["generate"] = _entry(t0, mem, gen, outcome)
     rows = [_row(name, m, ticks.get(name), full, part) for name, m in measured.items()]
     return _result(full, part, device, rows, None)
+
+
+def _entry(t0: float, mem: PeakMemory, ref, outcome: str = "ok") -> dict:
+    """What one stage's run measured (its start ``t0`` on the perf_counter clock of its progress ticks)."""
+    return {"wall_s": time.perf_counter() - t0, "t0": t0, "peak_rss": mem.peak, "cuda_peak": mem.cuda_peak,
+            "ref": ref, "outcome": outcome}  # fmt: skip
 
 
 class _Stopped(Exception):
@@ -234,7 +238,7 @@ def _row(name: str, m: dict, ticks: Ticks | None, full: Profile, part: Profile) 
         "full_units": total,
         "extrapolated_h": extrapolated / 3600,
         "paper_step": PAPER_GROUP.get(name),
-        "outcome": m.get("outcome", "ok"),
+        "outcome": m["outcome"],
         **extra,
     }
 

@@ -460,6 +460,7 @@ class GPUBenchConfig(_Frozen):
     # alpha_x forward+backward at these batches: launch-bound when about equal (batch norm needs two samples)
     launch_batches: tuple[int, int] = (2, 64)
     launch_repeats: int = Field(10, ge=1)
+    launch_bound_ratio: float = Field(2.0, gt=1)  # below it, the larger batch barely costs more: launch-bound
     seed: int = 0
 
 

@@ -55,6 +55,10 @@ class Stage:
     def key(self, **inputs: Any) -> str:
         return _call(self.key_fn, inputs)
 
+    def units_of(self, **inputs: Any) -> int:
+        """The progress ticks ``compute`` makes for these inputs (1 for a stage that declares none)."""
+        return 1 if self.units is None else _call(self.units, inputs)
+
     def stored(self, store: ArtifactStore, **inputs: Any) -> Ref | None:
         k = self.key(**inputs)
         return store.ref(self.name, k) if store.exists(self.name, k) else None
@@ -72,7 +76,7 @@ class Stage:
         if "progress" in inspect.signature(self.compute).parameters:
             if progress is None and self.units is not None:  # nobody watches: say it on stderr, log-readable
                 label = self.run_name.format(**inputs) if self.run_name else self.command
-                line = ProgressLine(label, _call(self.units, inputs), every=STAGE_LINE_EVERY_S)
+                line = ProgressLine(label, self.units_of(**inputs), every=STAGE_LINE_EVERY_S)
                 progress = line.advance
             options["progress"] = progress
         if self.uses_device:
