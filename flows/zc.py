@@ -1,9 +1,11 @@
 """Flow `zc`: ZC records of the labelled subset of a cells artifact, one task per shard, fanned out.
 
-Back ends (``runner``): ``threads`` (default), ``processes`` (spawned workers, CUDA-safe), or
+Back ends (``runner``): ``threads``, ``processes`` (spawned workers, CUDA-safe), or
 ``dask://HOST:PORT`` (an existing dask.distributed scheduler, through prefect-dask). Shards already committed
 are not recomputed, so a killed run resumes where it stopped. ``shard_indices`` restricts a run to some shards
 (one flow run per GPU in a deployment); the `zc` artifact is committed by whichever run finds all shards done.
+Without a ``runner`` the profile's ``orchestration.zc_runner`` decides (``auto``: processes on CPU, threads on
+a GPU).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ from tasks.stage import run_stage, submit_stage
 # same cores slow each other down. On a GPU a second thread overlaps one shard's Python with the other's kernels.
 THREAD_WORKERS = {"cpu": 1, "cuda": 2}
 RUNNERS = "threads | processes | dask://HOST:PORT"
+
+
+def default_runner(orchestration: OrchestrationConfig, device: str) -> str:
+    if orchestration.zc_runner != "auto":
+        return orchestration.zc_runner
+    return "processes" if device == "cpu" else "threads"
 
 
 def make_task_runner(runner: str, max_workers: int | None = None, device: str = "cpu") -> TaskRunner:
@@ -94,7 +102,7 @@ def _bar(show: bool, total: int):
 def zc_flow(
     cells: str | None = None,
     run: RunOptions = RunOptions(),
-    runner: str = "threads",
+    runner: str | None = None,
     max_workers: int | None = None,
     shard_indices: list[int] | None = None,
     show_progress: bool = False,
@@ -105,7 +113,7 @@ def zc_flow(
     log = get_run_logger()
     prof, device = run.settle()
     cfg = prof.zc
-    task_runner = make_task_runner(runner, max_workers, device)
+    task_runner = make_task_runner(runner or default_runner(prof.orchestration, device), max_workers, device)
     cells_ref, st = cells_and_store(cells, prof, run.store)
     if zc.is_complete(st, cells_ref, cfg):
         ref = st.ref(zc.STAGE, zc.key(cells_ref, cfg))

@@ -85,7 +85,12 @@ def cells_cmd(profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: SetO
 @app.command("zc")
 def zc_cmd(
     cells: Annotated[str | None, typer.Argument(help="A cells artifact (default: the profile's in the store).")] = None,
-    runner: Annotated[str, typer.Option("--runner", help="threads | processes | dask://HOST:PORT")] = "threads",
+    runner: Annotated[
+        str | None,
+        typer.Option(
+            "--runner", help="threads | processes | dask://HOST:PORT (default: the profile's orchestration.zc_runner)"
+        ),
+    ] = None,
     max_workers: Annotated[int | None, typer.Option("--max-workers", help="Parallel shards.")] = None,
     profile: ProfileOpt = "demo",
     config: ConfigOpt = None,
@@ -98,7 +103,8 @@ def zc_cmd(
     from flows.zc import make_task_runner, zc_flow
 
     run = _settle(profile, config, sets, store, device)
-    make_task_runner(runner, max_workers)  # fail fast on a bad runner
+    if runner is not None:
+        make_task_runner(runner, max_workers)  # fail fast on a bad runner
     _print_ref(zc_flow(cells=cells, run=run, runner=runner, max_workers=max_workers,
                        show_progress=True))  # fmt: skip
 

@@ -470,6 +470,10 @@ class OrchestrationConfig(_Frozen):
     retries: int = Field(3, ge=0)
     retry_backoff_factor: float = Field(2.0, ge=0)
     retry_jitter_factor: float = Field(0.2, ge=0)
+    # The zc fan-out's task runner when none is asked for. "auto": spawned processes of one torch thread each
+    # on CPU (a 2-thread OpenMP team slowed 2.64x next to a 1-thread job, 2 processes 1.27x: README, issue 20),
+    # threads on a GPU (one CUDA context; a second thread overlaps Python with kernels).
+    zc_runner: Literal["auto", "threads", "processes"] = "auto"
 
 
 class Profile(_Frozen):
@@ -539,7 +543,7 @@ PROFILES: dict[str, Profile] = {
                 cells=40, labelled=16, proxy="naswot", budget=4, runs=2, draw_batch=16, max_draws=64
             ),
         ),
-        orchestration=OrchestrationConfig(retries=0),
+        orchestration=OrchestrationConfig(retries=0, zc_runner="threads"),  # one shard: a spawn would cost more
         rehearse=RehearseConfig(
             cells=40, labelled=16, gvae_epochs=200, ccnf_epochs=3, hl_evo_iterations=4, generate_n=2
         ),  # the tiny models need their own epochs to decode valid cells
@@ -573,7 +577,7 @@ PROFILES: dict[str, Profile] = {
         ),
         sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
         generate=GenerateConfig(n=8, top_k=2, zc=SMOKE_SEARCH_ZC),
-        orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1),
+        orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1, zc_runner="threads"),
         rehearse=RehearseConfig(
             cells=200, labelled=16, gvae_epochs=60, ccnf_epochs=2, hl_evo_iterations=4, generate_n=2
         ),

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 
 from nasgen.config import GVAEConfig, SamplerConfig
@@ -157,3 +158,50 @@ def test_gcn_on_a_normalised_adjacency_equals_torch_geometrics_dense_gcn_conv():
     want = conv(x, adj, mask)
     got = dense_gcn(conv, x, gcn_normalised(adj), mask.unsqueeze(-1).float())
     torch.testing.assert_close(got, want)
+
+
+def test_one_merged_step_equals_separate_encoder_and_decoder_passes():
+    """step_loss runs the batch and the labelled cells through one encoder call and the posterior draws and
+    validity latents through one decoder call; every layer acts per graph, so loss and gradients equal the
+    separate passes (same generator streams)."""
+    from nasgen.gvae.model import GVAE
+    from nasgen.gvae.training import (
+        dead_node_loss,
+        kl_divergence,
+        reconstruction_loss,
+        step_loss,
+        triplet_loss,
+        validity_latents,
+    )
+
+    cells = _cells(30)
+    cfg = GVAEConfig(hidden=16, latent=4, layers=2, beta_kl=0.01, validity_weight=0.1, validity_interpolation=0.5)
+    data = encode_cells(cells)
+    g, lab = data.index(torch.arange(0, 16)), data.index(torch.arange(16, 30))
+    zc = torch.randn(14, 4, generator=torch.Generator().manual_seed(1))
+
+    def separate(model):
+        torch.manual_seed(3)
+        gen = torch.Generator().manual_seed(4)
+        mu, logvar, logits = model(g)
+        loss = reconstruction_loss(logits, g).mean() + cfg.beta_kl * kl_divergence(mu, logvar).mean()
+        size, _, _, edges = model.decoder(validity_latents(mu.detach(), cfg.validity_interpolation, gen))
+        loss = loss + cfg.validity_weight * dead_node_loss(size, edges).mean()
+        mu_l, _ = model.encode(lab)
+        return loss + triplet_loss(mu_l, zc, cfg.triplet_margin, gen) + F.mse_loss(model.predictor(mu_l), zc)
+
+    def merged(model):
+        torch.manual_seed(3)
+        return step_loss(model, cfg, g, (lab, zc), torch.Generator().manual_seed(4))[0]
+
+    torch.manual_seed(0)
+    model = GVAE(cfg)
+    grads = []
+    for fn in (separate, merged):
+        model.zero_grad()
+        loss = fn(model)
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    torch.testing.assert_close(grads[1][0], grads[0][0])
+    for a, b in zip(grads[1][1], grads[0][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -168,3 +168,14 @@ def test_zc_lands_next_to_the_cells_by_default(cells_ref, monkeypatch, tmp_path_
         cells=cref.uri, run=RunOptions(profile="smoke", overrides={"zc.n_labelled": 2, "zc.shard_size": 2})
     )
     assert ref.uri == st.uri(zc.STAGE, ref.key) and not os.path.exists("artifacts")
+
+
+def test_default_runner_is_processes_on_cpu_threads_on_a_gpu_unless_the_profile_says():
+    from flows.zc import default_runner
+    from nasgen.config import OrchestrationConfig, get_profile
+
+    auto = OrchestrationConfig()
+    assert (default_runner(auto, "cpu"), default_runner(auto, "cuda:0")) == ("processes", "threads")
+    assert default_runner(OrchestrationConfig(zc_runner="threads"), "cpu") == "threads"
+    assert get_profile("demo").orchestration.zc_runner == "auto"
+    assert get_profile("tiny").orchestration.zc_runner == "threads"  # one shard: no spawn

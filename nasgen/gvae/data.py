@@ -48,6 +48,9 @@ class GraphBatch:
     def index(self, idx: torch.Tensor) -> GraphBatch:
         return GraphBatch(*(getattr(self, f)[idx] for f in _FIELDS))
 
+    def cat(self, other: GraphBatch) -> GraphBatch:
+        return GraphBatch(*(torch.cat([getattr(self, f), getattr(other, f)]) for f in _FIELDS))
+
     def to(self, device: str | torch.device) -> GraphBatch:
         return GraphBatch(*(getattr(self, f).to(device) for f in _FIELDS))
 

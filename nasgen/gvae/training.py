@@ -98,6 +98,35 @@ def triplet_loss(mu: torch.Tensor, t_zc: torch.Tensor, margin: float, generator:
     return F.relu((a - p).abs().sum(1) - (a - n).abs().sum(1) + margin).mean()
 
 
+def step_loss(model: GVAE, cfg: GVAEConfig, g: GraphBatch, labelled: tuple[GraphBatch, torch.Tensor] | None,
+              gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    """One step's loss and its recon / triplet / predictor parts (Eq. 2-3 plus the dead-node term).
+
+    One encoder pass over the batch and the labelled cells together, one decoder pass over the batch's
+    posterior draws and the validity latents together: every layer acts per graph (LayerNorm, no batch
+    statistics), so this is the same function as separate passes, with half the calls (the CPU step is
+    dominated by per-call overhead)."""
+    b = len(g)
+    both = g if labelled is None else g.cat(labelled[0])
+    mu_all, logvar_all = model.encode(both)
+    mu, logvar = mu_all[:b], logvar_all[:b]
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    if cfg.validity_weight > 0:
+        z = torch.cat([z, validity_latents(mu.detach(), cfg.validity_interpolation, gen)])
+    size, types, kernel, edges = model.decoder(z)
+    recon = reconstruction_loss((size[:b], types[:b], kernel[:b], edges[:b]), g).mean()
+    loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
+    if cfg.validity_weight > 0:
+        loss = loss + cfg.validity_weight * dead_node_loss(size[b:], edges[b:]).mean()
+    trip = pred = torch.zeros(())
+    if labelled is not None:
+        mu_l, zc = mu_all[b:], labelled[1]
+        trip = triplet_loss(mu_l, zc, cfg.triplet_margin, gen)
+        pred = F.mse_loss(model.predictor(mu_l), zc)
+        loss = loss + cfg.triplet_weight * trip + cfg.predictor_weight * pred
+    return loss, recon, trip, pred
+
+
 @dataclass
 class History:
     train_loss: list[float] = field(default_factory=list)
@@ -145,7 +174,8 @@ def train(
         supervised = len(labelled) >= 3
     zc_t = torch.as_tensor(t_zc, dtype=torch.float32, device=dev) if supervised else None
     model = GVAE(cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # fused: one kernel for all parameters instead of ~10 small ops each (the same update; 8% of a CPU step)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     steps_per_epoch = max(1, int(np.ceil(len(train_idx) / cfg.batch_size)))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
     hist, stopper = History(), EarlyStopping(cfg.patience)
@@ -155,21 +185,13 @@ def train(
         sums = np.zeros(4)
         for step in range(steps_per_epoch):
             g = data.index(order[step * cfg.batch_size : (step + 1) * cfg.batch_size])
-            mu, logvar, logits = model(g)
-            recon = reconstruction_loss(logits, g).mean()
-            loss = recon + cfg.beta_kl * kl_divergence(mu, logvar).mean()
-            if cfg.validity_weight > 0:
-                size, _, _, edges = model.decoder(validity_latents(mu.detach(), cfg.validity_interpolation, gen))
-                loss = loss + cfg.validity_weight * dead_node_loss(size, edges).mean()
-            trip = pred = torch.zeros(())
+            lab = None
             if supervised:
                 pick = torch.from_numpy(
                     rng.choice(len(labelled), min(cfg.labelled_batch_size, len(labelled)), replace=False)
                 )
-                mu_l, _ = model.encode(data.index(torch.from_numpy(labelled)[pick]))
-                trip = triplet_loss(mu_l, zc_t[pick], cfg.triplet_margin, gen)
-                pred = F.mse_loss(model.predictor(mu_l), zc_t[pick])
-                loss = loss + cfg.triplet_weight * trip + cfg.predictor_weight * pred
+                lab = (data.index(torch.from_numpy(labelled)[pick]), zc_t[pick])
+            loss, recon, trip, pred = step_loss(model, cfg, g, lab, gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
