@@ -91,8 +91,8 @@ def test_upstream_inputs_are_found_in_the_manifests_of_what_is_given(tiny_pipeli
 def test_profiles_resolve_once_from_yaml_and_dotted_overrides(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("gvae:\n  epochs: 7\nzc:\n  zc:\n    tcet: tcet_syn_none\n")
-    prof = resolve_profile("demo", path, parse_overrides(["gvae.hidden=64", "hl_evo.levels=[{max_params: 500000}]"]))
-    assert (prof.gvae.epochs, prof.gvae.hidden, prof.zc.zc.tcet) == (7, 64, "tcet_syn_none")
+    prof = resolve_profile("demo", path, parse_overrides(["gvae.hidden=96", "hl_evo.levels=[{max_params: 500000}]"]))
+    assert (prof.gvae.epochs, prof.gvae.hidden, prof.zc.zc.tcet) == (7, 96, "tcet_syn_none")
     assert [lv.max_params for lv in prof.hl_evo.levels] == [500_000]
     assert prof.cells == get_profile("demo").cells  # untouched sections stay the profile's
     assert resolve_profile(prof) is prof and resolve_profile("demo") is PROFILES["demo"]
