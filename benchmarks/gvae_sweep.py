@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from benchmarks.machine import machine_info
 from nasgen.config import GVAEConfig, get_profile, with_overrides
+from nasgen.device import cores_per_job
 from nasgen.errors import ConfigError
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -58,7 +58,7 @@ def run(
     refs = build(st, prof, upto="clusters")
     upstream = {"cells_ref": refs["cells"], "zc_ref": refs["zc"], "clusters_ref": refs["clusters"]}
     jobs = max(1, min(jobs, len(cfgs)))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = cores_per_job(jobs)
     args = [(st.root, upstream, c, device, threads) for c in cfgs]
     names = variants or ["(profile)"]
     results: list[dict | None] = [None] * len(args)

@@ -25,7 +25,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from flows.options import RunOptions
 from flows.reporting import artifact_key
 from nasgen.config import OrchestrationConfig, Profile, ScoreCellsConfig
-from nasgen.device import limit_threads
+from nasgen.device import cores_per_job, limit_threads
 from nasgen.errors import ConfigError
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import zc
@@ -51,8 +51,7 @@ def make_task_runner(runner: str, max_workers: int | None = None, device: str = 
         return ThreadPoolTaskRunner(max_workers=max_workers or THREAD_WORKERS["cpu" if device == "cpu" else "cuda"])
     if runner == "processes":
         workers = max_workers or os.cpu_count() or 1
-        threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of torch's intra-op threads
-        return ProcessPoolTaskRunner(max_workers=workers, initializer=limit_threads, initargs=(threads,))
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=limit_threads, initargs=(cores_per_job(workers),))
     if runner.startswith("dask://"):
         from prefect_dask import DaskTaskRunner
 

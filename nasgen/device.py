@@ -23,6 +23,11 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def cores_per_job(jobs: int) -> int:
+    """Intra-op threads each of ``jobs`` concurrent torch jobs gets so that together they use at most the cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 def limit_threads(n: int) -> None:
     """Process-pool initializer: n intra-op threads per worker, so workers x threads <= cores."""
     torch.set_num_threads(max(1, n))
@@ -35,7 +40,7 @@ def thread_share(jobs: int, device: str = "cpu"):
     the arithmetic is on the device and nothing changes."""
     before = torch.get_num_threads()
     if device == "cpu" and jobs > 1:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+        torch.set_num_threads(cores_per_job(jobs))
     try:
         yield
     finally:

@@ -42,3 +42,10 @@ def test_a_gpu_fan_out_keeps_the_cpu_threads():
     before = torch.get_num_threads()
     with thread_share(4, "cuda"):
         assert torch.get_num_threads() == before
+
+
+def test_cores_per_job_never_oversubscribes_and_never_drops_to_zero(monkeypatch):
+    from nasgen import device
+
+    monkeypatch.setattr(device.os, "cpu_count", lambda: 2)
+    assert [device.cores_per_job(j) for j in (1, 2, 3)] == [2, 1, 1]
