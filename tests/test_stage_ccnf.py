@@ -32,6 +32,7 @@ def test_artifact_holds_weights_history_and_metrics(trained):
     assert m["cells"] == 40 and m["held_out"] == 10 and m["epochs"] == 3 and m["measured_conditions"] == 16
     assert np.isfinite(m["val_nll_per_dim"]) and m["nfe_forward"] >= 6 and m["nfe_backward"] == 0
     assert 0.0 <= m["generation_success"] <= 1.0 and len(m["cluster_success"]) == 2
+    assert all(0 < d <= s for d, s in zip(m["cluster_distinct"], m["cluster_success"]))  # distinct among valid
     assert st.read_parquet(ref, "history.parquet").num_rows == 3
     assert run("ccnf", st, gvae_ref=gref, cfg=CFG) == ref  # cached: same inputs, same key
 

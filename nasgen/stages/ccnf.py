@@ -38,7 +38,7 @@ STAGE = "ccnf"
 WEIGHTS = "weights.safetensors"
 HISTORY = "history.parquet"
 ENCODE_BATCH = 4096
-SUCCESS_SAMPLES = 200  # per cluster mean, for the artifact's own decoding-success metric
+SUCCESS_SAMPLES = 1000  # per cluster mean: at p = 0.99 the 3-family mean has a standard error of 0.002 (200: 0.004)
 HISTORY_SCHEMA = pa.schema(
     [pa.field(n, pa.float64(), nullable=False)
      for n in ("train_nll", "val_nll", "nfe_forward", "nfe_backward", "end_time")]
@@ -124,13 +124,15 @@ def compute(store: ArtifactStore, gvae_ref: Ref, cfg: CCNFConfig, progress=None,
 
 
 def cluster_success(sampler: CellSampler, seed: int) -> dict:
-    """Share of CCNF samples conditioned on each cluster mean that decode to valid cells."""
+    """Per cluster mean: the share of CCNF samples that decode to valid cells, and the share of distinct cells
+    among them (a lower temperature buys success with diversity; both are reported)."""
     gen = torch.Generator().manual_seed(seed)
-    per = []
+    per, distinct = [], []
     for k in range(sampler.clusters.k):
-        drawn = sampler.draw(sampler.cluster_condition(k).expand(SUCCESS_SAMPLES, -1), gen)
-        per.append(sum(d.ok for d in drawn) / SUCCESS_SAMPLES)
-    return {"cluster_success": per, "generation_success": float(np.mean(per))}
+        valid = [d.cell for d in sampler.draw(sampler.cluster_condition(k).expand(SUCCESS_SAMPLES, -1), gen) if d.ok]
+        per.append(len(valid) / SUCCESS_SAMPLES)
+        distinct.append(len({c.cell_id for c in valid}) / SUCCESS_SAMPLES)
+    return {"cluster_success": per, "generation_success": float(np.mean(per)), "cluster_distinct": distinct}
 
 
 def _history(h: History) -> dict:
