@@ -194,6 +194,20 @@ class GVAEConfig(_Frozen):
     prior_samples: int = Field(10_000, ge=1)  # for the validity/uniqueness/novelty metrics
 
 
+class Arch2VecConfig(_Frozen):
+    """arch2vec's variational graph-isomorphism autoencoder (dissertation ch. 3, Eqs. 3.1-3.5; nasgen.arch2vec)."""
+
+    hidden: tuple[int, ...] = (128, 128, 128, 128, 16)  # the 5 GIN layers; the last one is the latent width
+    latent: int = Field(16, ge=1)
+    kl: bool = True  # False: the "w/o KL" row of Table 3.1 (no KL term, z = mu)
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int = Field(32, ge=2)
+    epochs: int = Field(10, ge=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)  # held out for reconstruction accuracy
+    prior_samples: int = Field(10_000, ge=1)  # rescaled prior draws for validity and uniqueness
+    seed: int = 0
+
+
 class CCNFConfig(_Frozen):
     """Conditional CNF over G-VAE latents (paper Section 4.2, Eq. 4, Table 6; DESIGN section 5)."""
 
