@@ -44,6 +44,16 @@ def test_decode_rejects_graphs_outside_nb201():
     assert graphs.decode(adj, inner_io) is None
 
 
+def test_reference_validity_ignores_the_adjacency_and_node_1():
+    adj, labels = graphs.encode(from_index(7))
+    assert graphs.reference_valid(labels)
+    odd = labels.copy()
+    odd[1] = graphs.VOCAB.index("output")  # node 1 is not checked by the authors' code
+    assert graphs.reference_valid(odd) and graphs.decode(adj, odd) is None
+    odd[2] = graphs.VOCAB.index("input")
+    assert not graphs.reference_valid(odd)
+
+
 def test_inner_product_decoder_is_sigmoid_of_zi_dot_zj():
     model = Arch2Vec(len(graphs.VOCAB), SMALL)
     z = torch.tensor([[[1.0, 0.0] + [0.0] * 14, [2.0, 1.0] + [0.0] * 14, [0.0, -3.0] + [0.0] * 14]])
@@ -65,7 +75,7 @@ def test_gin_encoder_is_permutation_equivariant(index, perm):
     mu, _ = model.encode(ops, a)
     mu_p, _ = model.encode(ops_p, a_p)
     assert torch.allclose(mu[:, p], mu_p, atol=1e-5)
-    assert torch.allclose(model.embed(ops, a), model.embed(ops_p, a_p), atol=1e-4)  # sum: isomorphism-invariant
+    assert torch.allclose(model.embed(ops, a), model.embed(ops_p, a_p), atol=1e-4)  # mean: isomorphism-invariant
 
 
 def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
@@ -92,6 +102,7 @@ def test_pretraining_learns_to_reconstruct_held_out_cells():
     assert m["train_loss"][-1] < m["train_loss"][0]
     assert m["reconstruction"] >= 0.6  # all 8 ops and 28 edge decisions right; 0.745 measured, 0 if KL collapses
     assert 0.0 < m["validity"] <= 1.0 and 0.0 < m["uniqueness"] <= 1.0
+    assert m["validity_reference"] >= m["validity"]  # the authors' check is weaker than decoding to a cell
     ops = {o for a in archs for o in a}
     assert ops == set(OPS)
 
@@ -99,3 +110,35 @@ def test_pretraining_learns_to_reconstruct_held_out_cells():
 def test_too_few_cells_for_a_split_is_a_config_error():
     with pytest.raises(ConfigError, match="held-out"):
         train([from_index(i) for i in range(5)], SMALL)
+
+
+def test_benchmark_reports_ours_beside_table_3_1():
+    from benchmarks.arch2vec import PUBLISHED, run
+
+    out = run(SMALL.model_copy(update={"epochs": 1, "prior_samples": 100}), threads=1, seeds=1, without_kl=True)
+    assert set(out["runs"]) == {"arch2vec", "arch2vec (w.o. KL)"}
+    (row,) = out["runs"]["arch2vec"]
+    assert row["cells"] == 15_625 and row["held_out"] == 1_562 and not out["runs"]["arch2vec (w.o. KL)"][0]["kl"]
+    assert set(out["ours"]["arch2vec"]) >= {"reconstruction", "validity", "uniqueness", "validity_reference_check"}
+    assert all(0 <= v["mean"] <= 100 for v in out["ours"]["arch2vec"].values())
+    assert out["published_table_3_1"]["arch2vec"] == PUBLISHED["arch2vec"] == (100.0, 79.41, 98.72)
+
+
+def test_stage_commits_weights_and_embeddings_that_round_trip(tmp_path):
+    from nasgen.arch2vec.training import tensors
+    from nasgen.config import get_profile
+    from nasgen.errors import CorruptArtifactError
+    from nasgen.stages import arch2vec as stage
+    from nasgen.stages import registry
+    from nasgen.store import ArtifactStore
+
+    store, cfg = ArtifactStore(str(tmp_path)), get_profile("tiny").arch2vec
+    ref = registry.run("arch2vec", store, cfg=cfg)
+    assert registry.run("arch2vec", store, cfg=cfg) == ref  # cached
+    emb = stage.embeddings(ref)
+    assert emb.shape == (15_625, cfg.latent)
+    ops, adj = tensors([from_index(i) for i in (0, 9_999)])
+    assert torch.allclose(stage.load_model(ref).embed(ops, adj), emb[[0, 9_999]], atol=1e-6)
+    (tmp_path / "arch2vec" / ref.key / stage.EMBEDDINGS).write_bytes(b"not safetensors")
+    with pytest.raises(CorruptArtifactError):
+        stage.embeddings(ref)

