@@ -1,5 +1,5 @@
-"""arch2vec pre-training on NAS-Bench-201 (issue 21): the dissertation's protocol — every cell, 10% held out,
-10 epochs, batch 32, Adam 1e-3, 10,000 rescaled prior draws — beside its Table 3.1.
+"""arch2vec pre-training (issue 21): the dissertation's protocol — 10% held out, 10 epochs, batch 32, Adam 1e-3,
+10,000 rescaled prior draws — on every NAS-Bench-201 cell, beside its Table 3.1, or on GraphNet cells.
 
 Run: ``python -m benchmarks.arch2vec [--threads N] [--set field=value ...]`` prints one line of JSON.
 """
@@ -14,9 +14,14 @@ import numpy as np
 import torch
 
 from benchmarks.machine import machine_info
+from nasgen.arch2vec.encoding import Encoding
+from nasgen.arch2vec.graphnet import GRAPHNET
+from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.training import train
-from nasgen.config import Arch2VecConfig
+from nasgen.config import Arch2VecConfig, SamplerConfig
 from nasgen.nb201.arch import all_archs
+from nasgen.space.cell import Cell
+from nasgen.space.sampling import unique_codes
 
 # Dissertation Table 3.1, NAS-Bench-201 columns (reconstruction accuracy, validity, uniqueness; percent), validity by
 # the authors' check (graphs.reference_valid).
@@ -28,42 +33,59 @@ PUBLISHED = {
 }
 
 
-def _pretrain(cfg: Arch2VecConfig) -> dict:
-    _, m = train(list(all_archs()), cfg)
-    ours = {k: round(100 * m[k], 2) for k in ("reconstruction", "validity", "uniqueness")}
-    ours.update({f"{k}_reference_check": round(100 * m[f"{k}_reference"], 2) for k in ("validity", "uniqueness")})
+METRICS = ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "uniqueness")
+
+
+def architectures(space: str, cells: int, seed: int = 0) -> tuple[list, Encoding]:
+    """Every NB-201 cell, or ``cells`` distinct GraphNet cells of the default sampler (the `cells` stage's)."""
+    if space == "nb201":
+        return list(all_archs()), NB201
+    codes, _ = unique_codes(cells, seed, SamplerConfig())
+    return [Cell.from_code(int(c)) for c in codes], GRAPHNET
+
+
+def _pretrain(items: list, encoding: Encoding, cfg: Arch2VecConfig) -> dict:
+    _, m = train(items, cfg, encoding=encoding)
+    ours = {k: round(100 * m[k], 2) for k in METRICS}
+    if "validity_reference" in m:
+        ours.update({f"{k}_reference_check": round(100 * m[f"{k}_reference"], 2) for k in ("validity", "uniqueness")})
     return {"seed": cfg.seed, "kl": cfg.kl, "cells": m["cells"], "held_out": m["held_out"],
             "final_train_loss": m["train_loss"][-1], "train_reconstruction": round(100 * m["train_reconstruction"], 2),
             **ours}  # fmt: skip
 
 
-def run(cfg: Arch2VecConfig, threads: int, seeds: int = 1, without_kl: bool = False) -> dict:
+def run(cfg: Arch2VecConfig, threads: int, seeds: int = 1, without_kl: bool = False, space: str = "nb201",
+        cells: int = 20_000) -> dict:  # fmt: skip
     """``seeds`` pre-trainings (seeds cfg.seed, cfg.seed + 1, ...) of arch2vec and, with ``without_kl``, of its
-    w/o-KL variant; per run and mean ± std of each metric."""
+    w/o-KL variant, on ``space``; per run and mean ± std of each metric."""
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
+    items, encoding = architectures(space, cells)
     variants = [("arch2vec", cfg)] + (
         [("arch2vec (w.o. KL)", cfg.model_copy(update={"kl": False}))] if without_kl else []
     )
-    rows = {name: [_pretrain(c.model_copy(update={"seed": c.seed + k})) for k in range(seeds)] for name, c in variants}
-    keys = ("reconstruction", "validity", "uniqueness", "validity_reference_check", "uniqueness_reference_check")
+    rows = {name: [_pretrain(items, encoding, c.model_copy(update={"seed": c.seed + k})) for k in range(seeds)]
+            for name, c in variants}  # fmt: skip
     summary = {name: {k: {"mean": round(float(np.mean([r[k] for r in rs])), 2),
-                          "std": round(float(np.std([r[k] for r in rs])), 2)} for k in keys}
+                          "std": round(float(np.std([r[k] for r in rs])), 2)} for k in rs[0] if k in METRICS
+                      or k.endswith("_reference_check")}
                for name, rs in rows.items()}  # fmt: skip
-    return {"benchmark": "arch2vec-nb201", "machine": machine_info(), "torch_threads": threads,
+    return {"benchmark": f"arch2vec-{space}", "machine": machine_info(), "torch_threads": threads,
             "config": cfg.model_dump(mode="json"), "seconds": time.perf_counter() - t0, "runs": rows,
-            "ours": summary, "published_table_3_1": PUBLISHED}  # fmt: skip
+            "ours": summary, "published_table_3_1": PUBLISHED if space == "nb201" else None}  # fmt: skip
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--space", choices=("nb201", "graphnet"), default="nb201")
+    p.add_argument("--cells", type=int, default=20_000, help="GraphNet cells (the demo's count)")
     p.add_argument("--without-kl", action="store_true", help="also the w/o-KL variant")
     p.add_argument("--set", action="append", default=[], help="Arch2VecConfig field=value (JSON value)")
     a = p.parse_args()
     over = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
-    print(json.dumps(run(Arch2VecConfig(**over), a.threads, a.seeds, a.without_kl)))
+    print(json.dumps(run(Arch2VecConfig(**over), a.threads, a.seeds, a.without_kl, a.space, a.cells)))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 - *oracle*: ``queries`` NB201 validation-accuracy queries per run (random search, REA, REINFORCE; arch2vec-RL
   and arch2vec-BO on the frozen embeddings of stage `arch2vec`, cached), reported as mean ± std over
   ``oracle_runs`` (``arch2vec_rl_runs``, ``arch2vec_bo_runs``) runs of the validation and test accuracy of the
-  architecture each run returns. The dissertation's arch2vec runs had a 12,000 s budget of simulated training
-  time; ours counts queries, the same 150 as every oracle method here.
+  architecture each run returns; CATE-DNGO-LS on stage `cate`'s encodings likewise (``cate_runs``). The
+  dissertation's arch2vec runs had a 12,000 s budget of simulated training time; ours counts queries, the same
+  150 as every oracle method here.
 - *zero-cost*: no oracle query. Random sampling of N architectures with a pick by NASWOT or T-CET (NASWOT's own
   protocol; N from ``zc_budgets``) over the scored sample of stage ``nb201_proxies`` (so N cannot exceed it),
   and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand; the hierarchical
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,10 +29,11 @@ import pandas as pd
 import torch
 
 from benchmarks.machine import machine_info
-from nasgen.arch2vec.search import bo_search, rl_search
+from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.ccnf.sampling import CellSampler, GenerationError
-from nasgen.config import ALL_PROXIES, NB201SearchConfig, Profile, get_profile
+from nasgen.config import ALL_PROXIES, LatentSearchConfig, NB201SearchConfig, Profile, get_profile
 from nasgen.device import resolve_device
+from nasgen.errors import ConfigError
 from nasgen.nb201 import hierarchy
 from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.cell import nb201_indices
@@ -41,10 +43,13 @@ from nasgen.nb201.scoring import ProxyValues
 from nasgen.nb201.search import random_search, run_strategy
 from nasgen.progress import ProgressLine
 from nasgen.stages import arch2vec as arch2vec_stage
+from nasgen.stages import cate as cate_stage
 from nasgen.stages import nb201_proxies
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
+
+EMBEDDING_STAGES = {"arch2vec": arch2vec_stage, "cate": cate_stage}
 
 
 @dataclass
@@ -55,7 +60,8 @@ class Context:
     pool: np.ndarray  # the scored sample the zero-cost random picks draw from
     sampler: CellSampler | None = None  # the hierarchical method's models (pretrained on NB-201 cells)
     conditions: dict[str, hierarchy.Condition] = field(default_factory=dict)
-    embeddings: np.ndarray | None = None  # the `arch2vec` stage's table, by architecture index
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # stage `arch2vec`/`cate` -> its table
+    latent: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO settings (profile `latent_search`)
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class Method:
     published: str | None = None  # its key in PUBLISHED_SEARCH's tables
     pooled: bool = False  # draws from the scored sample (its budget cannot exceed the sample)
     pretrained: bool = False  # needs the hierarchical method's models
-    embedded: bool = False  # needs the frozen arch2vec embeddings
+    embedded: str | None = None  # the stage of the frozen embeddings it searches (`arch2vec`, `cate`)
 
 
 def _oracle_method(strategy: str, cfg: NB201SearchConfig) -> Method:
@@ -80,18 +86,25 @@ def _oracle_method(strategy: str, cfg: NB201SearchConfig) -> Method:
     return Method(strategy, "oracle", cfg.queries, cfg.oracle_runs, search, published=strategy)
 
 
-def _latent_method(kind: str, cfg: NB201SearchConfig) -> Method:
-    """arch2vec-RL or arch2vec-BO (nasgen.arch2vec.search) on the oracle, over the frozen arch2vec table."""
-    search_fn, runs = (rl_search, cfg.arch2vec_rl_runs) if kind == "rl" else (bo_search, cfg.arch2vec_bo_runs)
+LATENT = {  # name -> (search, embedding stage, runs field)
+    "arch2vec-rl": (rl_search, "arch2vec", "arch2vec_rl_runs"),
+    "arch2vec-bo": (bo_search, "arch2vec", "arch2vec_bo_runs"),
+    "cate-dngo-ls": (dngo_ls_search, "cate", "cate_runs"),
+}
+
+
+def _latent_method(name: str, cfg: NB201SearchConfig) -> Method:
+    """A search over frozen embeddings (nasgen.arch2vec.search) on the oracle: arch2vec-RL and -BO over stage
+    `arch2vec`'s table, CATE-DNGO-LS over stage `cate`'s."""
+    search_fn, stage, runs = LATENT[name]
 
     def search(ctx: Context, seed: int) -> Oracle:
-        assert ctx.embeddings is not None
-        oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"arch2vec-{kind} oracle")
-        search_fn(oracle, ctx.embeddings, np.random.default_rng(seed), ctx.cfg.latent_search)
+        oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"{name} oracle")
+        search_fn(oracle, ctx.embeddings[stage], np.random.default_rng(seed), ctx.latent)
         return oracle
 
-    name = f"arch2vec-{kind}"
-    return Method(name, "oracle", cfg.queries, runs, search, published=name, embedded=True)
+    published = name if any(name in table for table in PUBLISHED_SEARCH.values()) else None  # CATE: no NB-201 row
+    return Method(name, "oracle", cfg.queries, getattr(cfg, runs), search, published=published, embedded=stage)
 
 
 def _proxy_oracle(ctx: Context, proxy: str, budget: int) -> Oracle:
@@ -142,7 +155,7 @@ def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
 def methods(cfg: NB201SearchConfig) -> list[Method]:
     """Every method of the table, in its order; a new method is one more entry here."""
     out = [_oracle_method(s, cfg) for s in ("random", "rea", "reinforce")]
-    out += [_latent_method(k, cfg) for k in ("rl", "bo")]
+    out += [_latent_method(k, cfg) for k in LATENT]
     out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
     return out + [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]
 
@@ -186,40 +199,48 @@ def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = Tr
 
 
 def run(profile: str | Profile = "demo", store: str | None = None, device: str = "cpu", plot: str | None = None,
-        progress: bool = True) -> dict:  # fmt: skip
-    """Every method of ``methods`` at the profile's ``nb201_search`` config. The zero-cost methods read the
-    profile's `nb201_proxies` sample (alpha_x, every proxy; cached in ``store``, the artifact `bench nb201`
-    also uses)."""
+        progress: bool = True, only: Sequence[str] | None = None) -> dict:  # fmt: skip
+    """Every method of ``methods`` (or those named in ``only``) at the profile's ``nb201_search`` config. The
+    zero-cost methods read the profile's `nb201_proxies` sample (alpha_x, every proxy; cached in ``store``, the
+    artifact `bench nb201` also uses); it is computed only when one of them runs."""
     device = resolve_device(device)
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     cfg = prof.nb201_search
     table = accuracy_table()
+    every = methods(cfg)
+    if only:
+        unknown = sorted(set(only) - {m.name for m in every})
+        if unknown:
+            raise ConfigError(f"unknown nb201-search method(s) {unknown}; methods: {[m.name for m in every]}")
+        every = [m for m in every if m.name in only]
     stage_cfg = prof.nb201_proxies.model_copy(
         update={"network": "alpha_x", "zc": prof.nb201_proxies.zc.model_copy(update={"proxies": ALL_PROXIES})}
     )
     pool = np.asarray(sample_indices(stage_cfg.n, stage_cfg.seed))
-    bar = ProgressLine("nb201-search pool", len(pool), enabled=progress)
-    t0 = time.perf_counter()
-    ref = run_stage("nb201_proxies", ArtifactStore(store), device, progress=bar.advance, cfg=stage_cfg)
-    stored = nb201_proxies.scores(ref).drop(columns=["arch"])
-    pool_seconds = time.perf_counter() - t0
+    zc_info = None
+    stored = None
+    if any(m.protocol == "zero-cost" for m in every):
+        bar = ProgressLine("nb201-search pool", len(pool), enabled=progress)
+        t0 = time.perf_counter()
+        ref = run_stage("nb201_proxies", ArtifactStore(store), device, progress=bar.advance, cfg=stage_cfg)
+        stored = nb201_proxies.scores(ref).drop(columns=["arch"])
+        zc_info = {"pool_uri": ref.uri, "pool_seconds": time.perf_counter() - t0}
     searched = sorted({*cfg.zc_proxies, cfg.evo_proxy})
     values = ProxyValues("alpha_x", stage_cfg.zc, stored, device, proxies=searched)
-    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, pool)
-    every = methods(cfg)
+    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, pool, latent=prof.latent_search)
     chosen = [m for m in every if not m.pooled or m.budget <= len(ctx.pool)]  # N above the pool cannot be drawn
     skipped = [m.name for m in every if m not in chosen]
     pretrained = _pretrained(ctx, prof, ArtifactStore(store), device) if any(m.pretrained for m in chosen) else None
-    embedded = _embedded(ctx, prof, ArtifactStore(store)) if any(m.embedded for m in chosen) else None
+    embedded = _embedded(ctx, prof, ArtifactStore(store), {m.embedded for m in chosen if m.embedded})
     results = {m.name: run_method(m, ctx, table, progress) for m in chosen}
     result = {
         "benchmark": "nb201-search", "machine": machine_info(), "torch_threads": torch.get_num_threads(),
         "profile": prof.name, "config": cfg.model_dump(mode="json"), "oracle": "NB201 final validation top-1",
-        "zc": {"network": "alpha_x", **stage_cfg.zc.model_dump(mode="json", exclude={"proxies"}),
-               "pool": int(len(ctx.pool)), "pool_uri": ref.uri, "pool_seconds": pool_seconds,
-               "scored_on_demand": ctx.proxies.computed},
+        **({"zc": {"network": "alpha_x", **stage_cfg.zc.model_dump(mode="json", exclude={"proxies"}),
+                   "pool": int(len(ctx.pool)), **zc_info, "scored_on_demand": ctx.proxies.computed}}
+           if zc_info else {}),
         **({"hierarchy": pretrained} if pretrained else {}),
-        **({"arch2vec": embedded} if embedded else {}),
+        **({**embedded, "latent_search": prof.latent_search.model_dump(mode="json")} if embedded else {}),
         "optimum": OPTIMUM, "methods": results, "skipped": skipped, "published": PUBLISHED_SEARCH,
     }  # fmt: skip
     if plot:
@@ -242,12 +263,16 @@ def _pretrained(ctx: Context, prof: Profile, store: ArtifactStore, device: str) 
             **{s: metrics(refs[s]) for s in ("gvae", "ccnf")}}  # fmt: skip
 
 
-def _embedded(ctx: Context, prof: Profile, store: ArtifactStore) -> dict:
-    """Pre-train (or find) arch2vec on NB-201 (stage `arch2vec`), load its embeddings into ``ctx``."""
-    ref = run_stage("arch2vec", store, cfg=prof.arch2vec)
-    ctx.embeddings = arch2vec_stage.embeddings(ref).numpy()
-    m = metrics(ref)
-    return {"artifact": ref.uri, **{k: m[k] for k in ("reconstruction", "validity", "validity_reference", "seconds")}}
+def _embedded(ctx: Context, prof: Profile, store: ArtifactStore, stages: set[str]) -> dict:
+    """Pre-train (or find) each embedding stage the chosen methods search, load its table into ``ctx``."""
+    out = {}
+    for stage in sorted(stages):
+        ref = run_stage(stage, store, cfg=getattr(prof, stage))
+        ctx.embeddings[stage] = EMBEDDING_STAGES[stage].embeddings(ref).numpy()
+        m = metrics(ref)
+        keys = ("reconstruction", "validity", "validity_reference") if stage == "arch2vec" else ("masked_accuracy",)
+        out[stage] = {"artifact": ref.uri, "seconds": m["seconds"], **{k: m[k] for k in keys}}
+    return out
 
 
 def plot_png(result: dict) -> bytes:

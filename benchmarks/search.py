@@ -4,7 +4,9 @@ Paper Table 1's comparison at our scale: best T-CET (with ``objective``, Zen-sco
 of a network with params <= ``max_params`` (3x32x32 input, 10 classes at the default ZC config) against the
 number of ZC evaluations, over several seeds.
 HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the same T and N from the same
-alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent.
+alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent, and so do
+arch2vec-RL and arch2vec-BO (nasgen.arch2vec.cells): searches over alpha_x of the pipeline's cells, on the frozen
+embeddings of stage `arch2vec_graphnet` (pre-trained on the profile's `cells` artifact, cached).
 """
 
 from __future__ import annotations
@@ -15,17 +17,23 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
+from nasgen.arch2vec.cells import search_cells
 from nasgen.config import ConstraintConfig, get_profile, with_overrides
 from nasgen.progress import ProgressLine
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
+from nasgen.space.cell import Cell
+from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import ccnf
+from nasgen.stages import cells as cell_stage
 from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
-METHODS = ("hl_evo", "raw_evo", "random")
+METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo")
 
 
 def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
@@ -42,8 +50,13 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     prof = get_profile(profile)
     search = with_overrides(prof.hl_evo, "search benchmark", objective=objective)
     st = ArtifactStore(store)
-    fref = build(st, prof, upto="ccnf")["ccnf"]
+    refs = build(st, prof, upto="ccnf")
+    fref = refs["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
+    a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
+    table = arch2vec_stage.embeddings(a2v_ref).numpy()
+    codes = cell_stage.load_cells(st, refs["cells"]).column("code").to_numpy()[: len(table)]
+    pool = [Cell.from_code(int(c)) for c in codes]
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}
@@ -65,7 +78,14 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         rnd = random_search(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), hl.evaluations)
         seconds["random"] += time.perf_counter() - t
         bar.advance()
-        for m, r in zip(METHODS, (hl, raw, rnd)):
+        latent = []
+        for m in ("arch2vec_rl", "arch2vec_bo"):
+            t = time.perf_counter()
+            ev = Evaluator(cfg.zc, objective=cfg.objective)
+            latent.append(search_cells(m, pool, table, ev, level, hl.evaluations, seed, prof.latent_search))
+            seconds[m] += time.perf_counter() - t
+            bar.advance()
+        for m, r in zip(METHODS, (hl, raw, rnd, *latent)):
             runs[m].append(r)
     budget = min(r.evaluations for rs in runs.values() for r in rs)
     budgets = sorted({b for b in (10, 25, 50, 100, 200, 500, 1000, 2000, 5000) if b < budget} | {budget})
@@ -94,7 +114,9 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "budgets": budgets,
         "methods": summary,
         "ccnf_uri": fref.uri,
-    }
+        "arch2vec": {"uri": a2v_ref.uri, "pool": len(pool), **{k: metrics(a2v_ref)[k] for k in
+                     ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")}},
+    }  # fmt: skip
     if plot:
         with open(plot, "wb") as f:
             f.write(comparison_png(runs, budgets, level.name, search.objective))

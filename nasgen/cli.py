@@ -508,14 +508,17 @@ def bench_nb201_search(
     store: BenchStore = None,
     device: DeviceOpt = "cpu",
     plot: PlotOpt = None,
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="Run only this method (repeat); its name as in the table.")
+    ] = None,
 ) -> None:
-    """NB-201 search benchmark: random, REA, REINFORCE on the oracle; NASWOT/T-CET picks, Evo(T-CET) and the
-    hierarchical method (pipeline pretrained on NB-201 cells, cached) without it; test accuracy of the returned
-    architectures beside the published tables (``--set nb201_search.*``)."""
+    """NB-201 search benchmark: random, REA, REINFORCE, arch2vec-RL and -BO on the oracle; NASWOT/T-CET picks,
+    Evo(T-CET) and the hierarchical method (pipeline pretrained on NB-201 cells, cached) without it; test
+    accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
     from benchmarks.nb201_search import run
 
     opts = _settle(profile, None, sets, store, device)
-    _emit(run(profile=opts.profile, store=store, device=opts.device, plot=_path(plot)), as_json)
+    _emit(run(profile=opts.profile, store=store, device=opts.device, plot=_path(plot), only=method), as_json)
 
 
 @bench_app.command("nb201")

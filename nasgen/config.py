@@ -209,7 +209,42 @@ class Arch2VecConfig(_Frozen):
     epochs: int = Field(10, ge=1)
     val_fraction: float = Field(0.1, gt=0, lt=1)  # held out for reconstruction accuracy
     prior_samples: int = Field(10_000, ge=1)  # rescaled prior draws for validity and uniqueness
+    max_cells: int = Field(20_000, ge=2)  # GraphNet cells (stage `arch2vec_graphnet`): the first of the artifact
     seed: int = 0
+
+
+class CATEConfig(_Frozen):
+    """CATE (dissertation ch. 4; nasgen.cate): sizes and optimiser of its NAS-Bench-101 runs (L = 12, L_c = 24,
+    8 heads, d_h = d_c = d_ff = 64, AdamW 1e-3 with weight decay 0.01 off layer norms and biases, batch 1024,
+    10 epochs, 95/5 split, 20% of ops corrupted: 80% [MASK], 20% a random op). Pairs: for each architecture,
+    ``pairs_per_arch`` partners of ``pair_by`` within ``pair_delta`` (params in millions, FLOPs in millions, or
+    the L2 distance of standardised ZC vectors)."""
+
+    layers: int = Field(12, ge=1)
+    cross_layers: int = Field(24, ge=1)
+    heads: int = Field(8, ge=1)
+    d_model: int = Field(64, ge=1)
+    d_ff: int = Field(64, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    closure: bool = True  # attention over the transitive closure (the dissertation's better variant) or edges only
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    batch_size: int = Field(1024, ge=2)
+    epochs: int = Field(10, ge=1)
+    corruption_rate: float = Field(0.2, gt=0, lt=1)
+    mask_fraction: float = Field(0.8, ge=0, le=1)  # of the corrupted ops, replaced by [MASK]; the rest random
+    pair_by: Literal["params", "flops", "zc"] = "params"
+    pair_delta: float = Field(0.05, gt=0)  # NB-201 params span 0.07-1.53 M (NB-101's delta 2 M spans 0.2-50 M)
+    pairs_per_arch: int = Field(2, ge=1)  # K (NB-101: 2)
+    test_fraction: float = Field(0.05, gt=0, lt=1)
+    max_cells: int = Field(20_000, ge=2)  # GraphNet: the first cells of the `cells` artifact
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> CATEConfig:
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by heads {self.heads}")
+        return self
 
 
 class CCNFConfig(_Frozen):
@@ -438,7 +473,8 @@ class LatentSearchConfig(_Frozen):
     ``rl_lr`` after every ``episode`` architectures, returns discounted by ``discount`` within the episode, minus
     the constant ``baseline`` (rewards are accuracy / 100). BO: ``bo_init`` random architectures, then per round
     DNGO refit on every observation and the ``bo_top`` unvisited architectures of highest expected improvement
-    over ``ei_best``.
+    over ``ei_best``. CATE-DNGO-LS: the same with ``ls_epochs`` per refit plus the nearest unvisited neighbours
+    of the pool's other top architectures.
     """
 
     episode: int = Field(16, ge=1)
@@ -451,6 +487,7 @@ class LatentSearchConfig(_Frozen):
     bo_top: int = Field(5, ge=1)
     ei_best: float = 0.95
     dngo: DNGOConfig = DNGOConfig()
+    ls_epochs: int = Field(30, ge=1)  # CATE-DNGO-LS refits DNGO for 30 epochs per round (dissertation ch. 4)
 
 
 class NB201SearchConfig(_Frozen):
@@ -476,9 +513,9 @@ class NB201SearchConfig(_Frozen):
     reinforce_lr: float = Field(0.01, gt=0)  # NATS-Bench's REINFORCE: Adam lr 0.01 on a 6 x 5 logit table
     reinforce_baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
     hierarchy: NB201HierarchyConfig = NB201HierarchyConfig()
-    latent_search: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO on the `arch2vec` stage
-    arch2vec_rl_runs: int = Field(100, ge=1)
-    arch2vec_bo_runs: int = Field(30, ge=1)  # each refits DNGO about 27 times (150 queries, 16 + 5 per round)
+    arch2vec_rl_runs: int = Field(500, ge=1)  # the dissertation's 500; about 0.13 s each
+    arch2vec_bo_runs: int = Field(30, ge=1)  # each refits DNGO 27 times (150 queries, 16 + 5 per round): ~26 s
+    cate_runs: int = Field(30, ge=1)  # CATE-DNGO-LS (30 epochs per refit, 5-10 queries per round)
     seed: int = 0
 
     @model_validator(mode="after")
@@ -545,6 +582,8 @@ class Profile(_Frozen):
     nb201_proxies: NB201ProxiesConfig = NB201ProxiesConfig()
     nb201_search: NB201SearchConfig = NB201SearchConfig()
     arch2vec: Arch2VecConfig = Arch2VecConfig()
+    latent_search: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO (NB-201 and GraphNet)
+    cate: CATEConfig = CATEConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     rehearse: RehearseConfig = RehearseConfig()
     bench_gpu: GPUBenchConfig = GPUBenchConfig()
@@ -599,11 +638,13 @@ PROFILES: dict[str, Profile] = {
             hierarchy=NB201HierarchyConfig(
                 cells=40, labelled=16, proxy="naswot", budget=4, runs=2, draw_batch=16, max_draws=64
             ),
-            latent_search=LatentSearchConfig(episode=4, bo_init=4, bo_top=2, dngo=DNGOConfig(hidden=8, epochs=2)),
             arch2vec_rl_runs=2,
             arch2vec_bo_runs=2,
+            cate_runs=2,
         ),
         arch2vec=Arch2VecConfig(hidden=(16, 8), latent=8, epochs=1, prior_samples=100),
+        latent_search=LatentSearchConfig(episode=4, bo_init=4, bo_top=2, dngo=DNGOConfig(hidden=8, epochs=2)),
+        cate=CATEConfig(layers=1, cross_layers=1, heads=2, d_model=8, d_ff=8, batch_size=256, epochs=1),
         orchestration=OrchestrationConfig(retries=0, zc_runner="threads"),  # one shard: a spawn would cost more
         rehearse=RehearseConfig(
             cells=40, labelled=16, gvae_epochs=200, ccnf_epochs=3, hl_evo_iterations=4, generate_n=2
@@ -685,6 +726,7 @@ PROFILES: dict[str, Profile] = {
             zc=ZCConfig(batch_size=16),
         ),
         generate=GenerateConfig(zc=ZCConfig(batch_size=16, proxies=GENERATE_PROXIES)),
+        cate=CATEConfig(layers=4, cross_layers=8),  # a third of the dissertation's depth (L = 12, L_c = 24)
     ),
     "paper": Profile(
         name="paper",

@@ -55,7 +55,7 @@ def test_reference_validity_ignores_the_adjacency_and_node_1():
 
 
 def test_inner_product_decoder_is_sigmoid_of_zi_dot_zj():
-    model = Arch2Vec(len(graphs.VOCAB), SMALL)
+    model = Arch2Vec(graphs.NB201.heads, SMALL)
     z = torch.tensor([[[1.0, 0.0] + [0.0] * 14, [2.0, 1.0] + [0.0] * 14, [0.0, -3.0] + [0.0] * 14]])
     _, logits = model.decode(z)
     assert torch.allclose(logits[0], torch.tensor([[1.0, 2, 0], [2, 5, -3], [0, -3, 9]]))
@@ -67,10 +67,10 @@ def test_inner_product_decoder_is_sigmoid_of_zi_dot_zj():
 @given(st.integers(0, 15_624), st.permutations(range(8)))
 def test_gin_encoder_is_permutation_equivariant(index, perm):
     torch.manual_seed(0)
-    model = Arch2Vec(len(graphs.VOCAB), SMALL).eval()
+    model = Arch2Vec(graphs.NB201.heads, SMALL).eval()
     adj, labels = graphs.encode(from_index(index))
     p = np.asarray(perm)
-    ops, a = torch.from_numpy(labels)[None], torch.from_numpy(adj)[None]
+    ops, a = torch.from_numpy(labels)[None, :, None], torch.from_numpy(adj)[None]
     ops_p, a_p = ops[:, p], a[:, p][:, :, p]
     mu, _ = model.encode(ops, a)
     mu_p, _ = model.encode(ops_p, a_p)
@@ -86,9 +86,9 @@ def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
 
 def test_without_kl_the_loss_is_reconstruction_only_and_deterministic():
     cfg = SMALL.model_copy(update={"kl": False})
-    model = Arch2Vec(len(graphs.VOCAB), cfg).train()
+    model = Arch2Vec(graphs.NB201.heads, cfg).train()
     adj, ops = graphs.encode_batch([from_index(i) for i in range(4)])
-    ops, adj = torch.from_numpy(ops), torch.from_numpy(adj)
+    ops, adj = torch.from_numpy(ops)[..., None], torch.from_numpy(adj)
     with torch.no_grad():
         a, b = elbo_loss(model, ops, adj), elbo_loss(model, ops, adj)
     assert float(a["kl"]) == 0.0 and float(a["loss"]) == pytest.approx(float(a["ops"] + a["adj"]))
@@ -119,9 +119,11 @@ def test_benchmark_reports_ours_beside_table_3_1():
     assert set(out["runs"]) == {"arch2vec", "arch2vec (w.o. KL)"}
     (row,) = out["runs"]["arch2vec"]
     assert row["cells"] == 15_625 and row["held_out"] == 1_562 and not out["runs"]["arch2vec (w.o. KL)"][0]["kl"]
-    assert set(out["ours"]["arch2vec"]) >= {"reconstruction", "validity", "uniqueness", "validity_reference_check"}
+    assert set(out["ours"]["arch2vec"]) >= {"reconstruction", "edge_accuracy", "validity", "validity_reference_check"}
     assert all(0 <= v["mean"] <= 100 for v in out["ours"]["arch2vec"].values())
     assert out["published_table_3_1"]["arch2vec"] == PUBLISHED["arch2vec"] == (100.0, 79.41, 98.72)
+    g = run(SMALL.model_copy(update={"epochs": 1, "prior_samples": 50}), threads=1, space="graphnet", cells=200)
+    assert g["runs"]["arch2vec"][0]["cells"] == 200 and g["published_table_3_1"] is None
 
 
 def test_stage_commits_weights_and_embeddings_that_round_trip(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.arch2vec.search import bo_search, discounted_returns, nearest_unvisited, rl_search
+from nasgen.arch2vec.search import bo_search, discounted_returns, dngo_ls_search, nearest_unvisited, rl_search
 from nasgen.config import DNGOConfig, LatentSearchConfig
 from nasgen.nb201.oracle import Oracle
 
@@ -41,7 +41,7 @@ def test_nearest_unvisited_skips_visited_rows():
     assert nearest_unvisited(table, torch.tensor([0.1, 0.0]), visited) == 2
 
 
-@pytest.mark.parametrize("search", [rl_search, bo_search])
+@pytest.mark.parametrize("search", [rl_search, bo_search, dngo_ls_search])
 def test_search_spends_the_budget_on_distinct_architectures(search):
     table = np.random.default_rng(0).normal(size=(15_625, 16)).astype(np.float32)
     oracle = Oracle.from_table(np.random.default_rng(1).uniform(80, 92, 15_625), budget=40)
@@ -71,6 +71,28 @@ def test_bo_finds_better_architectures_than_random_on_a_smooth_landscape():
     bo = np.mean([_best_found(bo_search, s, 40) for s in range(3)])
     rand = np.mean([_random_best(s, 40) for s in range(20)])
     assert bo > rand and bo > 99.0  # the optimum is 100; random's 40 draws reach about 98
+
+
+@pytest.mark.parametrize("search", [bo_search, dngo_ls_search])
+def test_dngo_ls_adds_neighbours_of_the_pool_top_each_round(search, monkeypatch):
+    import nasgen.arch2vec.search as module
+
+    fits, real = [], module.DNGO
+
+    class Spy(real):
+        def fit(self, x, y):
+            fits.append(len(y))
+            return super().fit(x, y)
+
+    monkeypatch.setattr(module, "DNGO", Spy)
+    oracle = RowOracle(budget=60)
+    search(oracle, GRID, np.random.default_rng(0), CFG)
+    per_round = np.diff(fits)
+    if search is bo_search:
+        assert (per_round == CFG.bo_top).all()
+    else:  # 5 EI picks plus a neighbour of each pool top-5 member that is not one of them: 5 to 10
+        assert ((per_round >= CFG.bo_top) & (per_round <= 2 * CFG.bo_top)).all() and per_round.max() > CFG.bo_top
+    assert max(oracle.values[oracle.asked]) > 99.0
 
 
 def test_rl_walks_towards_better_architectures():

@@ -81,7 +81,8 @@ def test_no_test_accuracy_reaches_the_search(valid):
     table = accuracy_table()
     shuffled = table.assign(test_top1=np.random.default_rng(0).permutation(table["test_top1"].to_numpy()))
     ctx = Context(cfg, valid, ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc), np.arange(50))
-    ctx.embeddings = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # arch2vec-RL/-BO
+    table = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # searches on embeddings
+    ctx.embeddings = {"arch2vec": table, "cate": table}
     for m in [m for m in methods(cfg) if m.protocol == "oracle"]:
         a, b = run_method(m, ctx, table, progress=False), run_method(m, ctx, shuffled, progress=False)
         assert a["valid_top1"] == b["valid_top1"] and a["test_top1"] != b["test_top1"], m.name
@@ -123,7 +124,9 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
             assert r["failed_runs"] == r["runs"] and "no NB-201 cell among" in r["first_failure"] or r["spent"]
             continue
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
-        runs.update({"arch2vec-rl": cfg.arch2vec_rl_runs, "arch2vec-bo": cfg.arch2vec_bo_runs})
+        runs.update(
+            {"arch2vec-rl": cfg.arch2vec_rl_runs, "arch2vec-bo": cfg.arch2vec_bo_runs, "cate-dngo-ls": cfg.cate_runs}
+        )
         assert r["runs"] == runs.get(name, runs[r["protocol"]]) and r["failed_runs"] == 0, name
         assert r["spent"]["max"] <= r["budget"], name
         assert 9.0 <= r["test_top1"]["mean"] <= 94.38, name
@@ -140,3 +143,14 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
         )
         and 0 <= out["arch2vec"]["reconstruction"] <= 1
     )
+
+
+def test_only_the_named_methods_run_and_an_unknown_one_is_named(tmp_path):
+    from benchmarks.nb201_search import run
+    from nasgen.errors import ConfigError
+
+    out = run(profile="tiny", store=str(tmp_path), progress=False, only=["arch2vec-bo", "random"])
+    assert set(out["methods"]) == {"arch2vec-bo", "random"} and "zc" not in out  # no zero-cost pool was scored
+    assert not (tmp_path / "nb201_proxies").exists()
+    with pytest.raises(ConfigError, match="unknown nb201-search method"):
+        run(profile="tiny", store=str(tmp_path), progress=False, only=["bo"])

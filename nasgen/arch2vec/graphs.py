@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nasgen.arch2vec.encoding import Encoding
 from nasgen.nb201.arch import EDGES, NODES, OPS, Arch, check
 
 VOCAB: tuple[str, ...] = ("input", *OPS, "output")
@@ -71,3 +72,12 @@ def reference_valid(labels: Sequence[int]) -> bool:
     Table 3.1's NB-201 validity was measured with it."""
     labels = [int(v) for v in labels]
     return labels[INPUT] == 0 and labels[OUTPUT] == len(VOCAB) - 1 and all(1 <= v <= len(OPS) for v in labels[2:OUTPUT])
+
+
+def _encode_labelled(archs: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    adj, labels = encode_batch(archs)
+    return adj, labels[:, :, None]
+
+
+NB201 = Encoding("nb201", N_NODES, (len(VOCAB),), _encode_labelled, lambda adj, labels: decode(adj, labels[:, 0]),
+                 reference_valid=lambda labels: reference_valid(labels[:, 0]))  # fmt: skip

@@ -20,21 +20,23 @@ from nasgen.config import Arch2VecConfig
 
 
 class Arch2Vec(nn.Module):
-    def __init__(self, n_ops: int, cfg: Arch2VecConfig) -> None:
+    """``heads``: classes of each node label head (``Encoding.heads``); the GIN reads their one-hots."""
+
+    def __init__(self, heads: tuple[int, ...], cfg: Arch2VecConfig) -> None:
         super().__init__()
-        self.n_ops = n_ops
+        self.heads = tuple(heads)
         self.cfg = cfg
-        dims = (n_ops, *cfg.hidden)
+        dims = (sum(self.heads), *cfg.hidden)
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in dims[1:])
         self.eps = nn.Parameter(torch.zeros(len(cfg.hidden)))
         self.mu = nn.Linear(dims[-1], cfg.latent)
         self.logvar = nn.Linear(dims[-1], cfg.latent)
-        self.op_head = nn.Linear(cfg.latent, n_ops)
+        self.label_heads = nn.ModuleList(nn.Linear(cfg.latent, c) for c in self.heads)
 
-    def encode(self, ops: torch.Tensor, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """ops (B, N) labels, adj (B, N, N) 0/1 directed -> per-node (mu, logvar), each (B, N, latent)."""
-        h = F.one_hot(ops, self.n_ops).float()
+    def encode(self, labels: torch.Tensor, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """labels (B, N, H), adj (B, N, N) 0/1 directed -> per-node (mu, logvar), each (B, N, latent)."""
+        h = torch.cat([F.one_hot(labels[..., k], c) for k, c in enumerate(self.heads)], -1).float()
         sym = (adj + adj.transpose(1, 2)).float()
         for k, (lin, bn) in enumerate(zip(self.linears, self.norms)):
             h = lin((1 + self.eps[k]) * h + sym @ h)
@@ -42,12 +44,12 @@ class Arch2Vec(nn.Module):
             h = F.relu(bn(h.reshape(b * n, d)).reshape(b, n, d))
         return self.mu(h), self.logvar(h)
 
-    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-node latents (B, N, latent) -> (op logits (B, N, K), edge logits z_iᵀz_j (B, N, N))."""
-        return self.op_head(z), z @ z.transpose(1, 2)
+    def decode(self, z: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Per-node latents (B, N, latent) -> (label logits per head, each (B, N, K_h); edge logits z_iᵀz_j)."""
+        return [head(z) for head in self.label_heads], z @ z.transpose(1, 2)
 
-    def forward(self, ops: torch.Tensor, adj: torch.Tensor, generator: torch.Generator | None = None):
-        mu, logvar = self.encode(ops, adj)
+    def forward(self, labels: torch.Tensor, adj: torch.Tensor, generator: torch.Generator | None = None):
+        mu, logvar = self.encode(labels, adj)
         z = mu
         if self.training and self.cfg.kl:
             noise = torch.randn(mu.shape, generator=generator, device=mu.device)
@@ -55,10 +57,10 @@ class Arch2Vec(nn.Module):
         return (*self.decode(F.dropout(z, self.cfg.decoder_dropout, self.training)), mu, logvar)
 
     @torch.no_grad()
-    def embed(self, ops: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+    def embed(self, labels: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
         """Architecture embeddings (B, latent): the average of the node means."""
         self.eval()
-        return self.encode(ops, adj)[0].mean(1)
+        return self.encode(labels, adj)[0].mean(1)
 
 
 def upper_mask(n: int, device=None) -> torch.Tensor:
@@ -77,18 +79,22 @@ def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return kl_divergence(mu, logvar) / (mu.shape[0] * mu.shape[1])
 
 
-def elbo_loss(model: Arch2Vec, ops: torch.Tensor, adj: torch.Tensor, generator=None) -> dict[str, torch.Tensor]:
-    """Negative ELBO (Eq. 3.5): op cross-entropy per node + edge BCE per upper-triangle pair + ``kl_term``."""
-    op_logits, edge_logits, mu, logvar = model(ops, adj, generator)
-    mask = upper_mask(ops.shape[1], ops.device)
-    rec_ops = F.cross_entropy(op_logits.reshape(-1, model.n_ops), ops.reshape(-1))
+def elbo_loss(model: Arch2Vec, labels: torch.Tensor, adj: torch.Tensor, generator=None) -> dict[str, torch.Tensor]:
+    """Negative ELBO (Eq. 3.5): label cross-entropy per node and head + edge BCE per upper-triangle pair +
+    ``kl_term``."""
+    label_logits, edge_logits, mu, logvar = model(labels, adj, generator)
+    mask = upper_mask(labels.shape[1], labels.device)
+    rec_ops = sum(F.cross_entropy(lg.reshape(-1, c), labels[..., k].reshape(-1))
+                  for k, (lg, c) in enumerate(zip(label_logits, model.heads)))  # fmt: skip
     rec_adj = F.binary_cross_entropy_with_logits(edge_logits[:, mask], adj[:, mask].float())
-    kl = kl_term(mu, logvar) if model.cfg.kl else torch.zeros((), device=ops.device)
+    kl = kl_term(mu, logvar) if model.cfg.kl else torch.zeros((), device=labels.device)
     return {"loss": rec_ops + rec_adj + kl, "ops": rec_ops, "adj": rec_adj, "kl": kl}
 
 
 @torch.no_grad()
 def greedy(model: Arch2Vec, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decoded graphs of latents: argmax ops and edges with σ(z_iᵀz_j) > 0.5 in the upper triangle."""
-    op_logits, edge_logits = model.decode(z)
-    return op_logits.argmax(-1), ((edge_logits > 0) & upper_mask(z.shape[1], z.device)).to(torch.int8)
+    """Decoded graphs of latents: argmax labels (B, N, H) and edges with σ(z_iᵀz_j) > 0.5 in the upper
+    triangle."""
+    label_logits, edge_logits = model.decode(z)
+    labels = torch.stack([lg.argmax(-1) for lg in label_logits], -1)
+    return labels, ((edge_logits > 0) & upper_mask(z.shape[1], z.device)).to(torch.int8)

@@ -13,11 +13,18 @@ every proposal is a real architecture.
   on every answer so far (answers / 100), EI over ``ei_best`` on every unvisited row, the ``bo_top`` highest
   queried.
 
-Both stop when the oracle's budget is spent. The oracle is anything with ``query(row) -> value`` and ``left``.
+- ``dngo_ls_search``: CATE-DNGO-LS (dissertation ch. 4): the BO loop with DNGO refit for ``ls_epochs``, and after
+  each round's ``bo_top`` proposals, for every top-``bo_top`` architecture of the pool (by answer) that is not
+  one of them, its nearest unvisited embedding is queried too (5 to 10 new architectures per round). The
+  authors' code also restarts from new random architectures after 20 rounds without improvement; not here.
+
+All stop when the oracle's budget is spent. The oracle is anything with ``query(row) -> value`` and ``left``;
+``reward`` maps its answers to the searches' scale (default: accuracy in percent -> fraction, as the authors').
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +35,11 @@ from nasgen.config import LatentSearchConfig
 from nasgen.search.dngo import DNGO, expected_improvement
 
 REWARD_SCALE = 100.0  # the oracle answers accuracy in percent; both searches work on fractions, as the authors'
+Reward = Callable[[float], float]
+
+
+def fraction(value: float) -> float:
+    return value / REWARD_SCALE
 
 
 class RowOracle(Protocol):
@@ -63,7 +75,8 @@ def nearest_unvisited(table: torch.Tensor, point: torch.Tensor, visited: np.ndar
     return int(torch.argmin(d))
 
 
-def rl_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig) -> None:
+def rl_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig,
+              reward: Reward = fraction) -> None:  # fmt: skip
     emb = torch.as_tensor(np.asarray(table), dtype=torch.float32)
     gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
     torch.manual_seed(int(rng.integers(2**63 - 1)))
@@ -79,7 +92,7 @@ def rl_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cf
             log_probs.append(torch.distributions.Normal(mean, cfg.policy_std).log_prob(action).sum())
             row = nearest_unvisited(emb, action, visited)
             visited[row] = True
-            rewards.append(oracle.query(row) / REWARD_SCALE)
+            rewards.append(reward(oracle.query(row)))
             state = emb[row]
             if visited.all():
                 break
@@ -91,8 +104,10 @@ def rl_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cf
         policy.state = None
 
 
-def bo_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig) -> None:
+def bo_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig,
+              reward: Reward = fraction, local_search: bool = False) -> None:  # fmt: skip
     table = np.asarray(table, dtype=np.float32)
+    emb = torch.from_numpy(table)
     visited = np.zeros(len(table), dtype=bool)
     rows: list[int] = []
     answers: list[float] = []
@@ -100,14 +115,28 @@ def bo_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cf
     def ask(row: int) -> None:
         visited[row] = True
         rows.append(row)
-        answers.append(oracle.query(row) / REWARD_SCALE)
+        answers.append(reward(oracle.query(row)))
 
     for row in rng.choice(len(table), size=min(cfg.bo_init, oracle.left, len(table)), replace=False):
         ask(int(row))
+    dngo = cfg.dngo.model_copy(update={"epochs": cfg.ls_epochs}) if local_search else cfg.dngo
     while oracle.left > 0 and not visited.all():
-        model = DNGO(cfg.dngo, seed=int(rng.integers(2**31))).fit(table[rows], np.asarray(answers))
+        model = DNGO(dngo, seed=int(rng.integers(2**31))).fit(table[rows], np.asarray(answers))
         free = np.flatnonzero(~visited)
         mean, std = model.predict(table[free])
         ei = expected_improvement(mean, std, cfg.ei_best)
-        for k in np.argsort(-ei, kind="stable")[: min(cfg.bo_top, oracle.left)]:
-            ask(int(free[k]))
+        new = [int(free[k]) for k in np.argsort(-ei, kind="stable")[: min(cfg.bo_top, oracle.left)]]
+        for row in new:
+            ask(row)
+        if not local_search:
+            continue
+        top = [rows[k] for k in np.argsort(-np.asarray(answers), kind="stable")[: cfg.bo_top]]
+        for row in (r for r in top if r not in new):
+            if oracle.left <= 0 or visited.all():
+                break
+            ask(nearest_unvisited(emb, emb[row], visited))
+
+
+def dngo_ls_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig,
+                   reward: Reward = fraction) -> None:  # fmt: skip
+    bo_search(oracle, table, rng, cfg, reward, local_search=True)

@@ -21,7 +21,7 @@ from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import SPACE_SIZE
 from nasgen.progress import STAGE_LINE_EVERY_S, ProgressLine
-from nasgen.stages import arch2vec, ccnf, cells, clusters, generate, gvae, hl_evo, nb201_proxies, sg, trained, zc
+from nasgen.stages import arch2vec, cate, ccnf, cells, clusters, generate, gvae, hl_evo, nb201_proxies, sg, trained, zc
 from nasgen.store import ArtifactStore, Ref
 
 RUN_OPTIONS = ("store", "device", "progress")
@@ -159,6 +159,15 @@ STAGES: dict[str, Stage] = {
             units=lambda cfg: cfg.n or SPACE_SIZE,
         ),
         Stage(arch2vec.STAGE, arch2vec.key, arch2vec.compute, section="arch2vec", title="arch2vec", units=_epochs),
+        Stage(
+            arch2vec.GRAPHNET_STAGE,
+            arch2vec.graphnet_key,
+            arch2vec.graphnet_compute,
+            section="arch2vec",
+            title="arch2vec (GraphNet)",
+            units=_epochs,
+        ),
+        Stage(cate.STAGE, cate.key, cate.compute, section="cate", title="CATE", units=_epochs),
     )
 }
 

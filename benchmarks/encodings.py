@@ -1,0 +1,112 @@
+"""Encodings compared as predictors on NAS-Bench-201 (issue 21, item 4; dissertation ch. 4's encoding study):
+each encoding feeds the same GP and DNGO, trained on n random architectures' validation accuracy, and is
+scored by Kendall τ and Spearman ρ of predicted against true validation accuracy on a fixed held-out sample.
+
+Encodings: ``adjacency`` (NB-201's adjacency is the same for every cell, so its one-hot encoding is the 6 x 5
+op one-hot), ``arch2vec`` (stage `arch2vec`), ``cate`` (stage `cate`); both stages are pre-trained at the
+profile's config and cached in the store.
+
+Run: ``python -m benchmarks.encodings [--profile demo] [--store DIR] [--threads N]`` prints one line of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from scipy.stats import kendalltau, spearmanr
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+from benchmarks.machine import machine_info
+from nasgen.config import DNGOConfig, Profile, get_profile
+from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, all_archs
+from nasgen.nb201.data import accuracy_table
+from nasgen.search.dngo import DNGO
+from nasgen.stages import arch2vec as arch2vec_stage
+from nasgen.stages import cate as cate_stage
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
+from nasgen.store import ArtifactStore
+
+TRAIN_SIZES = (50, 100, 200)
+TEST_SIZE = 2_000
+
+
+def adjacency_onehot() -> np.ndarray:
+    out = np.zeros((SPACE_SIZE, len(EDGES) * len(OPS)), dtype=np.float32)
+    for i, arch in enumerate(all_archs()):
+        for e, op in enumerate(arch):
+            out[i, e * len(OPS) + OPS.index(op)] = 1.0
+    return out
+
+
+def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return (x - ref.mean(0)) / (ref.std(0) + 1e-8)
+
+
+def gp_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, seed: int) -> np.ndarray:
+    kernel = ConstantKernel() * RBF(np.ones(x_tr.shape[1])) + WhiteKernel()
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=0, random_state=seed)
+    gp.fit(_standardise(x_tr, x_tr), y_tr)
+    return gp.predict(_standardise(x_te, x_tr))
+
+
+def dngo_predict(x_tr, y_tr, x_te, seed: int, cfg: DNGOConfig) -> np.ndarray:
+    return DNGO(cfg, seed).fit(x_tr, y_tr).predict(x_te)[0]
+
+
+def run(profile: str | Profile = "demo", store: str | None = None, threads: int = 1, seeds: int = 10,
+        train_sizes: tuple[int, ...] = TRAIN_SIZES, test_size: int = TEST_SIZE) -> dict:  # fmt: skip
+    torch.set_num_threads(threads)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    st = ArtifactStore(store)
+    t0 = time.perf_counter()
+    a2v_ref = run_stage("arch2vec", st, cfg=prof.arch2vec)
+    cate_ref = run_stage("cate", st, cfg=prof.cate)
+    pretrain_seconds = time.perf_counter() - t0
+    encodings = {"adjacency": adjacency_onehot(), "arch2vec": arch2vec_stage.embeddings(a2v_ref).numpy(),
+                 "cate": cate_stage.embeddings(cate_ref).numpy()}  # fmt: skip
+    y = accuracy_table()["valid_top1"].to_numpy()
+    rng = np.random.default_rng(0)
+    test = rng.choice(SPACE_SIZE, size=test_size, replace=False)
+    rest = np.setdiff1d(np.arange(SPACE_SIZE), test)
+    dngo_cfg = DNGOConfig(normalize_output=True)
+    predictors = {"gp": gp_predict, "dngo": lambda a, b, c, s: dngo_predict(a, b, c, s, dngo_cfg)}
+    rows: dict = {}
+    for name, x in encodings.items():
+        for pname, predict in predictors.items():
+            for n in train_sizes:
+                taus, rhos = [], []
+                for s in range(seeds):
+                    tr = np.random.default_rng([s, n]).choice(rest, size=n, replace=False)
+                    pred = predict(x[tr], y[tr], x[test], s)
+                    taus.append(kendalltau(pred, y[test]).statistic)
+                    rhos.append(spearmanr(pred, y[test]).statistic)
+                rows[f"{name}/{pname}/{n}"] = {"encoding": name, "predictor": pname, "train": n,
+                    "kendall_tau": {"mean": float(np.mean(taus)), "std": float(np.std(taus))},
+                    "spearman": {"mean": float(np.mean(rhos)), "std": float(np.std(rhos))}}  # fmt: skip
+    return {"benchmark": "encodings-nb201", "machine": machine_info(), "torch_threads": threads,
+            "profile": prof.name, "seeds": seeds, "test_size": test_size, "target": "NB201 final validation top-1",
+            "pretrain_seconds": pretrain_seconds, "seconds": time.perf_counter() - t0,
+            "arch2vec": {"uri": a2v_ref.uri, **{k: metrics(a2v_ref)[k] for k in ("reconstruction", "validity")}},
+            "cate": {"uri": cate_ref.uri, "config": prof.cate.model_dump(mode="json"),
+                     **{k: metrics(cate_ref)[k] for k in ("masked_accuracy", "train_pairs", "seconds")}},
+            "results": rows}  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--profile", default="demo")
+    p.add_argument("--store", default=None)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=10)
+    a = p.parse_args()
+    print(json.dumps(run(a.profile, a.store, a.threads, a.seeds)))
+
+
+if __name__ == "__main__":
+    main()

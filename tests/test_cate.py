@@ -1,0 +1,148 @@
+"""CATE (nasgen.cate): the DAG dependency mask with and without the transitive closure, the masking statistics
+of the masked-op objective, computationally similar pairs, the encoder's attention respecting the mask, and
+pre-training that predicts masked ops better than the most frequent op."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nasgen.cate.graphs import (
+    GRAPHNET,
+    GRAPHNET_VOCAB,
+    NB201,
+    NB201_VOCAB,
+    dependency_mask,
+    graphnet_tokens,
+    output_positions,
+    transitive_closure,
+)
+from nasgen.cate.model import Encoder
+from nasgen.cate.pretraining import IGNORE, corrupt, encode, neighbour_pairs, train
+from nasgen.config import CATEConfig, SamplerConfig
+from nasgen.errors import ConfigError
+from nasgen.nb201.arch import all_archs, from_index
+from nasgen.nb201.data import accuracy_table
+from nasgen.space.cell import Cell
+from nasgen.space.sampling import sample_codes
+
+SMALL = CATEConfig(layers=2, cross_layers=2, heads=2, d_model=32, d_ff=32, batch_size=128, epochs=4)
+
+
+def _cells(n, seed=0):
+    return [Cell.from_code(int(c)) for c in sample_codes(np.random.default_rng(seed), n, SamplerConfig())]
+
+
+def test_closure_of_a_chain_is_every_forward_pair():
+    chain = np.diag(np.ones(3, dtype=np.int8), 1)  # 0 -> 1 -> 2 -> 3
+    assert (transitive_closure(chain) == np.triu(np.ones((4, 4), np.int8), 1)).all()
+
+
+def test_mask_rows_read_dependencies_and_self():
+    chain = np.diag(np.ones(3, dtype=np.int8), 1)
+    direct, closed = dependency_mask(chain, closure=False), dependency_mask(chain, closure=True)
+    assert direct[3].tolist() == [False, False, True, True]  # the output reads its predecessor and itself
+    assert closed[3].tolist() == [True, True, True, True]  # and, with the closure, every ancestor
+    assert closed[0].tolist() == [True, False, False, False]  # the input depends on nothing: itself only
+    assert not closed[np.triu_indices(4, 1)].any()  # never a descendant
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_closure_mask_is_transitive_and_contains_the_direct_one(seed):
+    (cell,) = _cells(1, seed)
+    tokens, adj = graphnet_tokens([cell])
+    valid = tokens != GRAPHNET_VOCAB.pad
+    direct, closed = dependency_mask(adj, False, valid)[0], dependency_mask(adj, True, valid)[0]
+    assert (closed >= direct).all() and closed.diagonal().all()
+    assert ((closed.astype(int) @ closed.astype(int) > 0) <= closed).all()  # transitive
+    n = cell.n_nodes
+    assert not closed[n:, :n].any() and not closed[:n, n:].any()  # padding isolated
+    assert closed[n - 1, :n].all()  # every node of a valid cell is an ancestor of the output
+
+
+def test_corruption_statistics():
+    rng = np.random.default_rng(0)
+    tokens = np.tile(np.arange(8) % 7, (25_000, 1))
+    tokens[:, 6:] = NB201_VOCAB.pad  # padding is never a target
+    cfg = CATEConfig()
+    out, targets = corrupt(tokens, NB201_VOCAB, cfg, rng)
+    hit = targets != IGNORE
+    assert not hit[:, 6:].any() and (out[:, 6:] == NB201_VOCAB.pad).all()
+    assert hit[:, :6].mean() == pytest.approx(0.2, abs=0.005)
+    assert (out[hit] == NB201_VOCAB.mask).mean() == pytest.approx(0.8, abs=0.01)
+    assert (targets[hit] == tokens[hit]).all() and (out[~hit] == tokens[~hit]).all()
+    replaced = out[hit & (out != NB201_VOCAB.mask)]
+    assert replaced.min() >= 0 and replaced.max() < len(NB201_VOCAB.names)  # random node tokens, never specials
+
+
+def test_neighbour_pairs_stay_within_delta():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 500)
+    pairs = neighbour_pairs(p, 0.01, 2, rng)
+    assert (np.abs(p[pairs[:, 0]] - p[pairs[:, 1]]) < 0.01).all() and (pairs[:, 0] != pairs[:, 1]).all()
+    counts = np.bincount(pairs[:, 0], minlength=500)
+    assert counts.max() <= 2 and len({tuple(r) for r in pairs}) == len(pairs)
+    vec = rng.normal(size=(200, 3))
+    vp = neighbour_pairs(vec, 0.8, 3, rng)
+    assert (np.linalg.norm(vec[vp[:, 0]] - vec[vp[:, 1]], axis=1) < 0.8).all()
+
+
+def test_a_node_state_ignores_nodes_it_does_not_depend_on():
+    torch.manual_seed(0)
+    enc = Encoder(NB201_VOCAB.size, SMALL).eval()
+    tokens, adj = NB201.tokens([from_index(100)])
+    allowed = torch.from_numpy(dependency_mask(adj, True))
+    t = torch.from_numpy(tokens)
+    h = enc(t, allowed)
+    changed = t.clone()
+    changed[0, 6] = (changed[0, 6] % 5) + 1  # op node 6 (edge 2 -> 3) is no dependency of op node 1 (edge 0 -> 1)
+    h2 = enc(changed, allowed)
+    assert torch.allclose(h[0, 1], h2[0, 1], atol=1e-6) and not torch.allclose(h[0, 7], h2[0, 7])
+
+
+def test_pretraining_predicts_masked_ops_better_than_the_commonest_op():
+    archs = [from_index(i) for i in range(0, 15_625, 5)]
+    params = accuracy_table()["params_m"].to_numpy()[::5]
+    model, m = train(archs, NB201, params, SMALL)
+    assert m["train_loss"][-1] < m["train_loss"][0] and m["test_pairs"] > 0
+    # corrupted targets are input/output about 2/8 of the time and one of 5 ops otherwise: 0.25 for "input"
+    assert m["masked_accuracy"] > 0.45
+    emb = encode(model, archs[:10], NB201)
+    assert emb.shape == (10, SMALL.d_model)
+
+
+def test_graphnet_cells_encode_at_their_output_node():
+    cells = _cells(300, seed=3)
+    tokens, _ = graphnet_tokens(cells)
+    assert (output_positions(tokens, GRAPHNET_VOCAB) == [c.n_nodes - 1 for c in cells]).all()
+    attr = np.array([len(c.edges) for c in cells], dtype=float)
+    model, m = train(cells, GRAPHNET, attr, SMALL.model_copy(update={"epochs": 1, "pair_delta": 1.5}))
+    assert encode(model, cells[:4], GRAPHNET).shape == (4, SMALL.d_model)
+
+
+def test_no_pair_within_delta_is_named():
+    archs = list(all_archs())[:100]
+    with pytest.raises(ConfigError, match="no architecture pair"):
+        train(archs, NB201, np.arange(100) * 10.0, SMALL.model_copy(update={"pair_delta": 1.0}))
+
+
+def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
+    from benchmarks.encodings import adjacency_onehot, run
+    from nasgen.config import get_profile
+    from nasgen.stages import cate as stage
+    from nasgen.stages import registry
+    from nasgen.store import ArtifactStore
+
+    prof = get_profile("tiny")
+    ref = registry.run("cate", ArtifactStore(str(tmp_path)), cfg=prof.cate)
+    emb = stage.embeddings(ref)
+    assert emb.shape == (15_625, prof.cate.d_model)
+    tokens = [from_index(i) for i in (3, 4_000)]
+    assert torch.allclose(encode(stage.load_model(ref), tokens, NB201), emb[[3, 4_000]], atol=1e-5)
+    onehot = adjacency_onehot()
+    assert onehot.shape == (15_625, 30) and (onehot.sum(1) == 6).all()
+    out = run(prof, str(tmp_path), seeds=1, train_sizes=(20,), test_size=100)
+    assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "cate"}
+    assert all(-1 <= r["kendall_tau"]["mean"] <= 1 for r in out["results"].values())
