@@ -6,7 +6,14 @@ Encodings: ``adjacency`` (NB-201's adjacency is the same for every cell, so its 
 op one-hot), ``arch2vec`` (stage `arch2vec`), ``cate`` (stage `cate`); both stages are pre-trained at the
 profile's config and cached in the store.
 
-Run: ``python -m benchmarks.encodings [--profile demo] [--store DIR] [--threads N]`` prints one line of JSON.
+On GraphNet (``--space graphnet``) the target is log10 T-CET of alpha_x of the pipeline's ZC-scored cells
+(the profile's `zc` artifact; 200 at demo), predicted from n of them and scored on the rest. Encodings:
+``adjacency`` (the 28 upper-triangle adjacency bits and a one-hot of each of the 8 slots' 30 node tokens),
+``arch2vec`` (stage `arch2vec_graphnet`), ``gvae`` (the pipeline's G-VAE latent means), ``cate`` (stage
+`cate_graphnet`, pairs by alpha_x params).
+
+Run: ``python -m benchmarks.encodings [--space nb201|graphnet] [--profile demo] [--store DIR] [--threads N]``
+prints one line of JSON.
 """
 
 from __future__ import annotations
@@ -22,12 +29,20 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
 from benchmarks.machine import machine_info
+from nasgen.cate.graphs import GRAPHNET_VOCAB, graphnet_tokens
 from nasgen.config import DNGOConfig, Profile, get_profile
+from nasgen.errors import ConfigError
+from nasgen.gvae.training import encode as gvae_encode
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, all_archs
 from nasgen.nb201.data import accuracy_table
 from nasgen.search.dngo import DNGO
+from nasgen.space.cell import Cell
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
+from nasgen.stages import cells as cell_stage
+from nasgen.stages import gvae as gvae_stage
+from nasgen.stages.clusters import scored_cells
+from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
@@ -74,21 +89,7 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
     rng = np.random.default_rng(0)
     test = rng.choice(SPACE_SIZE, size=test_size, replace=False)
     rest = np.setdiff1d(np.arange(SPACE_SIZE), test)
-    dngo_cfg = DNGOConfig(normalize_output=True)
-    predictors = {"gp": gp_predict, "dngo": lambda a, b, c, s: dngo_predict(a, b, c, s, dngo_cfg)}
-    rows: dict = {}
-    for name, x in encodings.items():
-        for pname, predict in predictors.items():
-            for n in train_sizes:
-                taus, rhos = [], []
-                for s in range(seeds):
-                    tr = np.random.default_rng([s, n]).choice(rest, size=n, replace=False)
-                    pred = predict(x[tr], y[tr], x[test], s)
-                    taus.append(kendalltau(pred, y[test]).statistic)
-                    rhos.append(spearmanr(pred, y[test]).statistic)
-                rows[f"{name}/{pname}/{n}"] = {"encoding": name, "predictor": pname, "train": n,
-                    "kendall_tau": {"mean": float(np.mean(taus)), "std": float(np.std(taus))},
-                    "spearman": {"mean": float(np.mean(rhos)), "std": float(np.std(rhos))}}  # fmt: skip
+    rows = compare(encodings, y, test, rest, train_sizes, seeds)
     return {"benchmark": "encodings-nb201", "machine": machine_info(), "torch_threads": threads,
             "profile": prof.name, "seeds": seeds, "test_size": test_size, "target": "NB201 final validation top-1",
             "pretrain_seconds": pretrain_seconds, "seconds": time.perf_counter() - t0,
@@ -98,14 +99,81 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
             "results": rows}  # fmt: skip
 
 
+def graphnet_onehot(cells) -> np.ndarray:
+    tokens, adj = graphnet_tokens(cells)
+    iu = np.triu_indices(adj.shape[1], 1)
+    onehot = np.eye(GRAPHNET_VOCAB.size, dtype=np.float32)[tokens].reshape(len(cells), -1)
+    return np.hstack([adj[:, iu[0], iu[1]].astype(np.float32), onehot])
+
+
+def compare(encodings: dict[str, np.ndarray], y: np.ndarray, test: np.ndarray, pool: np.ndarray,
+            train_sizes: tuple[int, ...], seeds: int) -> dict:  # fmt: skip
+    """Kendall τ and Spearman ρ on ``test`` of GP and DNGO fit on n random rows of ``pool``, per encoding."""
+    dngo_cfg = DNGOConfig(normalize_output=True)
+    predictors = {"gp": gp_predict, "dngo": lambda a, b, c, s: dngo_predict(a, b, c, s, dngo_cfg)}
+    rows: dict = {}
+    for name, x in encodings.items():
+        for pname, predict in predictors.items():
+            for n in train_sizes:
+                taus, rhos = [], []
+                for s in range(seeds):
+                    tr = np.random.default_rng([s, n]).choice(pool, size=n, replace=False)
+                    pred = predict(x[tr], y[tr], x[test], s)
+                    taus.append(kendalltau(pred, y[test]).statistic)
+                    rhos.append(spearmanr(pred, y[test]).statistic)
+                rows[f"{name}/{pname}/{n}"] = {"encoding": name, "predictor": pname, "train": n,
+                    "kendall_tau": {"mean": float(np.mean(taus)), "std": float(np.std(taus))},
+                    "spearman": {"mean": float(np.mean(rhos)), "std": float(np.std(rhos))}}  # fmt: skip
+    return rows
+
+
+def run_graphnet(profile: str | Profile = "demo", store: str | None = None, threads: int = 1, seeds: int = 10,
+                 train_sizes: tuple[int, ...] = (50, 100)) -> dict:  # fmt: skip
+    torch.set_num_threads(threads)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    st = ArtifactStore(store)
+    t0 = time.perf_counter()
+    refs = build(st, prof, upto="gvae")
+    a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
+    cate_ref = run_stage("cate_graphnet", st, cells_ref=refs["cells"], cfg=prof.cate)
+    pretrain_seconds = time.perf_counter() - t0
+    scored = scored_cells(refs["zc"])
+    positions = scored.column("position").to_numpy().astype(np.int64)
+    tcet = scored.column("tcet").to_numpy().astype(float)
+    keep = (positions < min(a2v_ref.rows, cate_ref.rows)) & np.isfinite(tcet) & (tcet > 0)
+    positions, y = positions[keep], np.log10(tcet[keep])
+    codes = cell_stage.load_cells(st, refs["cells"]).column("code").to_numpy()
+    cells = [Cell.from_code(int(codes[p])) for p in positions]
+    gvae, _ = gvae_stage.load_model(st, refs["gvae"])
+    encodings = {"adjacency": graphnet_onehot(cells),
+                 "arch2vec": arch2vec_stage.embeddings(a2v_ref).numpy()[positions],
+                 "gvae": gvae_encode(gvae, cells).detach().cpu().numpy(),
+                 "cate": cate_stage.embeddings(cate_ref).numpy()[positions]}  # fmt: skip
+    n = len(y)
+    if n <= max(train_sizes):
+        raise ConfigError(f"{n} scored cells: too few for training sizes {train_sizes} and a test split")
+    order = np.random.default_rng(0).permutation(n)
+    test, pool = order[: n - max(train_sizes)], order[n - max(train_sizes) :]
+    rows = compare(encodings, y, test, pool, train_sizes, seeds)
+    return {"benchmark": "encodings-graphnet", "machine": machine_info(), "torch_threads": threads,
+            "profile": prof.name, "seeds": seeds, "scored_cells": n, "test_size": len(test),
+            "target": "log10 T-CET of alpha_x (the zc artifact's)", "pretrain_seconds": pretrain_seconds,
+            "seconds": time.perf_counter() - t0,
+            "arch2vec": {"uri": a2v_ref.uri, **{k: metrics(a2v_ref)[k] for k in ("reconstruction", "edge_accuracy")}},
+            "cate": {"uri": cate_ref.uri, **{k: metrics(cate_ref)[k] for k in ("masked_accuracy", "train_pairs")}},
+            "gvae_uri": refs["gvae"].uri, "results": rows}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--profile", default="demo")
     p.add_argument("--store", default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--space", choices=("nb201", "graphnet"), default="nb201")
     a = p.parse_args()
-    print(json.dumps(run(a.profile, a.store, a.threads, a.seeds)))
+    fn = run if a.space == "nb201" else run_graphnet
+    print(json.dumps(fn(a.profile, a.store, a.threads, a.seeds)))
 
 
 if __name__ == "__main__":

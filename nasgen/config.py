@@ -683,6 +683,7 @@ PROFILES: dict[str, Profile] = {
         rehearse=RehearseConfig(
             cells=200, labelled=16, gvae_epochs=60, ccnf_epochs=2, hl_evo_iterations=4, generate_n=2
         ),
+        cate=CATEConfig(layers=2, cross_layers=2, heads=4, d_model=32, d_ff=32, batch_size=256, epochs=2),
     ),
     "demo": Profile(
         name="demo",
@@ -726,7 +727,9 @@ PROFILES: dict[str, Profile] = {
             zc=ZCConfig(batch_size=16),
         ),
         generate=GenerateConfig(zc=ZCConfig(batch_size=16, proxies=GENERATE_PROXIES)),
-        cate=CATEConfig(layers=4, cross_layers=8),  # a third of the dissertation's depth (L = 12, L_c = 24)
+        # a third of the dissertation's depth (L = 12, L_c = 24); 5,000 GraphNet cells: about 2 s per step of 1,024
+        # pairs on one core (2026-12-03), so 10 epochs take about 3 minutes
+        cate=CATEConfig(layers=4, cross_layers=8, max_cells=5_000),
     ),
     "paper": Profile(
         name="paper",

@@ -43,6 +43,15 @@ def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_encoder_comparison_on_graphnet_t_cet(smoke_store):
+    from benchmarks.encodings import run_graphnet
+
+    out = run_graphnet(profile="smoke", store=smoke_store, seeds=1, train_sizes=(8,))
+    assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "gvae", "cate"}
+    assert out["scored_cells"] >= 9 and out["test_size"] == out["scored_cells"] - 8
+    assert all(-1 <= r["spearman"]["mean"] <= 1 for r in out["results"].values())
+
+
 def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
     from benchmarks.generate import run
 

@@ -81,8 +81,8 @@ def test_no_test_accuracy_reaches_the_search(valid):
     table = accuracy_table()
     shuffled = table.assign(test_top1=np.random.default_rng(0).permutation(table["test_top1"].to_numpy()))
     ctx = Context(cfg, valid, ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc), np.arange(50))
-    table = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # searches on embeddings
-    ctx.embeddings = {"arch2vec": table, "cate": table}
+    emb = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # searches on embeddings
+    ctx.embeddings, ctx.latent = {"arch2vec": emb, "cate": emb}, get_profile("tiny").latent_search
     for m in [m for m in methods(cfg) if m.protocol == "oracle"]:
         a, b = run_method(m, ctx, table, progress=False), run_method(m, ctx, shuffled, progress=False)
         assert a["valid_top1"] == b["valid_top1"] and a["test_top1"] != b["test_top1"], m.name

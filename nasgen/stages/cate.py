@@ -1,30 +1,38 @@
-"""Stage `cate`: pre-train CATE on every NAS-Bench-201 cell (5% held out), pairs by params (the vendored
-table's), and freeze it; its encodings feed the encoder comparison and CATE-DNGO-LS (nasgen.cate).
+"""Stages `cate` and `cate_graphnet`: pre-train CATE (5% held out) and freeze it; its encodings feed the
+encoder comparison and CATE-DNGO-LS (nasgen.cate).
 
-Written: ``weights.safetensors`` (the pair model's state dict), ``model.json`` (the CATEConfig and vocabulary),
-``embeddings.safetensors`` (``embeddings``: row i the output-node state of NB-201 architecture i) and
-``metrics.json`` (held-out masked-op accuracy, loss per epoch, pairs, seconds).
+- `cate`: every NAS-Bench-201 cell, pairs by params (the vendored table's, millions); row i = NB-201 index i.
+- `cate_graphnet`: the first ``max_cells`` cells of a `cells` artifact, pairs by the params or FLOPs (millions)
+  of each cell's alpha_x (analytic); row i = cell position i.
+
+The artifact (``nasgen.stages.frozen_encoder``): the pair model's weights, ``model.json`` (config, space,
+vocabulary), the embedding table (each architecture's output-node state) and the metrics (held-out masked-op
+accuracy, loss per epoch, pairs, seconds).
 """
 
 from __future__ import annotations
 
 import time
 
-import torch
+import numpy as np
 
-from nasgen.cate.graphs import NB201
+from nasgen.cate.graphs import GRAPHNET, NB201, TokenSpace
 from nasgen.cate.model import PairModel
 from nasgen.cate.pretraining import encode, train
 from nasgen.config import CATEConfig
-from nasgen.errors import ConfigError, CorruptArtifactError
-from nasgen.nb201.arch import SPACE_SIZE, all_archs
+from nasgen.errors import ConfigError
+from nasgen.nb201.arch import all_archs
 from nasgen.nb201.data import accuracy_table
-from nasgen.stages.readers import METRICS
+from nasgen.space.cell import Cell
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import reference_macro
+from nasgen.stages import cells as cell_stage
+from nasgen.stages import frozen_encoder
+from nasgen.stages.frozen_encoder import embeddings  # noqa: F401  (the stage's reader)
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
 STAGE = "cate"
-WEIGHTS = "weights.safetensors"
-EMBEDDINGS = "embeddings.safetensors"
+GRAPHNET_STAGE = "cate_graphnet"
 
 
 def key(cfg: CATEConfig) -> str:
@@ -37,33 +45,34 @@ def compute(store: ArtifactStore, cfg: CATEConfig, progress=None) -> Ref:
             f"stage cate pairs NB-201 cells by params (the only attribute of all 15,625), not {cfg.pair_by!r}"
         )
     archs = list(all_archs())
+    attribute = accuracy_table()["params_m"].to_numpy()
+    return _pretrain(store, STAGE, key(cfg), archs, NB201, attribute, cfg, progress)
+
+
+def graphnet_key(cells_ref: Ref, cfg: CATEConfig) -> str:
+    return content_key(GRAPHNET_STAGE, cfg, upstream=[cells_ref])
+
+
+def graphnet_compute(store: ArtifactStore, cells_ref: Ref, cfg: CATEConfig, progress=None) -> Ref:
+    if cfg.pair_by not in ("params", "flops"):
+        raise ConfigError(f"stage cate_graphnet pairs cells by alpha_x params or flops, not {cfg.pair_by!r}")
+    codes = cell_stage.load_cells(store_of(cells_ref), cells_ref).column("code").to_numpy()[: cfg.max_cells]
+    cells = [Cell.from_code(int(c)) for c in codes]
+    attribute = np.array([getattr(macro_cost(reference_macro(c)), cfg.pair_by) for c in cells]) / 1e6
+    return _pretrain(store, GRAPHNET_STAGE, graphnet_key(cells_ref, cfg), cells, GRAPHNET, attribute, cfg, progress,
+                     [cells_ref])  # fmt: skip
+
+
+def _pretrain(store: ArtifactStore, stage: str, k: str, items: list, space: TokenSpace, attribute: np.ndarray,
+              cfg: CATEConfig, progress, upstream: list[Ref] | None = None) -> Ref:  # fmt: skip
     t0 = time.perf_counter()
-    model, metrics = train(archs, NB201, accuracy_table()["params_m"].to_numpy(), cfg, progress)
+    model, metrics = train(items, space, attribute, cfg, progress)
     metrics["seconds"] = time.perf_counter() - t0
-    emb = encode(model, archs, NB201)
-    with store.writer(STAGE, key(cfg), config=cfg) as w:
-        w.write_safetensors(WEIGHTS, {k: v.detach().cpu() for k, v in model.state_dict().items()})
-        w.write_json("model.json", {"config": cfg.model_dump(mode="json"), "vocab": list(NB201.vocab.names)})
-        w.write_safetensors(EMBEDDINGS, {"embeddings": emb.contiguous()})
-        w.write_json(METRICS, metrics)
-        w.rows = len(archs)
-        w.meta.update(metrics={k: v for k, v in metrics.items() if k != "train_loss"})
-    return w.ref
+    info = {"space": space.name, "vocab": list(space.vocab.names)}
+    return frozen_encoder.write(store, stage, k, cfg, model, info, encode(model, items, space), metrics, upstream)
 
 
 def load_model(ref: Ref) -> PairModel:
-    info = store_of(ref).read_json(ref, "model.json")
+    info = frozen_encoder.model_info(ref)
     model = PairModel(len(info["vocab"]) + 2, len(info["vocab"]), CATEConfig(**info["config"]))
-    try:
-        model.load_state_dict(store_of(ref).read_safetensors(ref, WEIGHTS))
-    except RuntimeError as e:
-        raise CorruptArtifactError(f"CATE weights at {ref.uri} do not fit its config: {e}") from None
-    return model.eval()
-
-
-def embeddings(ref: Ref) -> torch.Tensor:
-    """(15,625, d_model): row i encodes NB-201 architecture i."""
-    emb = store_of(ref).read_safetensors(ref, EMBEDDINGS).get("embeddings")
-    if emb is None or emb.ndim != 2 or emb.shape[0] != SPACE_SIZE:
-        raise CorruptArtifactError(f"{ref.uri}: {EMBEDDINGS} holds no ({SPACE_SIZE}, d) 'embeddings' table")
-    return emb
+    return frozen_encoder.load_state(model, ref, "CATE")

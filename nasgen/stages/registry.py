@@ -168,6 +168,14 @@ STAGES: dict[str, Stage] = {
             units=_epochs,
         ),
         Stage(cate.STAGE, cate.key, cate.compute, section="cate", title="CATE", units=_epochs),
+        Stage(
+            cate.GRAPHNET_STAGE,
+            cate.graphnet_key,
+            cate.graphnet_compute,
+            section="cate",
+            title="CATE (GraphNet)",
+            units=_epochs,
+        ),
     )
 }
 
