@@ -122,9 +122,16 @@ def compare(encodings: dict[str, np.ndarray], y: np.ndarray, test: np.ndarray, p
                     taus.append(kendalltau(pred, y[test]).statistic)
                     rhos.append(spearmanr(pred, y[test]).statistic)
                 rows[f"{name}/{pname}/{n}"] = {"encoding": name, "predictor": pname, "train": n,
-                    "kendall_tau": {"mean": float(np.mean(taus)), "std": float(np.std(taus))},
-                    "spearman": {"mean": float(np.mean(rhos)), "std": float(np.std(rhos))}}  # fmt: skip
+                    "kendall_tau": _stats(taus), "spearman": _stats(rhos),
+                    "constant_predictions": int(np.isnan(taus).sum())}  # fmt: skip
     return rows
+
+
+def _stats(values: list[float]) -> dict:
+    """Mean ± std over the draws whose predictions were not constant (a rank correlation is undefined there)."""
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    return {"mean": float(a.mean()) if a.size else float("nan"), "std": float(a.std()) if a.size else float("nan")}
 
 
 def run_graphnet(profile: str | Profile = "demo", store: str | None = None, threads: int = 1, seeds: int = 10,

@@ -49,7 +49,8 @@ def test_encoder_comparison_on_graphnet_t_cet(smoke_store):
     out = run_graphnet(profile="smoke", store=smoke_store, seeds=1, train_sizes=(8,))
     assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "gvae", "cate"}
     assert out["scored_cells"] >= 9 and out["test_size"] == out["scored_cells"] - 8
-    assert all(-1 <= r["spearman"]["mean"] <= 1 for r in out["results"].values())
+    for r in out["results"].values():  # a predictor that predicts a constant has no rank correlation: counted
+        assert -1 <= r["spearman"]["mean"] <= 1 or r["constant_predictions"] == 1, r
 
 
 def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
