@@ -20,7 +20,7 @@ from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.training import train
 from nasgen.config import Arch2VecConfig, SamplerConfig
 from nasgen.nb201.arch import all_archs
-from nasgen.space.cell import Cell
+from nasgen.space.cell import cells_from_codes
 from nasgen.space.sampling import unique_codes
 
 # Dissertation Table 3.1, NAS-Bench-201 columns (reconstruction accuracy, validity, uniqueness; percent), validity by
@@ -41,7 +41,7 @@ def architectures(space: str, cells: int, seed: int = 0) -> tuple[list, Encoding
     if space == "nb201":
         return list(all_archs()), NB201
     codes, _ = unique_codes(cells, seed, SamplerConfig())
-    return [Cell.from_code(int(c)) for c in codes], GRAPHNET
+    return cells_from_codes(codes), GRAPHNET
 
 
 def _pretrain(items: list, encoding: Encoding, cfg: Arch2VecConfig) -> dict:

@@ -24,7 +24,6 @@ from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
-from nasgen.space.cell import Cell
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import ccnf
 from nasgen.stages import cells as cell_stage
@@ -55,8 +54,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     sampler = ccnf.load_sampler(st, fref)
     a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
     table = arch2vec_stage.embeddings(a2v_ref).numpy()
-    codes = cell_stage.load_cells(st, refs["cells"]).column("code").to_numpy()[: len(table)]
-    pool = [Cell.from_code(int(c)) for c in codes]
+    pool = cell_stage.first_cells(refs["cells"], len(table))
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}

@@ -9,7 +9,7 @@ and the DAG's adjacency. Token ids: the space's node vocabulary, then [PAD] and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +91,7 @@ def output_positions(tokens: np.ndarray, vocab: Vocabulary) -> np.ndarray:
 class TokenSpace:
     name: str
     vocab: Vocabulary
-    tokens: object  # items -> (tokens (B, N), adjacency (B, N, N))
+    tokens: Callable[[Sequence], tuple[np.ndarray, np.ndarray]]  # items -> (tokens (B, N), adjacency (B, N, N))
 
 
 NB201 = TokenSpace("nb201", NB201_VOCAB, nb201_tokens)

@@ -19,11 +19,10 @@ from nasgen.arch2vec.model import Arch2Vec
 from nasgen.arch2vec.training import tensors, train
 from nasgen.config import Arch2VecConfig
 from nasgen.nb201.arch import all_archs
-from nasgen.space.cell import Cell
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import frozen_encoder
 from nasgen.stages.frozen_encoder import embeddings  # noqa: F401  (the stage's reader)
-from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.store import ArtifactStore, Ref, content_key
 
 STAGE = "arch2vec"
 GRAPHNET_STAGE = "arch2vec_graphnet"
@@ -42,9 +41,7 @@ def graphnet_key(cells_ref: Ref, cfg: Arch2VecConfig) -> str:
 
 
 def graphnet_compute(store: ArtifactStore, cells_ref: Ref, cfg: Arch2VecConfig, progress=None) -> Ref:
-    table = cell_stage.load_cells(store_of(cells_ref), cells_ref)
-    codes = table.column("code").to_numpy()[: cfg.max_cells]
-    cells = [Cell.from_code(int(c)) for c in codes]
+    cells = cell_stage.first_cells(cells_ref, cfg.max_cells)
     return _pretrain(store, GRAPHNET_STAGE, graphnet_key(cells_ref, cfg), cells, GRAPHNET, cfg, progress, [cells_ref])
 
 

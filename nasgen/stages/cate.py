@@ -23,13 +23,12 @@ from nasgen.config import CATEConfig
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import all_archs
 from nasgen.nb201.data import accuracy_table
-from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import reference_macro
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import frozen_encoder
 from nasgen.stages.frozen_encoder import embeddings  # noqa: F401  (the stage's reader)
-from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.store import ArtifactStore, Ref, content_key
 
 STAGE = "cate"
 GRAPHNET_STAGE = "cate_graphnet"
@@ -56,8 +55,7 @@ def graphnet_key(cells_ref: Ref, cfg: CATEConfig) -> str:
 def graphnet_compute(store: ArtifactStore, cells_ref: Ref, cfg: CATEConfig, progress=None) -> Ref:
     if cfg.pair_by not in ("params", "flops"):
         raise ConfigError(f"stage cate_graphnet pairs cells by alpha_x params or flops, not {cfg.pair_by!r}")
-    codes = cell_stage.load_cells(store_of(cells_ref), cells_ref).column("code").to_numpy()[: cfg.max_cells]
-    cells = [Cell.from_code(int(c)) for c in codes]
+    cells = cell_stage.first_cells(cells_ref, cfg.max_cells)
     attribute = np.array([getattr(macro_cost(reference_macro(c)), cfg.pair_by) for c in cells]) / 1e6
     return _pretrain(store, GRAPHNET_STAGE, graphnet_key(cells_ref, cfg), cells, GRAPHNET, attribute, cfg, progress,
                      [cells_ref])  # fmt: skip

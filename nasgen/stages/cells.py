@@ -16,9 +16,10 @@ from nasgen.config import SampleCellsConfig
 from nasgen.errors import ArtifactMissingError
 from nasgen.nb201.cell import nb201_codes
 from nasgen.space import canonical
+from nasgen.space.cell import Cell, cells_from_codes
 from nasgen.space.ops import OPS
 from nasgen.space.sampling import Cursor, unique_codes
-from nasgen.store import ArtifactStore, Ref, content_key
+from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
 SHARD_STAGE = "cells_shard"
 STAGE = "cells"
@@ -126,6 +127,12 @@ def load_shard_refs(store: ArtifactStore, ref: Ref) -> list[Ref]:
 def load_cells(store: ArtifactStore, ref: Ref) -> pa.Table:
     """All rows of a `cells` artifact, in stream order."""
     return pa.concat_tables(store.read_parquet(r, SHARD_FILE) for r in load_shard_refs(store, ref))
+
+
+def first_cells(ref: Ref, n: int | None = None) -> list[Cell]:
+    """The first ``n`` cells of a `cells` artifact (all with None), in position order."""
+    codes = load_cells(store_of(ref), ref).column("code").to_numpy()
+    return cells_from_codes(codes if n is None else codes[:n])
 
 
 def is_complete(store: ArtifactStore, cfg: SampleCellsConfig) -> bool:
