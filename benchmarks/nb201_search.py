@@ -77,13 +77,13 @@ class Method:
     embedded: str | None = None  # the stage of the frozen embeddings it searches (`arch2vec`, `cate`)
 
 
-def _oracle_method(strategy: str, cfg: NB201SearchConfig) -> Method:
+def _oracle_method(strategy: str, cfg: NB201SearchConfig, runs: int | None = None) -> Method:
     def search(ctx: Context, seed: int) -> Oracle:
         oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"{strategy} oracle")
         run_strategy(strategy, oracle, seed, ctx.cfg)
         return oracle
 
-    return Method(strategy, "oracle", cfg.queries, cfg.oracle_runs, search, published=strategy)
+    return Method(strategy, "oracle", cfg.queries, runs or cfg.oracle_runs, search, published=strategy)
 
 
 LATENT = {  # name -> (search, embedding stage, runs field)
@@ -155,6 +155,7 @@ def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
 def methods(cfg: NB201SearchConfig) -> list[Method]:
     """Every method of the table, in its order; a new method is one more entry here."""
     out = [_oracle_method(s, cfg) for s in ("random", "rea", "reinforce")]
+    out.append(_oracle_method("graphpnas", cfg, cfg.graphpnas_runs))
     out += [_latent_method(k, cfg) for k in LATENT]
     out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
     return out + [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]

@@ -490,6 +490,32 @@ class LatentSearchConfig(_Frozen):
     ls_epochs: int = Field(30, ge=1)  # CATE-DNGO-LS refits DNGO for 30 epochs per round (dissertation ch. 4)
 
 
+class GraphPNASConfig(_Frozen):
+    """GraphPNAS's generator (nasgen.graphpnas, GraphPNAS Section 3 / 4): K = 10 Bernoulli mixtures, S = 7
+    message-passing steps per generation step, hidden 128 for node states and messages."""
+
+    hidden: int = Field(128, ge=1)
+    steps: int = Field(7, ge=1)
+    mixtures: int = Field(10, ge=1)
+    # The search loop (nasgen.graphpnas.search). NB-201 settings of the paper's Appendix A: the random explorer
+    # for the first ``random_steps`` steps, then epsilon0 * epsilon_decay^(steps since // epsilon_every); the
+    # top ``buffer_keep`` architectures in the replay buffer; one sample per step. Adam lr 1e-4, clip 1.0 and
+    # beta 0.05 are Table 10 / Section 4.1's. Table 10 fits the buffer for 2,000 epochs per step; ``fit_epochs``
+    # is ours to size (2,000 x 150 steps is hours on 2 CPU cores).
+    samples_per_step: int = Field(1, ge=1)
+    random_steps: int = Field(10, ge=0)
+    epsilon0: float = Field(0.0, ge=0, le=1)
+    epsilon_decay: float = Field(0.2, ge=0, le=1)
+    epsilon_every: int = Field(10, ge=1)
+    buffer_keep: int = Field(15, ge=2)
+    beta: float = Field(0.05, ge=0)
+    lr: float = Field(1e-4, gt=0)
+    grad_clip: float = Field(1.0, gt=0)
+    fit_epochs: int = Field(20, ge=1)
+    max_tries: int = Field(50, ge=1)  # draws per sample before a duplicate is accepted from the explorer
+    seed: int = 0
+
+
 class NB201SearchConfig(_Frozen):
     """`bench nb201-search`: search strategies on NAS-Bench-201 under the seed papers' protocols.
 
@@ -513,6 +539,8 @@ class NB201SearchConfig(_Frozen):
     reinforce_lr: float = Field(0.01, gt=0)  # NATS-Bench's REINFORCE: Adam lr 0.01 on a 6 x 5 logit table
     reinforce_baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
     hierarchy: NB201HierarchyConfig = NB201HierarchyConfig()
+    graphpnas: GraphPNASConfig = GraphPNASConfig()  # its NB-201 settings (paper Appendix A)
+    graphpnas_runs: int = Field(10, ge=1)  # the paper's 10
     arch2vec_rl_runs: int = Field(500, ge=1)  # the dissertation's 500; about 0.13 s each
     arch2vec_bo_runs: int = Field(30, ge=1)  # each refits DNGO 27 times (150 queries, 16 + 5 per round): ~26 s
     cate_runs: int = Field(30, ge=1)  # CATE-DNGO-LS (30 epochs per refit, 5-10 queries per round)
@@ -639,6 +667,8 @@ PROFILES: dict[str, Profile] = {
                 cells=40, labelled=16, proxy="naswot", budget=4, runs=2, draw_batch=16, max_draws=64
             ),
             arch2vec_rl_runs=2,
+            graphpnas=GraphPNASConfig(hidden=32, steps=2, mixtures=3, random_steps=4, buffer_keep=4, fit_epochs=2),
+            graphpnas_runs=2,
             arch2vec_bo_runs=2,
             cate_runs=2,
         ),

@@ -78,10 +78,27 @@ def reinforce(oracle: Oracle, rng: np.random.Generator, cfg: NB201SearchConfig) 
         opt.step()
 
 
+def graphpnas(oracle: Oracle, rng: np.random.Generator, cfg: NB201SearchConfig) -> None:
+    """GraphPNAS (nasgen.graphpnas) on arch2vec's 8-node op DAG of NB-201: only op types are generated; the
+    reward is the oracle's answer; the explorer draws uniform architectures."""
+    from nasgen.graphpnas import graphs, search
+
+    space = graphs.nb201_space()
+
+    def explore(r: np.random.Generator) -> graphs.Graph:
+        return graphs.Graph(tuple(int(o) for o in r.integers(len(OPS), size=len(EDGES))), space.fixed_edges)
+
+    def evaluate(g: graphs.Graph) -> float:
+        return oracle.query(to_index(graphs.to_nb201(g)))
+
+    search.search(space, evaluate, lambda: oracle.left <= 0, explore, lambda g: g.ops, cfg.graphpnas, rng)
+
+
 STRATEGIES: dict[str, Strategy] = {
     "random": random_search,
     "rea": regularised_evolution,
     "reinforce": reinforce,
+    "graphpnas": graphpnas,
 }
 
 

@@ -1,0 +1,1 @@
+"""GraphPNAS (the seed `graphpnas.txt`): a learnt distribution of good architectures, as a graph generator."""

@@ -1,0 +1,92 @@
+"""GraphPNAS's search loop (Section 3.2 and Appendix A): sample, evaluate, keep the best in a replay buffer,
+refit the generator on the buffer.
+
+Per step: ``samples_per_step`` graphs, each from the random explorer with probability epsilon (1 for the first
+``random_steps`` steps, then ``epsilon0 * epsilon_decay ** ((step - random_steps) // epsilon_every)``), else
+from the generator; a graph already evaluated is rejected and redrawn (at most ``max_tries`` times, then the
+explorer's draw is taken). The buffer keeps the top ``buffer_keep`` (graph, reward) pairs; the generator is
+fitted for ``fit_epochs`` Adam steps on the whole buffer with the reweighted REINFORCE loss (loss.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+import numpy as np
+import torch
+
+from nasgen.config import GraphPNASConfig
+from nasgen.graphpnas.graphs import Graph, GraphSpace
+from nasgen.graphpnas.loss import reweighted_loss, standardised
+from nasgen.graphpnas.model import Generator
+
+
+def epsilon(step: int, cfg: GraphPNASConfig) -> float:
+    if step < cfg.random_steps:
+        return 1.0
+    return cfg.epsilon0 * cfg.epsilon_decay ** ((step - cfg.random_steps) // cfg.epsilon_every)
+
+
+class ReplayBuffer:
+    """The top ``keep`` evaluated graphs by reward (ties: the earlier one stays)."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.items: list[tuple[Graph, float]] = []
+
+    def add(self, graph: Graph, reward: float) -> None:
+        self.items.append((graph, reward))
+        self.items.sort(key=lambda x: -x[1])  # stable: earlier first among equals
+        del self.items[self.keep :]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def fit(model: Generator, opt: torch.optim.Optimizer, buffer: ReplayBuffer, cfg: GraphPNASConfig) -> float:
+    graphs = [g for g, _ in buffer.items]
+    rewards = torch.tensor([r for _, r in buffer.items], dtype=torch.float32)
+    adv = standardised(rewards, rewards)
+    loss = torch.tensor(0.0)
+    for _ in range(cfg.fit_epochs):
+        opt.zero_grad()
+        loss = reweighted_loss(model.log_likelihood(graphs), adv, cfg.beta)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+    return float(loss.detach())
+
+
+def search(space: GraphSpace, evaluate: Callable[[Graph], float | None], done: Callable[[], bool],
+           explore: Callable[[np.random.Generator], Graph], key: Callable[[Graph], Hashable],
+           cfg: GraphPNASConfig, rng: np.random.Generator) -> tuple[Generator, ReplayBuffer]:  # fmt: skip
+    """Run until ``done()``; ``evaluate`` returns a reward (None: failed, not buffered). The trained generator
+    and the final buffer are returned (the learnt distribution and its best samples)."""
+    torch.manual_seed(int(rng.integers(2**31)))
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    model = Generator(space, cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    buffer, seen, step = ReplayBuffer(cfg.buffer_keep), set(), 0
+    while not done():
+        eps = epsilon(step, cfg)
+        for _ in range(cfg.samples_per_step):
+            g = _draw(model, explore, key, seen, eps, cfg, rng, gen)
+            seen.add(key(g))
+            r = evaluate(g)
+            if r is not None:
+                buffer.add(g, r)
+            if done():
+                break
+        if len(buffer) >= 2:
+            model.train()
+            fit(model, opt, buffer, cfg)
+        step += 1
+    return model, buffer
+
+
+def _draw(model, explore, key, seen, eps, cfg, rng, gen) -> Graph:
+    for _ in range(cfg.max_tries):
+        g = explore(rng) if rng.random() < eps else model.sample(1, gen)[0][0]
+        if key(g) not in seen:
+            return g
+    return explore(rng)
