@@ -125,7 +125,12 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
             continue
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
         runs.update(
-            {"arch2vec-rl": cfg.arch2vec_rl_runs, "arch2vec-bo": cfg.arch2vec_bo_runs, "cate-dngo-ls": cfg.cate_runs}
+            {
+                "arch2vec-rl": cfg.arch2vec_rl_runs,
+                "arch2vec-bo": cfg.arch2vec_bo_runs,
+                "cate-dngo-ls": cfg.cate_runs,
+                "graphpnas": cfg.graphpnas_runs,
+            }
         )
         assert r["runs"] == runs.get(name, runs[r["protocol"]]) and r["failed_runs"] == 0, name
         assert r["spent"]["max"] <= r["budget"], name
