@@ -14,7 +14,6 @@ the space's ``n_types``), node k + 1 the output; edges (i, j) with i < j, so the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -53,19 +52,20 @@ class GraphSpace:
     def max_nodes(self) -> int:
         return self.max_ops + 2
 
-    @cached_property
+    @property
     def vocab(self) -> int:
-        """Node labels of the GNN's one-hot h^0: input, the op types, output, and the node being generated."""
-        return self.n_types + 3
+        """Node labels of the GNN's one-hot h^0: input, the op types, and the node being generated (the output
+        node is always the last one generated, so it is never an existing node with a label of its own)."""
+        return self.n_types + 2
 
-    def label(self, g: Graph, v: int) -> int:
-        if v == 0:
-            return 0
-        return self.n_types + 1 if v == g.n_nodes - 1 else 1 + g.ops[v - 1]
+    @staticmethod
+    def label(g: Graph, v: int) -> int:
+        """h^0 label of existing node v (the input or an op node)."""
+        return 0 if v == 0 else 1 + g.ops[v - 1]
 
     @property
     def new_label(self) -> int:
-        return self.n_types + 2
+        return self.n_types + 1
 
     def check(self, g: Graph) -> Graph:
         """``g`` if the generator can produce it, else InvalidCellError naming why."""
@@ -110,12 +110,6 @@ def to_cell(g: Graph):
     from nasgen.space.cell import Cell
 
     return Cell(g.ops, tuple(g.edges))
-
-
-def from_nb201(arch) -> Graph:
-    from nasgen.nb201.arch import OPS, check
-
-    return Graph(tuple(OPS.index(o) for o in check(arch)), nb201_space().fixed_edges)
 
 
 def to_nb201(g: Graph) -> tuple[str, ...]:

@@ -78,7 +78,6 @@ def search(space: GraphSpace, evaluate: Callable[[Graph], float | None], done: C
             if done():
                 break
         if len(buffer) >= 2:
-            model.train()
             fit(model, opt, buffer, cfg)
         step += 1
     return model, buffer
