@@ -7,18 +7,23 @@ HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the 
 alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent, and so do
 arch2vec-RL and arch2vec-BO (nasgen.arch2vec.cells): searches over alpha_x of the pipeline's cells, on the frozen
 embeddings of stage `arch2vec_graphnet` (pre-trained on the profile's `cells` artifact, cached).
+``hl_evo_graphpnas`` is HL-Evo with GenCell from the generator of stage `graphpnas` (``hl_evo.cell_source =
+graphpnas``; trained once, cached, like the CCNF: its own ZC evaluations are not counted here, as the
+pipeline's scored cells are not counted for the CCNF), from the same alpha_0 family and seed.
 """
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from benchmarks.machine import machine_info
 from nasgen.arch2vec.cells import search_cells
 from nasgen.config import ConstraintConfig, get_profile, with_overrides
+from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
 from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.evolution import SearchResult
@@ -27,12 +32,13 @@ from nasgen.search.objective import Evaluator
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import ccnf
 from nasgen.stages import cells as cell_stage
+from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
-METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo")
+METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo", "hl_evo_graphpnas")
 
 
 def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
@@ -45,46 +51,48 @@ def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
 
 
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
-        objective: str | None = None, plot: str | None = None) -> dict:  # fmt: skip
+        objective: str | None = None, plot: str | None = None, only: Sequence[str] | None = None) -> dict:  # fmt: skip
+    """Every method of METHODS (or those in ``only``; hl_evo always runs: it sets the budget)."""
+    if only and set(only) - set(METHODS):
+        raise ConfigError(f"unknown search method(s) {sorted(set(only) - set(METHODS))}; methods: {list(METHODS)}")
+    chosen = [m for m in METHODS if not only or m in only or m == "hl_evo"]
     prof = get_profile(profile)
     search = with_overrides(prof.hl_evo, "search benchmark", objective=objective)
     st = ArtifactStore(store)
     refs = build(st, prof, upto="ccnf")
     fref = refs["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
-    a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
-    table = arch2vec_stage.embeddings(a2v_ref).numpy()
-    pool = cell_stage.first_cells(refs["cells"], len(table))
+    latent = {"arch2vec_rl", "arch2vec_bo"} & set(chosen)
+    if latent:
+        a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
+        table = arch2vec_stage.embeddings(a2v_ref).numpy()
+        pool = cell_stage.first_cells(refs["cells"], len(table))
+    if "hl_evo_graphpnas" in chosen:
+        gp_ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
+        gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp_ref))
     level = ConstraintConfig(max_params=max_params)
-    runs: dict[str, list[SearchResult]] = {m: [] for m in METHODS}
-    seconds = {m: 0.0 for m in METHODS}
-    bar = ProgressLine(f"bench search ({', '.join(METHODS)})", seeds * len(METHODS))
+    runs: dict[str, list[SearchResult]] = {m: [] for m in chosen}
+    seconds = {m: 0.0 for m in chosen}
+    bar = ProgressLine(f"bench search ({', '.join(chosen)})", seeds * len(chosen))
     for seed in range(seeds):
         cfg = search.model_copy(update={"seed": seed})
         k0 = initial_cluster(sampler.clusters.weights, cfg)
         gen_cell = sampler.cell_source()
-        t = time.perf_counter()
-        hl = hl_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), gen_cell, sampler.clusters.k, k0)
-        seconds["hl_evo"] += time.perf_counter() - t
-        bar.advance()
         alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
-        t = time.perf_counter()
-        raw = raw_evo(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), alpha0)
-        seconds["raw_evo"] += time.perf_counter() - t
-        bar.advance()
-        t = time.perf_counter()
-        rnd = random_search(cfg, level, Evaluator(cfg.zc, objective=cfg.objective), hl.evaluations)
-        seconds["random"] += time.perf_counter() - t
-        bar.advance()
-        latent = []
-        for m in ("arch2vec_rl", "arch2vec_bo"):
+        for m in chosen:  # hl_evo first: its evaluations are the budget of random and the arch2vec searches
             t = time.perf_counter()
             ev = Evaluator(cfg.zc, objective=cfg.objective)
-            latent.append(search_cells(m, pool, table, ev, level, hl.evaluations, seed, prof.latent_search))
+            if m in ("hl_evo", "hl_evo_graphpnas"):
+                res = hl_evo(cfg, level, ev, gen_cell if m == "hl_evo" else gp_cell, sampler.clusters.k, k0)
+            elif m == "raw_evo":
+                res = raw_evo(cfg, level, ev, alpha0)
+            elif m == "random":
+                res = random_search(cfg, level, ev, runs["hl_evo"][-1].evaluations)
+            else:
+                res = search_cells(m, pool, table, ev, level, runs["hl_evo"][-1].evaluations, seed, prof.latent_search)
+            runs[m].append(res)
             seconds[m] += time.perf_counter() - t
             bar.advance()
-        for m, r in zip(METHODS, (hl, raw, rnd, *latent)):
-            runs[m].append(r)
     budget = min(r.evaluations for rs in runs.values() for r in rs)
     budgets = sorted({b for b in (10, 25, 50, 100, 200, 500, 1000, 2000, 5000) if b < budget} | {budget})
     summary = {}
@@ -112,9 +120,12 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "budgets": budgets,
         "methods": summary,
         "ccnf_uri": fref.uri,
-        "arch2vec": {"uri": a2v_ref.uri, "pool": len(pool), **{k: metrics(a2v_ref)[k] for k in
-                     ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")}},
-    }  # fmt: skip
+    }
+    if latent:
+        keys = ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")
+        result["arch2vec"] = {"uri": a2v_ref.uri, "pool": len(pool), **{k: metrics(a2v_ref)[k] for k in keys}}
+    if "hl_evo_graphpnas" in chosen:
+        result["graphpnas"] = {"uri": gp_ref.uri, **graphpnas_stage.stats(gp_ref)}
     if plot:
         with open(plot, "wb") as f:
             f.write(comparison_png(runs, budgets, level.name, search.objective))

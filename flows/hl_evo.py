@@ -18,16 +18,18 @@ from tasks.stage import submit_stage
 
 
 @flow(name="hl-evo", log_prints=True)
-def hl_evo_flow(ccnf_uri: str, run: RunOptions = RunOptions()) -> list[Ref]:
-    """One HL-Evo run per constraint level on the trained CCNF at ``ccnf_uri``."""
+def hl_evo_flow(ccnf_uri: str, run: RunOptions = RunOptions(), graphpnas_uri: str | None = None) -> list[Ref]:
+    """One HL-Evo run per constraint level on the trained CCNF at ``ccnf_uri``; with ``hl_evo.cell_source =
+    graphpnas`` GenCell draws from the GraphPNAS generator at ``graphpnas_uri``."""
     log = get_run_logger()
     prof, device = run.settle()
     cfg = prof.hl_evo
     c_store, c_ref = open_ref(ccnf_uri, stage=ccnf.STAGE)
     st = c_store if run.store is None else ArtifactStore(run.store)
+    extra = {} if graphpnas_uri is None else {"graphpnas_ref": open_ref(graphpnas_uri, stage="graphpnas")[1]}
     with thread_share(len(cfg.levels), device):  # the levels run at once: their threads share the cores
         futures = [submit_stage("hl_evo", prof.orchestration, store=st.root, ccnf_ref=c_ref, cfg=cfg, level=level,
-                                device=device) for level in cfg.levels]  # fmt: skip
+                                device=device, **extra) for level in cfg.levels]  # fmt: skip
         refs = results_with_progress(futures, f"hl-evo: {len(futures)} constraint levels")
     for r in refs:
         s = hl_evo.stats(r)

@@ -27,7 +27,8 @@ def pretrain(run: RunOptions = RunOptions()) -> dict[str, Ref | list[Ref]]:
     prof, device = run.settle()
     root = ArtifactStore(run.store).root
     sub = run.child(prof, store=root, device=device)
-    progress = create_progress_artifact(0.0, description=f"pretrain ({prof.name}): {len(PRETRAIN)} stages")
+    steps = [s for s in PRETRAIN if s.applies(prof)]
+    progress = create_progress_artifact(0.0, description=f"pretrain ({prof.name}): {len(steps)} stages")
     done: list[str] = []
 
     def execute(step: Step, cfg, inputs: dict) -> Ref | list[Ref]:
@@ -36,12 +37,13 @@ def pretrain(run: RunOptions = RunOptions()) -> dict[str, Ref | list[Ref]]:
         elif step.name == "zc":
             ref = zc_flow(cells=inputs["cells_ref"].uri, run=sub)
         elif step.per_level:
-            ref = hl_evo_flow(ccnf_uri=inputs["ccnf_ref"].uri, run=sub)
+            gp = inputs.get("graphpnas_ref")
+            ref = hl_evo_flow(ccnf_uri=inputs["ccnf_ref"].uri, run=sub, graphpnas_uri=None if gp is None else gp.uri)
         else:
             uris = [u.uri for v in inputs.values() for u in (v if isinstance(v, list) else [v])]
             ref = run_stage_flow(step.name, upstream=uris, run=sub)
         done.append(step.name)
-        update_progress_artifact(progress, 100.0 * len(done) / len(PRETRAIN))
+        update_progress_artifact(progress, 100.0 * len(done) / len(steps))
         return ref
 
     refs = walk(prof, execute)

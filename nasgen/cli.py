@@ -150,13 +150,16 @@ def hl_evo_cmd(
     sets: SetOpt = None,
     store: StoreOpt = None,
     device: DeviceOpt = "cpu",
+    graphpnas: Annotated[
+        str | None, typer.Option("--graphpnas", help="A graphpnas artifact: GenCell with hl_evo.cell_source=graphpnas.")
+    ] = None,
 ) -> None:
     """HL-Evo (paper Algorithm 1) under each constraint level (hl-evo flow); print the artifact refs.
     ``--set 'hl_evo.levels=[{max_params: 500000}]'`` sets the levels, ``--set hl_evo.objective=zen`` the proxy."""
     from flows.hl_evo import hl_evo_flow
 
     run = _settle(profile, config, sets, store, device)
-    _print_ref(hl_evo_flow(ccnf_uri=ccnf, run=run))
+    _print_ref(hl_evo_flow(ccnf_uri=ccnf, run=run, graphpnas_uri=graphpnas))
 
 
 @app.command("pretrain")
@@ -455,12 +458,35 @@ def bench_search(
     max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
     objective: Annotated[str | None, typer.Option("--objective", help="tcet | zen | zico (default: profile).")] = None,
     plot: PlotOpt = None,
+    method: Annotated[
+        list[str] | None, typer.Option("--method", help="Run only this method (repeat); hl_evo always runs.")
+    ] = None,
 ) -> None:
-    """Search benchmark: HL-Evo vs raw-space Evo vs random search, best objective (T-CET) vs ZC evaluations."""
+    """Search benchmark: HL-Evo (CCNF or GraphPNAS GenCell) vs raw-space Evo vs random search vs arch2vec-RL/-BO,
+    best objective (T-CET) vs ZC evaluations."""
     from benchmarks.search import run
 
     _emit(run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,
-              plot=_path(plot)), as_json)  # fmt: skip
+              plot=_path(plot), only=method), as_json)  # fmt: skip
+
+
+@bench_app.command("generators")
+def bench_generators(
+    as_json: JsonOpt = False,
+    profile: BenchProfile = "demo",
+    store: BenchStore = None,
+    seeds: Annotated[int, typer.Option("--seeds")] = 3,
+    evaluations: Annotated[
+        int | None,
+        typer.Option("--evaluations", help="ZC evaluations per run (default: the profile's graphpnas.evaluations)."),
+    ] = None,  # fmt: skip
+    plot: PlotOpt = None,
+) -> None:
+    """Cell generators: GraphPNAS vs CCNF GenCell and synonyms vs random cells, T-CET of alpha_x at equal ZC
+    evaluations; validity, uniqueness and families of 1,000 draws of each."""
+    from benchmarks.generators import run
+
+    _emit(run(profile=profile, store=store, seeds=seeds, evaluations=evaluations, plot=_path(plot)), as_json)
 
 
 @bench_app.command("generate")

@@ -309,6 +309,9 @@ class HLEvoConfig(_Frozen):
     # Insert/delete a position too. Algorithm 1 lists no such mutation, yet alpha_0 has 3 positions and HL
     # sequences have up to 20 (Section 4.3, Fig. 4-5): without it every searched network keeps 3 positions.
     depth_mutations: bool = True
+    # GenCell: the CCNF conditioned on the family (the paper), or the learnt distribution of stage graphpnas
+    # (GraphPNAS, unconditional: the family is ignored), issue 22's comparison of the two generators.
+    cell_source: Literal["ccnf", "graphpnas"] = "ccnf"
     objective: Literal["tcet", "zen", "zico"] = "tcet"  # zen / zico: the ZenNet rows of paper Table 1
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
@@ -513,7 +516,58 @@ class GraphPNASConfig(_Frozen):
     grad_clip: float = Field(1.0, gt=0)
     fit_epochs: int = Field(20, ge=1)
     max_tries: int = Field(50, ge=1)  # draws per sample before a duplicate is accepted from the explorer
+    # The random explorer of a free space (GraphNet; nasgen.graphpnas.explorer): Erdos-Renyi or Watts-Strogatz
+    # with the hyperparameter ranges of Section 4.1; "uniform" is a space's own uniform draw (NB-201's ops).
+    explorer: Literal["uniform", "er", "ws"] = "uniform"
+    er_p: tuple[float, float] = (0.1, 0.5)
+    ws_k: tuple[int, int] = (2, 6)  # even degrees
+    ws_p: tuple[float, float] = (0.2, 0.8)
+    # RandWire's shrinking buffer: the top share of all evaluated graphs, from 30% to 10% over the budget;
+    # None keeps the top ``buffer_keep`` (NB-201).
+    buffer_share: tuple[float, float] | None = None
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _ranges(self) -> GraphPNASConfig:
+        for name in ("er_p", "ws_p", "buffer_share"):
+            lo_hi = getattr(self, name)
+            if lo_hi is not None and not (0 <= min(lo_hi) and max(lo_hi) <= 1):
+                raise ValueError(f"{name} must lie in [0, 1], got {lo_hi}")
+        if self.er_p[0] > self.er_p[1] or self.ws_p[0] > self.ws_p[1]:
+            raise ValueError("er_p and ws_p are (low, high) ranges")
+        if not (2 <= self.ws_k[0] <= self.ws_k[1] and self.ws_k[0] % 2 == 0):
+            raise ValueError(f"ws_k is a (low, high) range of even degrees from 2, got {self.ws_k}")
+        return self
+
+
+class GraphPNASCellsConfig(_Frozen):
+    """Stage `graphpnas` and `bench generators`: GraphPNAS on GraphNet cells (nasgen.graphpnas.cells).
+
+    The reward is log10 of ``objective`` (HL-Evo's scorer: set ``zc`` as the profile's hl_evo.zc) of alpha_x,
+    the reference macro of the cell; a cell whose alpha_x breaks ``max_params`` is refused before any
+    evaluation (not buffered, not drawn again). ``evaluations`` ZC evaluations per run. Search settings: the
+    paper's RandWire ones (Section 4.1): a Watts-Strogatz explorer, epsilon 0.6 decayed by 0.2 every 10 steps,
+    8 samples per step, the buffer shrinking from the top 30% to the top 10% of what was evaluated.
+    """
+
+    evaluations: int = Field(150, ge=2)
+    max_params: int | None = Field(1_000_000, ge=1)
+    max_refused: int = Field(5_000, ge=1)  # refused draws (over max_params) before a run stops short
+    diversity_samples: int = Field(1_000, ge=1)  # draws from the learnt distribution for its diversity
+    objective: Literal["tcet", "zen", "zico"] = "tcet"
+    zc: ZCConfig = ZCConfig()
+    seed: int = 0
+    graphpnas: GraphPNASConfig = GraphPNASConfig(
+        explorer="ws", random_steps=0, epsilon0=0.6, samples_per_step=8, buffer_share=(0.3, 0.1)
+    )
+
+    @model_validator(mode="after")
+    def _scored(self) -> GraphPNASCellsConfig:
+        if self.objective not in self.zc.proxies:
+            raise ValueError(f"objective {self.objective} is not among the scored proxies {self.zc.proxies}")
+        if self.graphpnas.explorer == "uniform":
+            raise ValueError("GraphNet cells need a random-graph explorer: er or ws")
+        return self
 
 
 class NB201SearchConfig(_Frozen):
@@ -612,6 +666,7 @@ class Profile(_Frozen):
     arch2vec: Arch2VecConfig = Arch2VecConfig()
     latent_search: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO (NB-201 and GraphNet)
     cate: CATEConfig = CATEConfig()
+    graphpnas: GraphPNASCellsConfig = GraphPNASCellsConfig()  # GraphPNAS on GraphNet cells (stage graphpnas)
     orchestration: OrchestrationConfig = OrchestrationConfig()
     rehearse: RehearseConfig = RehearseConfig()
     bench_gpu: GPUBenchConfig = GPUBenchConfig()
@@ -620,6 +675,17 @@ class Profile(_Frozen):
 
 
 SMOKE_SEARCH_ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
+
+# GraphPNAS on GraphNet cells in seconds: a small generator, 6 evaluations, 2 cells per step.
+SMOKE_GRAPHPNAS = GraphPNASCellsConfig(
+    evaluations=6,
+    diversity_samples=20,
+    zc=SMOKE_SEARCH_ZC,
+    graphpnas=GraphPNASConfig(
+        hidden=32, steps=2, mixtures=3, explorer="ws", random_steps=0, epsilon0=0.6, samples_per_step=2,
+        buffer_share=(0.3, 0.1), fit_epochs=2,
+    ),
+)  # fmt: skip
 
 PROFILES: dict[str, Profile] = {
     # The unit tests' pipeline: 40 cells, 16 scored at 4x4, models of a few hundred parameters (seconds).
@@ -675,6 +741,7 @@ PROFILES: dict[str, Profile] = {
         arch2vec=Arch2VecConfig(hidden=(16, 8), latent=8, epochs=1, prior_samples=100),
         latent_search=LatentSearchConfig(episode=4, bo_init=4, bo_top=2, dngo=DNGOConfig(hidden=8, epochs=2)),
         cate=CATEConfig(layers=1, cross_layers=1, heads=2, d_model=8, d_ff=8, batch_size=256, epochs=1),
+        graphpnas=SMOKE_GRAPHPNAS,
         orchestration=OrchestrationConfig(retries=0, zc_runner="threads"),  # one shard: a spawn would cost more
         rehearse=RehearseConfig(
             cells=40, labelled=16, gvae_epochs=200, ccnf_epochs=3, hl_evo_iterations=4, generate_n=2
@@ -709,6 +776,7 @@ PROFILES: dict[str, Profile] = {
         ),
         sg=SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=80, patience=80, batch_size=8, dropout=0.0, lr=3e-3),
         generate=GenerateConfig(n=8, top_k=2, zc=SMOKE_SEARCH_ZC),
+        graphpnas=SMOKE_GRAPHPNAS,
         orchestration=OrchestrationConfig(retries=1, retry_backoff_factor=0.1, zc_runner="threads"),
         rehearse=RehearseConfig(
             cells=200, labelled=16, gvae_epochs=60, ccnf_epochs=2, hl_evo_iterations=4, generate_n=2
@@ -757,6 +825,7 @@ PROFILES: dict[str, Profile] = {
             zc=ZCConfig(batch_size=16),
         ),
         generate=GenerateConfig(zc=ZCConfig(batch_size=16, proxies=GENERATE_PROXIES)),
+        graphpnas=GraphPNASCellsConfig(zc=ZCConfig(batch_size=16)),  # hl_evo's scorer
         # A third of the dissertation's depth (L = 12, L_c = 24). Batch 128, not 1,024: NB-201's 15,625 cells give 29
         # steps of 1,024 pairs an epoch (NB-101's 423k gave 800), and after 10 such epochs the loss was still falling
         # with held-out masked accuracy 0.385 (README, CATE). 5,000 GraphNet cells keep its pre-training short.
@@ -771,6 +840,7 @@ PROFILES: dict[str, Profile] = {
         clusters=ClusterConfig(k_max=40),
         hl_evo=HLEvoConfig(zc=ZCConfig(tcet=PAPER_TCET)),
         generate=GenerateConfig(zc=ZCConfig(proxies=GENERATE_PROXIES, tcet=PAPER_TCET)),
+        graphpnas=GraphPNASCellsConfig(zc=ZCConfig(tcet=PAPER_TCET)),  # hl_evo's scorer
         sg=SGConfig(layers=12, hidden=768, heads=12, batch_size=1, epochs=3),  # GPT-Neo-125M sizes (Table 6)
     ),
 }

@@ -43,6 +43,24 @@ def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_generators_benchmark_compares_cell_generators_at_equal_evaluations(smoke_store, tmp_path):
+    from benchmarks.generators import METHODS, run
+
+    out = run(profile="smoke", store=smoke_store, seeds=1, plot=str(tmp_path / "g.png"))
+    assert set(out["methods"]) == set(METHODS)
+    rows = {m: out["methods"][m]["per_seed"][0] for m in METHODS}
+    budget = rows["graphpnas"]["evaluations"]
+    assert budget == out["config"]["evaluations"] and rows["random"]["evaluations"] == budget
+    assert all(0 < rows[m]["evaluations"] <= budget for m in METHODS)  # the CCNF may waste out first
+    for m in METHODS:
+        s = rows[m]["samples"]
+        assert s["samples"] == out["config"]["diversity_samples"] and 0 <= s["uniqueness"] <= 1
+        assert 1 <= s.get("families", 1) <= out["families"]
+        assert rows[m]["best"] >= rows[m]["top10_mean"]
+    assert rows["graphpnas"]["samples"]["validity"] == rows["random"]["samples"]["validity"] == 1.0
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_encoder_comparison_on_graphnet_t_cet(smoke_store):
     from benchmarks.encodings import run_graphnet
 

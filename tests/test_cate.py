@@ -148,3 +148,20 @@ def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
     out = run(prof, str(tmp_path), seeds=1, train_sizes=(20,), test_size=100)
     assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "cate"}
     assert all(-1 <= r["kendall_tau"]["mean"] <= 1 for r in out["results"].values())
+
+
+def test_cate_graphnet_pairs_scored_cells_by_their_zc_vectors(tiny_pipeline):
+    from nasgen.config import get_profile
+    from nasgen.stages import cate as stage
+    from nasgen.stages import clusters, registry
+
+    store, cref, zref, _ = tiny_pipeline
+    cfg = get_profile("tiny").cate.model_copy(update={"pair_by": "zc", "pair_delta": 3.0, "test_fraction": 0.25})
+    with pytest.raises(ConfigError, match="pair_by=zc needs a zc artifact"):
+        registry.run("cate_graphnet", store, cells_ref=cref, cfg=cfg)
+    with pytest.raises(ConfigError, match="pair_by=params reads no zc artifact"):
+        registry.run("cate_graphnet", store, cells_ref=cref, cfg=get_profile("tiny").cate, zc_ref=zref)
+    ref = registry.run("cate_graphnet", store, cells_ref=cref, cfg=cfg, zc_ref=zref)
+    scored = clusters.scored_cells(zref)
+    assert stage.embeddings(ref).shape == (scored.num_rows, cfg.d_model)  # one row per scored cell
+    assert store.read_json(ref, "metrics.json")["train_pairs"] > 0

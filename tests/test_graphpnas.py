@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nasgen.config import GraphPNASConfig
 from nasgen.errors import InvalidCellError
@@ -154,3 +156,122 @@ def test_graphpnas_on_nb201_spends_its_budget_on_distinct_architectures():
     assert oracle.queries == cfg.queries
     assert len({i for i, _ in oracle.history}) == cfg.queries  # duplicates are redrawn
     assert value == max(v for _, v in oracle.history)
+
+
+# --- the random explorer, the shrinking buffer, GraphNet cells ---------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), explorer=st.sampled_from(["er", "ws"]))
+def test_explorer_draws_only_valid_graphnet_cells(seed, explorer):
+    from nasgen.graphpnas.explorer import prior
+    from nasgen.space.cell import Cell
+
+    g = prior(graphnet_space(), GraphPNASConfig(explorer=explorer))(np.random.default_rng(seed))
+    cell = to_cell(g)  # Cell validates strictly: every op on an input -> output path
+    assert isinstance(cell, Cell) and 1 <= len(cell.ops) <= 6
+
+
+def test_watts_strogatz_is_the_ring_lattice_at_p0_and_keeps_its_edge_count():
+    from nasgen.graphpnas.explorer import watts_strogatz
+
+    rng = np.random.default_rng(0)
+    ring = watts_strogatz(6, 4, 0.0, rng)
+    assert ring == {tuple(sorted((i, (i + s) % 6))) for i in range(6) for s in (1, 2)} and len(ring) == 12
+    for p in (0.3, 1.0):
+        for _ in range(20):
+            assert len(watts_strogatz(6, 4, p, rng)) == 12  # rewiring moves edges, never adds or drops one
+    assert watts_strogatz(3, 6, 0.0, rng) == {(0, 1), (0, 2), (1, 2)}  # degree clipped to k - 1
+
+
+def test_erdos_renyi_wires_parallel_ops_at_p0_and_a_chain_closure_at_p1():
+    from nasgen.graphpnas.explorer import erdos_renyi, wire
+
+    rng = np.random.default_rng(0)
+    assert wire(3, erdos_renyi(3, 0.0, rng)) == {(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)}
+    assert wire(3, erdos_renyi(3, 1.0, rng)) == {(0, 1), (1, 2), (1, 3), (2, 3), (3, 4)}
+
+
+def test_explorer_refuses_a_fixed_space_and_a_uniform_prior():
+    from nasgen.errors import ConfigError
+    from nasgen.graphpnas.explorer import prior
+
+    with pytest.raises(ConfigError, match="fixed topology"):
+        prior(nb201_space(), GraphPNASConfig(explorer="ws"))
+    with pytest.raises(ConfigError, match="random-graph prior"):
+        prior(graphnet_space(), GraphPNASConfig())
+    with pytest.raises(ValueError, match="even degrees"):
+        GraphPNASConfig(ws_k=(3, 6))
+
+
+def test_buffer_share_shrinks_from_30_to_10_percent_of_the_evaluated():
+    from nasgen.graphpnas.search import ReplayBuffer, buffer_keep
+
+    cfg = GraphPNASConfig(buffer_share=(0.3, 0.1))
+    assert [buffer_keep(n, 100, cfg) for n in (4, 50, 100, 120)] == [2, 10, 10, 12]  # ceil(share * n), >= 2
+    assert buffer_keep(50, None, cfg) == cfg.buffer_keep == buffer_keep(50, 100, GraphPNASConfig())
+    buf = ReplayBuffer(1)
+    for i, r in enumerate((0.2, 0.9, 0.5)):
+        buf.add(Graph((i,), frozenset({(0, 1), (1, 2)})), r)
+    assert [r for _, r in buf.items] == [0.9]
+    buf.keep = 3  # a share of a growing count takes back what a smaller keep left out
+    assert [r for _, r in buf.items] == [0.9, 0.5, 0.2]
+
+
+def test_graphpnas_on_graphnet_cells_spends_its_evaluations_on_distinct_cells_within_budget():
+    from nasgen.config import get_profile
+    from nasgen.graphpnas.cells import sample_cells, sample_stats, search_cells
+    from nasgen.search.objective import Evaluator
+
+    cfg = get_profile("tiny").graphpnas
+    run = search_cells(cfg, Evaluator(cfg.zc, objective=cfg.objective), seed=0)
+    hist = run.result.history
+    assert run.result.evaluations == cfg.evaluations == len(hist)
+    assert len({tuple(r["cells"]) for r in hist}) == len(hist)  # duplicates are redrawn
+    assert all(r["params"] <= cfg.max_params for r in hist)
+    assert len(run.buffer) == len(run.buffer.items) >= 2
+    stats = sample_stats(sample_cells(run.model, 30, 0), cfg, lambda cs: np.zeros(len(cs), dtype=int))
+    assert stats["validity"] == 1.0 and stats["families"] == 1 and 1 <= stats["distinct_cells"] <= 30
+
+
+def test_graphpnas_refuses_over_budget_cells_without_spending_an_evaluation():
+    from nasgen.config import get_profile
+    from nasgen.graphpnas.cells import search_cells
+    from nasgen.search.objective import Evaluator
+
+    cfg = get_profile("tiny").graphpnas.model_copy(update={"max_params": 1, "max_refused": 5})
+    ev = Evaluator(cfg.zc, objective=cfg.objective)
+    run = search_cells(cfg, ev, seed=0)
+    assert run.refused == 5 and ev.evaluations == 0 and not run.result.history
+
+
+def test_stage_graphpnas_commits_a_generator_that_hl_evo_draws_its_cells_from(tiny_models):
+    from nasgen.config import get_profile
+    from nasgen.errors import ConfigError
+    from nasgen.graphpnas.graphs import from_cell
+    from nasgen.space.cell import Cell
+    from nasgen.stages import graphpnas, hl_evo
+    from nasgen.stages.registry import run
+
+    store, _, cref = tiny_models
+    prof = get_profile("tiny")
+    ref = run("graphpnas", store, cfg=prof.graphpnas)
+    assert run("graphpnas", store, cfg=prof.graphpnas) == ref  # cached
+    stats = graphpnas.stats(ref)
+    assert stats["evaluations"] == prof.graphpnas.evaluations and stats["samples"]["validity"] == 1.0
+    buffer = store.read_json(ref, "buffer.json")
+    assert [b["reward"] for b in buffer] == sorted((b["reward"] for b in buffer), reverse=True)
+    model = graphpnas.load_generator(ref)  # safetensors weights back into a generator of the stored config
+    lp = model.log_likelihood([from_cell(Cell.from_json(b["cell"])) for b in buffer])
+    assert torch.isfinite(lp).all() and (lp < 0).all()
+
+    cfg = prof.hl_evo.model_copy(update={"cell_source": "graphpnas"})
+    level = cfg.levels[0]
+    with pytest.raises(ConfigError, match="cell_source=graphpnas needs a graphpnas artifact"):
+        run("hl_evo", store, ccnf_ref=cref, cfg=cfg, level=level)
+    with pytest.raises(ConfigError, match="cell_source=ccnf reads no graphpnas artifact"):
+        run("hl_evo", store, ccnf_ref=cref, cfg=prof.hl_evo, level=level, graphpnas_ref=ref)
+    h = run("hl_evo", store, ccnf_ref=cref, cfg=cfg, level=level, graphpnas_ref=ref)
+    assert hl_evo.stats(h)["cell_source"] == "graphpnas" and h.key != hl_evo.key(cref, prof.hl_evo, level)
+    assert ref.key in [u["key"] for u in store.manifest(h.stage, h.key)["upstream_refs"]]
+    # GenCell ignores the family and draws the generator: same rng state, same cell
+    gen_cell = graphpnas.cell_source(model)
+    assert gen_cell(0, np.random.default_rng(3)) == gen_cell(1, np.random.default_rng(3))

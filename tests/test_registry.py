@@ -62,10 +62,16 @@ def test_the_dag_is_walked_in_order_with_each_steps_config_and_upstream_refs():
         return [step.name] if step.per_level else step.name
 
     refs = walk(get_profile("demo"), execute)
-    assert [s.name for s in PRETRAIN] == list(refs) == [n for n, _, _ in seen]
+    assert [s.name for s in PRETRAIN if s.name != "graphpnas"] == list(refs) == [n for n, _, _ in seen]
     assert dict((n, i) for n, _, i in seen)["gvae"] == ["cells_ref", "clusters_ref", "zc_ref"]
     assert refs["hl_evo"] == ["hl_evo"] and dict((n, c) for n, c, _ in seen)["hl_evo"] == "HLEvoConfig"
+    assert dict((n, i) for n, _, i in seen)["hl_evo"] == ["ccnf_ref"]  # GenCell from the CCNF: no graphpnas
     assert list(walk(get_profile("demo"), execute, upto="clusters")) == ["cells", "zc", "clusters"]
+    seen.clear()  # HL-Evo's GenCell from GraphPNAS: the graphpnas step runs and feeds it
+    refs = walk(resolve_profile("demo", overrides={"hl_evo.cell_source": "graphpnas"}), execute)
+    assert [s.name for s in PRETRAIN] == list(refs)
+    assert dict((n, (c, i)) for n, c, i in seen)["graphpnas"] == ("GraphPNASCellsConfig", [])
+    assert dict((n, i) for n, _, i in seen)["hl_evo"] == ["ccnf_ref", "graphpnas_ref"]
 
 
 def test_build_then_lookup_find_the_same_artifacts_and_a_missing_one_is_named(tiny_pipeline):

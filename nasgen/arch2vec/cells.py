@@ -50,7 +50,11 @@ class AlphaXOracle:
         return self.budget - (self.evaluator.evaluations - self.start)
 
     def query(self, row: int) -> float:
-        macro = reference_macro(self.cells[row], self.evaluator.cfg.input_shape, self.evaluator.cfg.classes)
+        return self.query_cell(self.cells[row])
+
+    def query_cell(self, cell: Cell) -> float:
+        """The objective of alpha_x(cell) (one evaluation unless the evaluator's cache has it)."""
+        macro = reference_macro(cell, self.evaluator.cfg.input_shape, self.evaluator.cfg.classes)
         rec = self.evaluator.record(macro)
         m = Member(Candidate(macro, None, self.method), macro_cost(macro), rec, self.evaluator.fitness(rec))
         res = self.result

@@ -4,12 +4,15 @@ refit the generator on the buffer.
 Per step: ``samples_per_step`` graphs, each from the random explorer with probability epsilon (1 for the first
 ``random_steps`` steps, then ``epsilon0 * epsilon_decay ** ((step - random_steps) // epsilon_every)``), else
 from the generator; a graph already evaluated is rejected and redrawn (at most ``max_tries`` times, then the
-explorer's draw is taken). The buffer keeps the top ``buffer_keep`` (graph, reward) pairs; the generator is
-fitted for ``fit_epochs`` Adam steps on the whole buffer with the reweighted REINFORCE loss (loss.py).
+explorer's draw is taken). The buffer keeps the top ``buffer_keep`` (graph, reward) pairs, or, with
+``buffer_share`` (start, end) and a budget, the top share of all evaluated graphs, the share going linearly
+from start to end over the budget (the paper's RandWire setting: 30% to 10%); the generator is fitted for
+``fit_epochs`` Adam steps on the whole buffer with the reweighted REINFORCE loss (loss.py).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable
 
 import numpy as np
@@ -27,17 +30,30 @@ def epsilon(step: int, cfg: GraphPNASConfig) -> float:
     return cfg.epsilon0 * cfg.epsilon_decay ** ((step - cfg.random_steps) // cfg.epsilon_every)
 
 
+def buffer_keep(evaluated: int, budget: int | None, cfg: GraphPNASConfig) -> int:
+    """How many of the best graphs the buffer holds after ``evaluated`` evaluations (at least 2)."""
+    if cfg.buffer_share is None or budget is None:
+        return cfg.buffer_keep
+    start, end = cfg.buffer_share
+    share = start + (end - start) * min(evaluated / budget, 1.0)
+    return max(2, math.ceil(share * evaluated))
+
+
 class ReplayBuffer:
-    """The top ``keep`` evaluated graphs by reward (ties: the earlier one stays)."""
+    """The top ``keep`` evaluated graphs by reward (ties: the earlier one stays). Every evaluated graph is
+    remembered, so a growing ``keep`` (a share of a growing count) can take back one it had left out."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.items: list[tuple[Graph, float]] = []
+        self.ranked: list[tuple[Graph, float]] = []
 
     def add(self, graph: Graph, reward: float) -> None:
-        self.items.append((graph, reward))
-        self.items.sort(key=lambda x: -x[1])  # stable: earlier first among equals
-        del self.items[self.keep :]
+        self.ranked.append((graph, reward))
+        self.ranked.sort(key=lambda x: -x[1])  # stable: earlier first among equals
+
+    @property
+    def items(self) -> list[tuple[Graph, float]]:
+        return self.ranked[: self.keep]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -59,9 +75,11 @@ def fit(model: Generator, opt: torch.optim.Optimizer, buffer: ReplayBuffer, cfg:
 
 def search(space: GraphSpace, evaluate: Callable[[Graph], float | None], done: Callable[[], bool],
            explore: Callable[[np.random.Generator], Graph], key: Callable[[Graph], Hashable],
-           cfg: GraphPNASConfig, rng: np.random.Generator) -> tuple[Generator, ReplayBuffer]:  # fmt: skip
-    """Run until ``done()``; ``evaluate`` returns a reward (None: failed, not buffered). The trained generator
-    and the final buffer are returned (the learnt distribution and its best samples)."""
+           cfg: GraphPNASConfig, rng: np.random.Generator,
+           budget: int | None = None) -> tuple[Generator, ReplayBuffer]:  # fmt: skip
+    """Run until ``done()``; ``evaluate`` returns a reward (None: failed or refused, not buffered). ``budget``
+    (evaluations) paces a ``buffer_share``. The trained generator and the final buffer are returned (the learnt
+    distribution and its best samples)."""
     torch.manual_seed(int(rng.integers(2**31)))
     gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
     model = Generator(space, cfg)
@@ -77,6 +95,7 @@ def search(space: GraphSpace, evaluate: Callable[[Graph], float | None], done: C
                 buffer.add(g, r)
             if done():
                 break
+        buffer.keep = buffer_keep(len(buffer.ranked), budget, cfg)
         if len(buffer) >= 2:
             fit(model, opt, buffer, cfg)
         step += 1

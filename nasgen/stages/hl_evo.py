@@ -1,5 +1,8 @@
 """Stage `hl_evo`: one HL-Evo run (paper Algorithm 1) under one constraint level, on a trained CCNF.
 
+GenCell is the CCNF's (``cell_source = ccnf``) or, with ``cell_source = graphpnas``, the generator of a
+`graphpnas` artifact (``graphpnas_ref``, then part of the key); the CCNF still gives the families.
+
 Each level is its own artifact (key: search config, level, ccnf key), so levels fan out as independent,
 cached tasks and a new level reuses every finished one. Written: ``history.parquet`` (H: every accepted
 network with its HL sequence, cells, cost, ZC vector, T-CET, iteration, phase), ``best.json`` (the best
@@ -15,6 +18,7 @@ import time
 import numpy as np
 
 from nasgen.config import ConstraintConfig, HLEvoConfig
+from nasgen.errors import ConfigError
 from nasgen.search.history import schema, to_table
 from nasgen.search.hl_evo import hl_evo, initial_cluster
 from nasgen.search.objective import Evaluator
@@ -31,22 +35,35 @@ def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     return {"search": cfg.model_dump(mode="json", exclude={"levels"}), "level": level.model_dump(mode="json")}
 
 
-def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig) -> str:
-    return content_key(STAGE, level_config(cfg, level), upstream=[ccnf_ref])
+def _upstream(ccnf_ref: Ref, cfg: HLEvoConfig, graphpnas_ref: Ref | None) -> list[Ref]:
+    if (cfg.cell_source == "graphpnas") != (graphpnas_ref is not None):
+        why = "needs a graphpnas artifact" if graphpnas_ref is None else "reads no graphpnas artifact"
+        raise ConfigError(f"hl_evo.cell_source={cfg.cell_source} {why}")
+    return [ccnf_ref] if graphpnas_ref is None else [ccnf_ref, graphpnas_ref]
 
 
-def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, progress=None,
-            device: str = "cpu") -> Ref:  # fmt: skip
+def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, graphpnas_ref: Ref | None = None) -> str:
+    return content_key(STAGE, level_config(cfg, level), upstream=_upstream(ccnf_ref, cfg, graphpnas_ref))
+
+
+def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig,
+            graphpnas_ref: Ref | None = None, progress=None, device: str = "cpu") -> Ref:  # fmt: skip
+    from nasgen.stages import graphpnas as graphpnas_stage  # it draws hl_evo's curve: imported here, not above
+
+    upstream = _upstream(ccnf_ref, cfg, graphpnas_ref)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
+    gen_cell = sampler.cell_source() if graphpnas_ref is None else graphpnas_stage.cell_source(
+        graphpnas_stage.load_generator(graphpnas_ref))  # fmt: skip
     evaluator = Evaluator(cfg.zc, device, objective=cfg.objective)
     k0 = initial_cluster(sampler.clusters.weights, cfg)
     t0 = time.perf_counter()
-    res = hl_evo(cfg, level, evaluator, sampler.cell_source(), sampler.clusters.k, k0, progress)
+    res = hl_evo(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
     seconds = time.perf_counter() - t0
     best = max(res.history, key=lambda r: r["fitness"])
     stats = {
         "constraint": level.name,
         "init_cluster": k0,
+        "cell_source": cfg.cell_source,
         "iterations": cfg.iterations,
         "accepted": len(res.history) - 1,
         "evaluations": res.evaluations,
@@ -58,7 +75,8 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
         "best_flops": best["flops"],
         "seconds": seconds,
     }
-    with store.writer(STAGE, key(ccnf_ref, cfg, level), config=level_config(cfg, level), upstream=[ccnf_ref]) as w:
+    with store.writer(STAGE, key(ccnf_ref, cfg, level, graphpnas_ref), config=level_config(cfg, level),
+                      upstream=upstream) as w:  # fmt: skip
         w.write_parquet(HISTORY, to_table(res.history, cfg.zc.proxies), schema(cfg.zc.proxies))
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip

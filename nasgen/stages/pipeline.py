@@ -24,6 +24,10 @@ class Step:
     name: str  # a registry stage
     inputs: dict[str, str] = field(default_factory=dict)  # compute argument -> the earlier step providing it
     per_level: bool = False  # one artifact per constraint level of the config (HL-Evo's fan-out)
+    when: Callable[[Profile], bool] | None = None  # a step only some profiles take
+
+    def applies(self, prof: Profile) -> bool:
+        return self.when is None or self.when(prof)
 
     @property
     def stage(self) -> Stage:
@@ -36,7 +40,8 @@ PRETRAIN: tuple[Step, ...] = (
     Step("clusters", {"zc_ref": "zc"}),
     Step("gvae", {"cells_ref": "cells", "zc_ref": "zc", "clusters_ref": "clusters"}),
     Step("ccnf", {"gvae_ref": "gvae"}),
-    Step("hl_evo", {"ccnf_ref": "ccnf"}, per_level=True),
+    Step("graphpnas", when=lambda p: p.hl_evo.cell_source == "graphpnas"),  # HL-Evo's GenCell from GraphPNAS
+    Step("hl_evo", {"ccnf_ref": "ccnf", "graphpnas_ref": "graphpnas"}, per_level=True),
     Step("sg", {"hl_evo_refs": "hl_evo"}),
 )
 STEPS = {s.name: s for s in PRETRAIN}
@@ -51,7 +56,9 @@ def walk(prof: Profile, execute: Executor, upto: str | None = None) -> Refs:
         raise ValueError(f"unknown pretrain step {upto!r}; steps: {', '.join(STEPS)}")
     refs: Refs = {}
     for step in PRETRAIN:
-        inputs = {arg: refs[src] for arg, src in step.inputs.items()}
+        if not step.applies(prof):
+            continue
+        inputs = {arg: refs[src] for arg, src in step.inputs.items() if src in refs}  # a skipped step: absent
         refs[step.name] = execute(step, getattr(prof, step.stage.section), inputs)
         if step.name == upto:
             break
@@ -127,6 +134,10 @@ def upstream_inputs(name: str, given: list[Ref]) -> dict[str, Ref | list[Ref]]:
             if not refs:
                 raise ArtifactMissingError(f"stage {name} trains on {want!r} artifacts: give at least one")
             out[arg] = refs
+        elif arg.endswith("_ref") and arg in s.optional:
+            found = _find_any(arg.removesuffix("_ref"), given)
+            if found is not None:
+                out[arg] = found
         elif arg.endswith("_ref"):
             out[arg] = _find(arg.removesuffix("_ref"), given, name)
     unused = [r.uri for r in given if not any(_reaches(r, v) for v in out.values())]
@@ -135,7 +146,7 @@ def upstream_inputs(name: str, given: list[Ref]) -> dict[str, Ref | list[Ref]]:
     return out
 
 
-def _find(want: str, given: list[Ref], name: str) -> Ref:
+def _find_any(want: str, given: list[Ref]) -> Ref | None:
     frontier, seen = list(given), set()
     while frontier:
         ref = frontier.pop(0)
@@ -145,6 +156,13 @@ def _find(want: str, given: list[Ref], name: str) -> Ref:
             continue
         seen.add(ref.uri)
         frontier += [Ref(**u) for u in store_of(ref).manifest(ref.stage, ref.key).get("upstream_refs", [])]
+    return None
+
+
+def _find(want: str, given: list[Ref], name: str) -> Ref:
+    found = _find_any(want, given)
+    if found is not None:
+        return found
     raise ArtifactMissingError(f"stage {name} needs a {want!r} artifact: give its URI (none of "
                                f"{[r.uri for r in given] or 'the given artifacts'} was computed from one)")  # fmt: skip
 

@@ -21,7 +21,21 @@ from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import SPACE_SIZE
 from nasgen.progress import STAGE_LINE_EVERY_S, ProgressLine
-from nasgen.stages import arch2vec, cate, ccnf, cells, clusters, generate, gvae, hl_evo, nb201_proxies, sg, trained, zc
+from nasgen.stages import (
+    arch2vec,
+    cate,
+    ccnf,
+    cells,
+    clusters,
+    generate,
+    graphpnas,
+    gvae,
+    hl_evo,
+    nb201_proxies,
+    sg,
+    trained,
+    zc,
+)
 from nasgen.store import ArtifactStore, Ref
 
 RUN_OPTIONS = ("store", "device", "progress")
@@ -37,11 +51,13 @@ class Stage:
     run_name: str | None = None  # task-run name template over the inputs, e.g. "zc-shard-{index}"
     units: Callable[..., int] | None = None  # (some inputs) -> the progress ticks compute makes (an upper bound)
     inputs: tuple[str, ...] = field(init=False)
+    optional: tuple[str, ...] = field(init=False)  # inputs with a default (e.g. HL-Evo's graphpnas_ref)
     uses_device: bool = field(init=False)
 
     def __post_init__(self) -> None:
         params = inspect.signature(self.compute).parameters
         object.__setattr__(self, "inputs", tuple(p for p in params if p not in RUN_OPTIONS))
+        object.__setattr__(self, "optional", tuple(p for p in self.inputs if params[p].default is not params[p].empty))
         object.__setattr__(self, "uses_device", "device" in params)
         for what, fn in (("key", self.key_fn), ("units", self.units)):
             missing = set(inspect.signature(fn).parameters) - set(self.inputs) if fn else set()
@@ -88,7 +104,9 @@ class Stage:
 
 
 def _call(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
-    return fn(**{n: inputs[n] for n in inspect.signature(fn).parameters})
+    """``fn`` on its arguments among ``inputs``; an optional one (with a default) may be absent."""
+    params = inspect.signature(fn).parameters
+    return fn(**{n: inputs[n] for n, p in params.items() if n in inputs or p.default is inspect.Parameter.empty})
 
 
 def _epochs(cfg) -> int:
@@ -175,6 +193,14 @@ STAGES: dict[str, Stage] = {
             section="cate",
             title="CATE (GraphNet)",
             units=_epochs,
+        ),
+        Stage(
+            graphpnas.STAGE,
+            graphpnas.key,
+            graphpnas.compute,
+            section="graphpnas",
+            title="GraphPNAS (GraphNet)",
+            units=lambda cfg: cfg.evaluations,
         ),
     )
 }
