@@ -679,6 +679,7 @@ SMOKE_SEARCH_ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_
 # GraphPNAS on GraphNet cells in seconds: a small generator, 6 evaluations, 2 cells per step.
 SMOKE_GRAPHPNAS = GraphPNASCellsConfig(
     evaluations=6,
+    max_refused=200,
     diversity_samples=20,
     zc=SMOKE_SEARCH_ZC,
     graphpnas=GraphPNASConfig(
