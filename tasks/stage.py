@@ -51,7 +51,11 @@ def _task_function(s: Stage):
         return s.run(ArtifactStore(store), device=device, **inputs)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("store", keyword), *(inspect.Parameter(n, keyword) for n in s.inputs)]
+    optional = {n: {"default": None} for n in s.optional}  # e.g. HL-Evo's graphpnas_ref
+    params = [
+        inspect.Parameter("store", keyword),
+        *(inspect.Parameter(n, keyword, **optional.get(n, {})) for n in s.inputs),
+    ]
     if s.uses_device:
         params.append(inspect.Parameter("device", keyword, default="cpu"))
     run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -131,6 +131,9 @@ def test_the_generic_task_has_the_stages_signature_and_run_name():
     assert list(inspect.signature(t.fn).parameters) == ["store", "cells_ref", "cfg", "index", "device"]
     assert t.name == "zc-shard" and t.task_run_name == "zc-shard-{index}" and stage_task("zc_shard") is t
     assert list(inspect.signature(stage_task("clusters").fn).parameters) == ["store", "zc_ref", "cfg"]
+    hl = inspect.signature(stage_task("hl_evo").fn).parameters  # an optional input stays optional for Prefect
+    assert list(hl) == ["store", "ccnf_ref", "cfg", "level", "graphpnas_ref", "device"]
+    assert hl["graphpnas_ref"].default is None and hl["ccnf_ref"].default is inspect.Parameter.empty
 
 
 def test_artifact_keys_are_what_prefect_accepts():
