@@ -66,11 +66,14 @@ class AlphaXOracle:
         return m.fitness
 
 
+def alpha_x_satisfies(cell: Cell, constraint: ConstraintConfig, input_shape, classes) -> bool:
+    """Whether alpha_x(cell) meets ``constraint`` (analytic cost: no evaluation)."""
+    return satisfies(macro_cost(reference_macro(cell, input_shape, classes)), constraint)
+
+
 def within(cells: Sequence[Cell], table: np.ndarray, constraint: ConstraintConfig, input_shape, classes):
     """The cells (and their embedding rows) whose alpha_x satisfies ``constraint``."""
-    keep = [
-        i for i, c in enumerate(cells) if satisfies(macro_cost(reference_macro(c, input_shape, classes)), constraint)
-    ]
+    keep = [i for i, c in enumerate(cells) if alpha_x_satisfies(c, constraint, input_shape, classes)]
     if not keep:
         raise ConfigError(f"no cell of the pool has an alpha_x satisfying {constraint.name}")
     return [cells[i] for i in keep], np.asarray(table)[keep]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nasgen.arch2vec.cells import AlphaXOracle
+from nasgen.arch2vec.cells import AlphaXOracle, alpha_x_satisfies
 from nasgen.config import ConstraintConfig, GraphPNASCellsConfig, SamplerConfig
 from nasgen.errors import InvalidCellError
 from nasgen.graphpnas.explorer import prior
@@ -24,10 +24,8 @@ from nasgen.graphpnas.graphs import Graph, graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
 from nasgen.graphpnas.search import ReplayBuffer, search
 from nasgen.search.evolution import SearchResult
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
-from nasgen.space.cost import macro_cost
-from nasgen.space.macro import reference_macro
 
 METHOD = "graphpnas"
 
@@ -46,8 +44,7 @@ def constraint_of(cfg: GraphPNASCellsConfig) -> ConstraintConfig:
 
 
 def within_budget(cell: Cell, cfg: GraphPNASCellsConfig) -> bool:
-    macro = reference_macro(cell, cfg.zc.input_shape, cfg.zc.classes)
-    return satisfies(macro_cost(macro), constraint_of(cfg))
+    return alpha_x_satisfies(cell, constraint_of(cfg), cfg.zc.input_shape, cfg.zc.classes)
 
 
 def search_cells(cfg: GraphPNASCellsConfig, evaluator: Evaluator, seed: int | None = None,
