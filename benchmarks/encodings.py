@@ -3,8 +3,11 @@ each encoding feeds the same GP and DNGO, trained on n random architectures' val
 scored by Kendall τ and Spearman ρ of predicted against true validation accuracy on a fixed held-out sample.
 
 Encodings: ``adjacency`` (NB-201's adjacency is the same for every cell, so its one-hot encoding is the 6 x 5
-op one-hot), ``arch2vec`` (stage `arch2vec`), ``cate`` (stage `cate`); both stages are pre-trained at the
-profile's config and cached in the store.
+op one-hot), ``arch2vec`` (stage `arch2vec`), ``cate`` (stage `cate`), ``gvae`` (the G-VAE of the hierarchical
+method on NB-201, nasgen.nb201.hierarchy: the pipeline through `gvae` on NB-201's cells in GraphNet form; an
+architecture's latent mean is its cell's, and the 341 architectures without an input -> output path, which
+have no cell, get the zero vector and a last coordinate 1 that every other row has 0); all are pre-trained
+at the profile's config and cached in the store.
 
 On GraphNet (``--space graphnet``) the target is log10 T-CET of alpha_x of the pipeline's ZC-scored cells
 (the profile's `zc` artifact; 200 at demo), predicted from n of them and scored on the rest. Encodings:
@@ -33,7 +36,9 @@ from nasgen.cate.graphs import GRAPHNET_VOCAB, graphnet_tokens
 from nasgen.config import DNGOConfig, Profile, get_profile
 from nasgen.errors import ConfigError
 from nasgen.gvae.training import encode as gvae_encode
-from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, all_archs
+from nasgen.nb201 import hierarchy
+from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, all_archs, has_path, to_string
+from nasgen.nb201.cell import nb201_cell
 from nasgen.nb201.data import accuracy_table
 from nasgen.search.dngo import DNGO
 from nasgen.space.cell import Cell
@@ -82,9 +87,10 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
     t0 = time.perf_counter()
     a2v_ref = run_stage("arch2vec", st, cfg=prof.arch2vec)
     cate_ref = run_stage("cate", st, cfg=prof.cate)
+    gvae_ref = hierarchy.pretrain(st, prof, upto="gvae")["gvae"]
     pretrain_seconds = time.perf_counter() - t0
     encodings = {"adjacency": adjacency_onehot(), "arch2vec": arch2vec_stage.embeddings(a2v_ref).numpy(),
-                 "cate": cate_stage.embeddings(cate_ref).numpy()}  # fmt: skip
+                 "cate": cate_stage.embeddings(cate_ref).numpy(), "gvae": nb201_gvae_encoding(st, gvae_ref)}  # fmt: skip
     y = accuracy_table()["valid_top1"].to_numpy()
     rng = np.random.default_rng(0)
     test = rng.choice(SPACE_SIZE, size=test_size, replace=False)
@@ -96,7 +102,25 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
             "arch2vec": {"uri": a2v_ref.uri, **{k: metrics(a2v_ref)[k] for k in ("reconstruction", "validity")}},
             "cate": {"uri": cate_ref.uri, "config": prof.cate.model_dump(mode="json"),
                      **{k: metrics(cate_ref)[k] for k in ("masked_accuracy", "train_pairs", "seconds")}},
+            "gvae": {"uri": gvae_ref.uri, **{k: metrics(gvae_ref).get(k) for k in GVAE_METRICS}},
             "results": rows}  # fmt: skip
+
+
+GVAE_METRICS = ("reconstruction", "validity", "uniqueness", "zc_preservation")
+
+
+def nb201_gvae_encoding(st: ArtifactStore, gvae_ref) -> np.ndarray:
+    """(15,625, latent + 1): each architecture's cell's G-VAE latent mean, and a no-path indicator."""
+    model, _ = gvae_stage.load_model(st, gvae_ref)
+    archs = list(all_archs())
+    rows = [i for i, a in enumerate(archs) if has_path(a)]
+    with torch.no_grad():
+        z = torch.cat([gvae_encode(model, [nb201_cell(to_string(archs[i])) for i in rows[j : j + 1024]])
+                       for j in range(0, len(rows), 1024)]).cpu().numpy()  # fmt: skip
+    out = np.zeros((SPACE_SIZE, z.shape[1] + 1), dtype=np.float32)
+    out[:, -1] = 1.0
+    out[rows, :-1], out[rows, -1] = z, 0.0
+    return out
 
 
 def graphnet_onehot(cells) -> np.ndarray:

@@ -5,8 +5,10 @@ of a network with params <= ``max_params`` (3x32x32 input, 10 classes at the def
 number of ZC evaluations, over several seeds.
 HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the same T and N from the same
 alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent, and so do
-arch2vec-RL and arch2vec-BO (nasgen.arch2vec.cells): searches over alpha_x of the pipeline's cells, on the frozen
-embeddings of stage `arch2vec_graphnet` (pre-trained on the profile's `cells` artifact, cached).
+arch2vec-RL, arch2vec-BO and CATE-DNGO-LS (nasgen.arch2vec.cells): searches over alpha_x of the first
+``latent_search.pool`` pipeline cells, on the frozen embeddings of stage `arch2vec_graphnet` (pre-trained on the
+profile's `cells` artifact, cached) or on the encodings of those same cells by the frozen CATE of stage
+`cate_graphnet` (pre-trained on its first ``cate.max_cells``, pairs by alpha_x params, cached).
 ``hl_evo_graphpnas`` is HL-Evo with GenCell from the generator of stage `graphpnas` (``hl_evo.cell_source =
 graphpnas``; trained once, cached, like the CCNF: its own ZC evaluations are not counted here, as the
 pipeline's scored cells are not counted for the CCNF), from the same alpha_0 family and seed.
@@ -22,6 +24,8 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from nasgen.arch2vec.cells import search_cells
+from nasgen.cate.graphs import GRAPHNET
+from nasgen.cate.pretraining import encode
 from nasgen.config import ConstraintConfig, get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
@@ -30,6 +34,7 @@ from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
 from nasgen.stages import arch2vec as arch2vec_stage
+from nasgen.stages import cate as cate_stage
 from nasgen.stages import ccnf
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import graphpnas as graphpnas_stage
@@ -38,7 +43,8 @@ from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
-METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo", "hl_evo_graphpnas")
+METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo", "cate_dngo_ls", "hl_evo_graphpnas")
+ARCH2VEC = ("arch2vec_rl", "arch2vec_bo")
 
 
 def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
@@ -48,6 +54,29 @@ def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
         fits = [r["fitness"] for r in res.history if r["evaluations"] <= b]
         out.append(max(fits) if fits else float("nan"))
     return out
+
+
+def frozen_tables(st: ArtifactStore, prof, cells_ref, chosen: Sequence[str]) -> tuple[list, dict, dict]:
+    """The pool of the frozen-encoder searches among ``chosen`` (the first ``latent_search.pool`` cells, fewer
+    if arch2vec's table is shorter), each one's table of it, and what describes each encoder in the result."""
+    methods = [m for m in chosen if m in ARCH2VEC + ("cate_dngo_ls",)]
+    if not methods:
+        return [], {}, {}
+    pool = cell_stage.first_cells(cells_ref, prof.latent_search.pool)
+    tables, info = {}, {}
+    if set(ARCH2VEC) & set(methods):
+        ref = run_stage("arch2vec_graphnet", st, cells_ref=cells_ref, cfg=prof.arch2vec)
+        table = arch2vec_stage.embeddings(ref).numpy()
+        pool = pool[: len(table)]
+        tables.update(dict.fromkeys(ARCH2VEC, table[: len(pool)]))
+        keys = ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")
+        info["arch2vec"] = {"uri": ref.uri, "pool": len(pool), **{k: metrics(ref)[k] for k in keys}}
+    if "cate_dngo_ls" in methods:
+        ref = run_stage("cate_graphnet", st, cells_ref=cells_ref, cfg=prof.cate)
+        tables["cate_dngo_ls"] = encode(cate_stage.load_model(ref), pool, GRAPHNET).numpy()
+        keys = ("masked_accuracy", "train_pairs", "seconds")
+        info["cate"] = {"uri": ref.uri, "pool": len(pool), **{k: metrics(ref)[k] for k in keys}}
+    return pool, tables, info
 
 
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
@@ -62,11 +91,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     refs = build(st, prof, upto="ccnf")
     fref = refs["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
-    latent = {"arch2vec_rl", "arch2vec_bo"} & set(chosen)
-    if latent:
-        a2v_ref = run_stage("arch2vec_graphnet", st, cells_ref=refs["cells"], cfg=prof.arch2vec)
-        table = arch2vec_stage.embeddings(a2v_ref).numpy()
-        pool = cell_stage.first_cells(refs["cells"], len(table))
+    pool, tables, encoders = frozen_tables(st, prof, refs["cells"], chosen)
     if "hl_evo_graphpnas" in chosen:
         gp_ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
         gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp_ref))
@@ -89,7 +114,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
             elif m == "random":
                 res = random_search(cfg, level, ev, runs["hl_evo"][-1].evaluations)
             else:
-                res = search_cells(m, pool, table, ev, level, runs["hl_evo"][-1].evaluations, seed, prof.latent_search)
+                budget = runs["hl_evo"][-1].evaluations
+                res = search_cells(m, pool, tables[m], ev, level, budget, seed, prof.latent_search)
             runs[m].append(res)
             seconds[m] += time.perf_counter() - t
             bar.advance()
@@ -121,9 +147,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "methods": summary,
         "ccnf_uri": fref.uri,
     }
-    if latent:
-        keys = ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")
-        result["arch2vec"] = {"uri": a2v_ref.uri, "pool": len(pool), **{k: metrics(a2v_ref)[k] for k in keys}}
+    result.update(encoders)
     if "hl_evo_graphpnas" in chosen:
         result["graphpnas"] = {"uri": gp_ref.uri, **graphpnas_stage.stats(gp_ref)}
     if plot:

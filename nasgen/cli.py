@@ -462,8 +462,8 @@ def bench_search(
         list[str] | None, typer.Option("--method", help="Run only this method (repeat); hl_evo always runs.")
     ] = None,
 ) -> None:
-    """Search benchmark: HL-Evo (CCNF or GraphPNAS GenCell) vs raw-space Evo vs random search vs arch2vec-RL/-BO,
-    best objective (T-CET) vs ZC evaluations."""
+    """Search benchmark: HL-Evo (CCNF or GraphPNAS GenCell) vs raw-space Evo vs random search vs arch2vec-RL/-BO
+    vs CATE-DNGO-LS, best objective (T-CET) vs ZC evaluations."""
     from benchmarks.search import run
 
     _emit(run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,

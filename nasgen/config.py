@@ -216,7 +216,7 @@ class Arch2VecConfig(_Frozen):
 class CATEConfig(_Frozen):
     """CATE (dissertation ch. 4; nasgen.cate): sizes and optimiser of its NAS-Bench-101 runs (L = 12, L_c = 24,
     8 heads, d_h = d_c = d_ff = 64, AdamW 1e-3 with weight decay 0.01 off layer norms and biases, batch 1024,
-    10 epochs, 95/5 split, 20% of ops corrupted: 80% [MASK], 20% a random op). Pairs: for each architecture,
+    10 epochs (the learning-rate schedule from the authors' code), 95/5 split, 20% of ops corrupted: 80% [MASK], 20% a random op). Pairs: for each architecture,
     ``pairs_per_arch`` partners of ``pair_by`` within ``pair_delta`` (params in millions, FLOPs in millions, or
     the L2 distance of standardised ZC vectors)."""
 
@@ -227,7 +227,14 @@ class CATEConfig(_Frozen):
     d_ff: int = Field(64, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     closure: bool = True  # attention over the transitive closure (the dissertation's better variant) or edges only
+    # the authors' code multiplies the segment embedding by sqrt(d_model): 8x the layer-normalised node states at
+    # d = 64, and the demo model then never used the partner on NB-201 (README, CATE); the dissertation names no scale
+    scaled_segment: bool = False
     lr: float = Field(1e-3, gt=0)
+    # linear warm-up over the first steps, then linear decay to 0 at the last (the authors' code: 100 steps of
+    # get_linear_schedule_with_warmup; the dissertation names no schedule); "constant" keeps lr throughout
+    lr_schedule: Literal["linear", "constant"] = "linear"
+    warmup_steps: int = Field(100, ge=0)
     weight_decay: float = Field(0.01, ge=0)
     batch_size: int = Field(1024, ge=2)
     epochs: int = Field(10, ge=1)
@@ -491,6 +498,9 @@ class LatentSearchConfig(_Frozen):
     ei_best: float = 0.95
     dngo: DNGOConfig = DNGOConfig()
     ls_epochs: int = Field(30, ge=1)  # CATE-DNGO-LS refits DNGO for 30 epochs per round (dissertation ch. 4)
+    # GraphNet: the searches choose among alpha_x of the first ``pool`` cells of the `cells` artifact, the same
+    # cells for every frozen encoder (arch2vec's table rows, CATE's encodings of them)
+    pool: int = Field(20_000, ge=1)
 
 
 class GraphPNASConfig(_Frozen):

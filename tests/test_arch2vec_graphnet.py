@@ -80,7 +80,7 @@ def test_stage_embeds_every_cell_of_the_artifact(tmp_path):
     assert stage.load_model(ref).heads == GRAPHNET.heads
 
 
-@pytest.mark.parametrize("method", ["arch2vec_rl", "arch2vec_bo"])
+@pytest.mark.parametrize("method", ["arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"])
 def test_cell_search_spends_its_budget_on_distinct_networks_within_the_constraint(method):
     from nasgen.arch2vec.cells import search_cells
     from nasgen.config import SMOKE_SEARCH_ZC, ConstraintConfig, LatentSearchConfig

@@ -37,9 +37,9 @@ def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_
         assert all(p <= 1_000_000 for p in m["best_params_per_seed"])
     hl, rnd = out["methods"]["hl_evo"], out["methods"]["random"]
     assert rnd["evaluations_per_seed"] == hl["evaluations_per_seed"]  # random search gets HL-Evo's budget
-    for m in ("arch2vec_rl", "arch2vec_bo"):  # and so do the searches over alpha_x of the pipeline's cells
+    for m in ("arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"):  # and so do the searches over alpha_x of the cells
         assert out["methods"][m]["evaluations_per_seed"] == hl["evaluations_per_seed"], m
-    assert out["arch2vec"]["pool"] == 500 and 0 <= out["arch2vec"]["edge_accuracy"] <= 1
+    assert out["arch2vec"]["pool"] == out["cate"]["pool"] == 500 and 0 <= out["arch2vec"]["edge_accuracy"] <= 1
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 

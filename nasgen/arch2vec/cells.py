@@ -1,5 +1,5 @@
-"""arch2vec-RL and arch2vec-BO over GraphNet cells: the rows of the `arch2vec_graphnet` embedding table are the
-candidates, a row's answer is the search objective (T-CET by default) of alpha_x, the reference macro of that
+"""arch2vec-RL, arch2vec-BO and CATE-DNGO-LS over GraphNet cells: the rows of a frozen encoder's embedding table
+(stage `arch2vec_graphnet`'s, or CATE's encodings of the same cells) are the candidates, a row's answer is the search objective (T-CET by default) of alpha_x, the reference macro of that
 cell (paper Eq. 1), scored by the same ``Evaluator`` — cache, constraint and evaluation count — as HL-Evo, raw
 Evo and random search, so all are compared at equal ZC evaluations.
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nasgen.arch2vec.search import bo_search, rl_search
+from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.config import ConstraintConfig, LatentSearchConfig
 from nasgen.errors import ConfigError
 from nasgen.search.evolution import Candidate, Member, SearchResult, history_row
@@ -26,7 +26,7 @@ from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import reference_macro
 
-SEARCHES = {"arch2vec_rl": rl_search, "arch2vec_bo": bo_search}
+SEARCHES = {"arch2vec_rl": rl_search, "arch2vec_bo": bo_search, "cate_dngo_ls": dngo_ls_search}
 
 
 def log_reward(value: float) -> float:
@@ -82,7 +82,7 @@ def within(cells: Sequence[Cell], table: np.ndarray, constraint: ConstraintConfi
 def search_cells(method: str, cells: Sequence[Cell], table: np.ndarray, evaluator: Evaluator,
                  constraint: ConstraintConfig, budget: int, seed: int,
                  cfg: LatentSearchConfig) -> SearchResult:  # fmt: skip
-    """One seeded arch2vec-RL or -BO run over the pool's alpha_x networks, ``budget`` ZC evaluations."""
+    """One seeded run of a search of SEARCHES over the pool's alpha_x networks, ``budget`` ZC evaluations."""
     if method not in SEARCHES:
         raise ConfigError(f"unknown cell search {method!r}; expected one of {list(SEARCHES)}")
     zc = evaluator.cfg

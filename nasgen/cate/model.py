@@ -1,10 +1,12 @@
 """CATE's networks (dissertation ch. 4, Eqs. 4.1-4.5).
 
 - ``Encoder``: token embedding (scaled by √d) and L pre-norm transformer blocks — multi-head attention under
-  the DAG dependency mask, a ReLU feed-forward of width d_ff, residuals, dropout — each block's output layer-
-  normalised; the encoding of an architecture is its output node's final state.
+  the DAG dependency mask, a ReLU feed-forward of width d_ff, residuals, dropout — and a layer norm on the last
+  block's output (the residual stream between blocks is not normalised: the authors' code normalises each
+  block's output only for its list of outputs, of which the encoder returns the last); the encoding of an
+  architecture is its output node's final state.
 - ``PairModel``: the same encoder on both architectures of a pair, a trainable segment embedding added to each
-  side, their concatenation through L_c cross-attention blocks whose mask lets every real node attend to every
+  side (unscaled, at the size of the normalised node states; ``scaled_segment``: times √d as the authors' code), their concatenation through L_c cross-attention blocks whose mask lets every real node attend to every
   real node of both architectures, and a tanh-linear head to the node vocabulary (masked-op prediction).
 The attention mask enters as -1e9 on forbidden scores (as in the authors' code), so a row is never empty.
 """
@@ -47,15 +49,19 @@ class Block(nn.Module):
 
 
 class Stack(nn.Module):
+    """Pre-norm blocks on an unnormalised residual stream, one layer norm at the end. (Normalising the stream
+    after every block, a post-norm stack, left the demo-sized model at the no-information solution of NB-201's
+    masked-op task: README, CATE.)"""
+
     def __init__(self, cfg: CATEConfig, layers: int) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(layers))
-        self.norms = nn.ModuleList(nn.LayerNorm(cfg.d_model) for _ in range(layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        for block, norm in zip(self.blocks, self.norms):
-            x = norm(block(x, allowed))
-        return x
+        for block in self.blocks:
+            x = block(x, allowed)
+        return self.norm(x)
 
 
 class Encoder(nn.Module):
@@ -85,7 +91,8 @@ class PairModel(nn.Module):
     def forward(self, x, allowed_x, valid_x, y, allowed_y, valid_y) -> torch.Tensor:
         """Both sides' tokens (B, N), masks (B, N, N) and real-node flags (B, N) -> logits (B, 2N, vocab)."""
         hx, hy = self.encoder(x, allowed_x), self.encoder(y, allowed_y)
-        seg = self.segment(torch.tensor([0, 1], device=x.device)) * math.sqrt(self.cfg.d_model)
+        seg = self.segment(torch.tensor([0, 1], device=x.device))
+        seg = seg * math.sqrt(self.cfg.d_model) if self.cfg.scaled_segment else seg
         h = torch.cat([hx + self.drop(seg[0]), hy + self.drop(seg[1])], 1)
         valid = torch.cat([valid_x, valid_y], 1)
         cross = (valid[:, :, None] & valid[:, None, :]) | torch.eye(h.shape[1], dtype=torch.bool, device=h.device)

@@ -6,7 +6,8 @@
 - Corruption (BERT's): each real node of both sides independently with probability ``corruption_rate``
   becomes a target; 80% of targets (``mask_fraction``) read [MASK], the rest a uniformly random node token.
 - Loss: cross-entropy of the pair model's predictions at the targets; AdamW with weight decay on the weight
-  matrices (linear and embedding), none on biases and layer norms.
+  matrices (linear and embedding), none on biases and layer norms; the learning rate warms up linearly over
+  ``warmup_steps`` and decays linearly to 0 at the last step (``lr_schedule = linear``, the authors' code).
 - Metric: masked-op accuracy on the held-out pairs (fixed corruption seed).
 """
 
@@ -88,6 +89,15 @@ def _optimizer(model: PairModel, cfg: CATEConfig) -> torch.optim.Optimizer:
                               {"params": rest, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.999))  # fmt: skip
 
 
+def lr_factor(step: int, total: int, cfg: CATEConfig) -> float:
+    """The learning-rate multiplier at optimiser step ``step`` (0-based) of ``total``."""
+    if cfg.lr_schedule == "constant":
+        return 1.0
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    return max(0.0, (total - step) / max(1, total - cfg.warmup_steps))
+
+
 def train(items: Sequence, space: TokenSpace, attribute: np.ndarray, cfg: CATEConfig,
           progress: Callable[[int], None] | None = None) -> tuple[PairModel, dict]:  # fmt: skip
     """Pre-train on pairs of ``items`` neighbouring in ``attribute``; the model and its metrics."""
@@ -107,18 +117,21 @@ def train(items: Sequence, space: TokenSpace, attribute: np.ndarray, cfg: CATECo
     data = Prepared(items, space, cfg.closure)
     model = PairModel(space.vocab.size, len(space.vocab.names), cfg)
     opt = _optimizer(model, cfg)
+    total = cfg.epochs * -(-len(train_pairs) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total, cfg))
     history = []
     for _ in range(cfg.epochs):
         model.train()
         order = rng.permutation(len(train_pairs))
-        total = 0.0
+        seen = 0.0
         for i in range(0, len(order), cfg.batch_size):
             loss = _batch_loss(model, data, train_pairs[order[i : i + cfg.batch_size]], cfg, rng)[0]
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(order[i : i + cfg.batch_size])
-        history.append(total / len(order))
+            sched.step()
+            seen += float(loss.detach()) * len(order[i : i + cfg.batch_size])
+        history.append(seen / len(order))
         if progress:
             progress(1)
     metrics = {"architectures": n, "held_out": held, "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),

@@ -46,9 +46,9 @@ def pretrain_profile(prof: Profile) -> Profile:
     })  # fmt: skip
 
 
-def pretrain(store: ArtifactStore, prof: Profile, device: str = "cpu") -> dict[str, Ref]:
-    """The NB-201 pretrain artifacts through the CCNF, each stored (and found again) by its key."""
-    return pipeline.build(store, pretrain_profile(prof), device, upto=PRETRAINED)  # type: ignore[return-value]
+def pretrain(store: ArtifactStore, prof: Profile, device: str = "cpu", upto: str = PRETRAINED) -> dict[str, Ref]:
+    """The NB-201 pretrain artifacts through ``upto`` (the CCNF), each stored (and found again) by its key."""
+    return pipeline.build(store, pretrain_profile(prof), device, upto=upto)  # type: ignore[return-value]
 
 
 def family_members(zc_ref: Ref, clusters_ref: Ref, proxy: str) -> pd.DataFrame:
