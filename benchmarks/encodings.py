@@ -15,8 +15,14 @@ On GraphNet (``--space graphnet``) the target is log10 T-CET of alpha_x of the p
 ``arch2vec`` (stage `arch2vec_graphnet`), ``gvae`` (the pipeline's G-VAE latent means), ``cate`` (stage
 `cate_graphnet`, pairs by alpha_x params).
 
-Run: ``python -m benchmarks.encodings [--space nb201|graphnet] [--profile demo] [--store DIR] [--threads N]``
-prints one line of JSON.
+Pairing (``--space graphnet-pairing``): CATE pre-trained on the same GraphNet cells — the first ``labelled``
+cells, all ZC-scored (the profile's `zc` with ``n_labelled = labelled``) — once with pairs by alpha_x params
+(the dissertation's kind of attribute) and once with pairs by the L2 distance of their standardised ZC vectors
+(our metric space, ``zc_delta``); both encodings predict log10 T-CET of those cells as above (train sizes 50,
+100, 200, the rest held out). The ZC-paired CATE saw the cells' ZC vectors (not T-CET) through its pairs.
+
+Run: ``python -m benchmarks.encodings [--space nb201|graphnet|graphnet-pairing] [--profile demo] [--store DIR]
+[--threads N]`` prints one line of JSON.
 """
 
 from __future__ import annotations
@@ -195,15 +201,53 @@ def run_graphnet(profile: str | Profile = "demo", store: str | None = None, thre
             "gvae_uri": refs["gvae"].uri, "results": rows}  # fmt: skip
 
 
+def run_pairing(profile: str | Profile = "demo", store: str | None = None, threads: int = 1, seeds: int = 10,
+                labelled: int = 1_000, zc_delta: float = 0.5, train_sizes: tuple[int, ...] = TRAIN_SIZES) -> dict:  # fmt: skip
+    torch.set_num_threads(threads)
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = prof.model_copy(update={"zc": prof.zc.model_copy(update={"n_labelled": labelled})})
+    st = ArtifactStore(store)
+    t0 = time.perf_counter()
+    refs = build(st, prof, upto="zc")
+    scored = scored_cells(refs["zc"])
+    positions = scored.column("position").to_numpy().astype(np.int64)
+    if (positions >= labelled).any():
+        raise ConfigError(f"the zc artifact {refs['zc'].uri} scored cells beyond the first {labelled}")
+    by = {"params": prof.cate.model_copy(update={"pair_by": "params", "max_cells": labelled}),
+          "zc": prof.cate.model_copy(update={"pair_by": "zc", "pair_delta": zc_delta, "max_cells": labelled})}
+    cate_refs = {k: run_stage("cate_graphnet", st, cells_ref=refs["cells"], cfg=cfg,
+                              **({"zc_ref": refs["zc"]} if k == "zc" else {})) for k, cfg in by.items()}  # fmt: skip
+    pretrain_seconds = time.perf_counter() - t0
+    tcet = scored.column("tcet").to_numpy().astype(float)
+    # the params-paired table has one row per cell position, the ZC-paired one per scored cell
+    encodings = {"cate_params": cate_stage.embeddings(cate_refs["params"]).numpy()[positions],
+                 "cate_zc": cate_stage.embeddings(cate_refs["zc"]).numpy()}  # fmt: skip
+    keep = np.isfinite(tcet) & (tcet > 0)
+    y = np.log10(np.where(keep, tcet, 1.0))
+    idx = np.flatnonzero(keep)
+    perm = np.random.default_rng(0).permutation(idx)
+    test, pool = perm[: len(perm) - max(train_sizes)], perm[len(perm) - max(train_sizes) :]
+    rows = compare(encodings, y, test, pool, train_sizes, seeds)
+    keys = ("masked_accuracy", "test_loss", "train_pairs", "test_pairs", "seconds")
+    return {"benchmark": "encodings-graphnet-pairing", "machine": machine_info(), "torch_threads": threads,
+            "profile": prof.name, "seeds": seeds, "labelled": labelled, "scored_cells": int(keep.sum()),
+            "test_size": len(test), "target": "log10 T-CET of alpha_x (the zc artifact's)",
+            "pretrain_seconds": pretrain_seconds,
+            "seconds": time.perf_counter() - t0, "zc_uri": refs["zc"].uri,
+            "cate": {k: {"uri": r.uri, "pair_by": by[k].pair_by, "pair_delta": by[k].pair_delta,
+                         **{m: metrics(r)[m] for m in keys}} for k, r in cate_refs.items()},
+            "results": rows}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--profile", default="demo")
     p.add_argument("--store", default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--space", choices=("nb201", "graphnet"), default="nb201")
+    p.add_argument("--space", choices=("nb201", "graphnet", "graphnet-pairing"), default="nb201")
     a = p.parse_args()
-    fn = run if a.space == "nb201" else run_graphnet
+    fn = {"nb201": run, "graphnet": run_graphnet, "graphnet-pairing": run_pairing}[a.space]
     print(json.dumps(fn(a.profile, a.store, a.threads, a.seeds)))
 
 

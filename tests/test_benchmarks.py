@@ -71,6 +71,20 @@ def test_encoder_comparison_on_graphnet_t_cet(smoke_store):
         assert -1 <= r["spearman"]["mean"] <= 1 or r["constant_predictions"] == 1, r
 
 
+def test_cate_pairing_comparison_trains_both_pairings_on_the_same_scored_cells(smoke_store):
+    from benchmarks.encodings import run_pairing
+    from nasgen.config import get_profile
+
+    prof = get_profile("smoke")
+    prof = prof.model_copy(update={"cate": prof.cate.model_copy(update={"pair_delta": 0.5, "test_fraction": 0.25})})
+    labelled = prof.zc.n_labelled
+    out = run_pairing(prof, smoke_store, seeds=1, labelled=labelled, zc_delta=3.0, train_sizes=(8,))
+    assert {r["encoding"] for r in out["results"].values()} == {"cate_params", "cate_zc"}
+    assert out["cate"]["params"]["pair_by"] == "params" and out["cate"]["zc"]["pair_by"] == "zc"
+    assert all(c["train_pairs"] > 0 for c in out["cate"].values())
+    assert out["test_size"] == out["scored_cells"] - 8 and out["scored_cells"] <= labelled
+
+
 def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
     from benchmarks.generate import run
 

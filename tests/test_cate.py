@@ -201,3 +201,12 @@ def test_cate_graphnet_pairs_scored_cells_by_their_zc_vectors(tiny_pipeline):
     scored = clusters.scored_cells(zref)
     assert stage.embeddings(ref).shape == (scored.num_rows, cfg.d_model)  # one row per scored cell
     assert store.read_json(ref, "metrics.json")["train_pairs"] > 0
+
+
+def test_a_params_partner_tells_about_a_hidden_nb201_op():
+    from benchmarks.cate import partner_reference
+
+    ref = partner_reference(CATEConfig())  # the `cate` stage's pairs: params within 0.05 M, K = 2, 5% held out
+    assert ref["one_architecture_bound"] == pytest.approx(0.40)
+    assert ref["train_pairs"] == 29_686  # as the stage draws them (README, CATE)
+    assert ref["partner_reference"] > 0.55  # 0.583: the partner's op counts pin 3x3 and 1x1 convolutions

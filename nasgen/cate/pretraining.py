@@ -98,22 +98,29 @@ def lr_factor(step: int, total: int, cfg: CATEConfig) -> float:
     return max(0.0, (total - step) / max(1, total - cfg.warmup_steps))
 
 
+def split_pairs(attribute: np.ndarray, cfg: CATEConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(training pairs, held-out pairs): a ``test_fraction`` split of the architectures, then neighbour pairs
+    within each part."""
+    n = len(attribute)
+    held = int(round(n * cfg.test_fraction))
+    if held < 2 or n - held < 2:
+        raise ConfigError(f"{n} architectures cannot be split into a held-out {cfg.test_fraction:.0%} and training")
+    perm = rng.permutation(n)
+    test_idx, train_idx = np.sort(perm[:held]), np.sort(perm[held:])
+    train_pairs = train_idx[neighbour_pairs(attribute[train_idx], cfg.pair_delta, cfg.pairs_per_arch, rng)]
+    test_pairs = test_idx[neighbour_pairs(attribute[test_idx], cfg.pair_delta, cfg.pairs_per_arch, rng)]
+    if not len(train_pairs) or not len(test_pairs):
+        raise ConfigError(f"no architecture pair within pair_delta {cfg.pair_delta} of {cfg.pair_by}")
+    return train_pairs, test_pairs
+
+
 def train(items: Sequence, space: TokenSpace, attribute: np.ndarray, cfg: CATEConfig,
           progress: Callable[[int], None] | None = None) -> tuple[PairModel, dict]:  # fmt: skip
     """Pre-train on pairs of ``items`` neighbouring in ``attribute``; the model and its metrics."""
     n = len(items)
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
-    held = int(round(n * cfg.test_fraction))
-    if held < 2 or n - held < 2:
-        raise ConfigError(f"{n} architectures cannot be split into a held-out {cfg.test_fraction:.0%} and training")
-    perm = rng.permutation(n)
-    test_idx, train_idx = np.sort(perm[:held]), np.sort(perm[held:])
-    attribute = np.asarray(attribute)
-    train_pairs = train_idx[neighbour_pairs(attribute[train_idx], cfg.pair_delta, cfg.pairs_per_arch, rng)]
-    test_pairs = test_idx[neighbour_pairs(attribute[test_idx], cfg.pair_delta, cfg.pairs_per_arch, rng)]
-    if not len(train_pairs) or not len(test_pairs):
-        raise ConfigError(f"no architecture pair within pair_delta {cfg.pair_delta} of {cfg.pair_by}")
+    train_pairs, test_pairs = split_pairs(np.asarray(attribute), cfg, rng)
     data = Prepared(items, space, cfg.closure)
     model = PairModel(space.vocab.size, len(space.vocab.names), cfg)
     opt = _optimizer(model, cfg)
