@@ -50,7 +50,8 @@ def partner_reference(cfg: CATEConfig) -> dict:
     hits = [bool(table[cx, cy]) and table[cx, cy].most_common(1)[0][0] == t for cx, cy, t in rows(test_pairs)]
     op_acc = float(np.mean(hits))
     return {"one_architecture_bound": 0.25 + 0.75 / len(OPS), "partner_op_accuracy": op_acc,
-            "partner_reference": 0.25 + 0.75 * op_acc, "train_pairs": len(train_pairs), "test_pairs": len(test_pairs)}  # fmt: skip
+            "partner_reference": 0.25 + 0.75 * op_acc, "train_pairs": len(train_pairs),
+            "test_pairs": len(test_pairs)}  # fmt: skip
 
 
 def pretrain(cfg: CATEConfig) -> dict:
@@ -65,9 +66,9 @@ def run(profile: str = "demo", epochs: int | None = None, threads: int = 2, vari
     cfg = get_profile(profile).cate
     cfg = cfg.model_copy(update={"epochs": epochs}) if epochs else cfg
     variants = VARIANTS if variants is None else variants
+    runs = {name: {"overrides": o, **pretrain(cfg.model_copy(update=o))} for name, o in variants.items()}
     return {"benchmark": "cate-nb201", "machine": machine_info(), "torch_threads": threads, "profile": profile,
-            "config": cfg.model_dump(mode="json"), "reference": partner_reference(cfg),
-            "variants": {name: {"overrides": o, **pretrain(cfg.model_copy(update=o))} for name, o in variants.items()}}  # fmt: skip
+            "config": cfg.model_dump(mode="json"), "reference": partner_reference(cfg), "variants": runs}  # fmt: skip
 
 
 def main() -> None:

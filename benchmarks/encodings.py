@@ -48,6 +48,8 @@ from nasgen.nb201.cell import nb201_cell
 from nasgen.nb201.data import accuracy_table
 from nasgen.search.dngo import DNGO
 from nasgen.space.cell import Cell
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import reference_macro
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import cells as cell_stage
@@ -96,13 +98,17 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
     gvae_ref = hierarchy.pretrain(st, prof, upto="gvae")["gvae"]
     pretrain_seconds = time.perf_counter() - t0
     encodings = {"adjacency": adjacency_onehot(), "arch2vec": arch2vec_stage.embeddings(a2v_ref).numpy(),
-                 "cate": cate_stage.embeddings(cate_ref).numpy(), "gvae": nb201_gvae_encoding(st, gvae_ref)}  # fmt: skip
+                 "cate": cate_stage.embeddings(cate_ref).numpy(),
+                 "gvae": nb201_gvae_encoding(st, gvae_ref)}  # fmt: skip
     y = accuracy_table()["valid_top1"].to_numpy()
     rng = np.random.default_rng(0)
     test = rng.choice(SPACE_SIZE, size=test_size, replace=False)
     rest = np.setdiff1d(np.arange(SPACE_SIZE), test)
     rows = compare(encodings, y, test, rest, train_sizes, seeds)
-    return {"benchmark": "encodings-nb201", "machine": machine_info(), "torch_threads": threads,
+    params = accuracy_table()["params_m"].to_numpy()[test]
+    reference = {"params": rank_agreement(params, y[test])}  # no fit: the ranking params alone give
+    return {"benchmark": "encodings-nb201", "reference": reference, "machine": machine_info(),
+            "torch_threads": threads,
             "profile": prof.name, "seeds": seeds, "test_size": test_size, "target": "NB201 final validation top-1",
             "pretrain_seconds": pretrain_seconds, "seconds": time.perf_counter() - t0,
             "arch2vec": {"uri": a2v_ref.uri, **{k: metrics(a2v_ref)[k] for k in ("reconstruction", "validity")}},
@@ -157,6 +163,10 @@ def compare(encodings: dict[str, np.ndarray], y: np.ndarray, test: np.ndarray, p
     return rows
 
 
+def rank_agreement(x: np.ndarray, y: np.ndarray) -> dict:
+    return {"kendall_tau": float(kendalltau(x, y).statistic), "spearman": float(spearmanr(x, y).statistic)}
+
+
 def _stats(values: list[float]) -> dict:
     """Mean ± std over the draws whose predictions were not constant (a rank correlation is undefined there)."""
     a = np.asarray(values, dtype=float)
@@ -192,7 +202,10 @@ def run_graphnet(profile: str | Profile = "demo", store: str | None = None, thre
     order = np.random.default_rng(0).permutation(n)
     test, pool = order[: n - max(train_sizes)], order[n - max(train_sizes) :]
     rows = compare(encodings, y, test, pool, train_sizes, seeds)
-    return {"benchmark": "encodings-graphnet", "machine": machine_info(), "torch_threads": threads,
+    params = np.array([macro_cost(reference_macro(cells[i])).params for i in test], dtype=float)
+    reference = {"params": rank_agreement(params, y[test])}  # no fit: the ranking params alone give
+    return {"benchmark": "encodings-graphnet", "reference": reference, "machine": machine_info(),
+            "torch_threads": threads,
             "profile": prof.name, "seeds": seeds, "scored_cells": n, "test_size": len(test),
             "target": "log10 T-CET of alpha_x (the zc artifact's)", "pretrain_seconds": pretrain_seconds,
             "seconds": time.perf_counter() - t0,
@@ -202,7 +215,8 @@ def run_graphnet(profile: str | Profile = "demo", store: str | None = None, thre
 
 
 def run_pairing(profile: str | Profile = "demo", store: str | None = None, threads: int = 1, seeds: int = 10,
-                labelled: int = 1_000, zc_delta: float = 0.5, train_sizes: tuple[int, ...] = TRAIN_SIZES) -> dict:  # fmt: skip
+                labelled: int = 1_000, zc_delta: float = 0.5,
+                train_sizes: tuple[int, ...] = TRAIN_SIZES) -> dict:  # fmt: skip
     torch.set_num_threads(threads)
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     prof = prof.model_copy(update={"zc": prof.zc.model_copy(update={"n_labelled": labelled})})
@@ -213,8 +227,10 @@ def run_pairing(profile: str | Profile = "demo", store: str | None = None, threa
     positions = scored.column("position").to_numpy().astype(np.int64)
     if (positions >= labelled).any():
         raise ConfigError(f"the zc artifact {refs['zc'].uri} scored cells beyond the first {labelled}")
-    by = {"params": prof.cate.model_copy(update={"pair_by": "params", "max_cells": labelled}),
-          "zc": prof.cate.model_copy(update={"pair_by": "zc", "pair_delta": zc_delta, "max_cells": labelled})}
+    by = {
+        "params": prof.cate.model_copy(update={"pair_by": "params", "max_cells": labelled}),
+        "zc": prof.cate.model_copy(update={"pair_by": "zc", "pair_delta": zc_delta, "max_cells": labelled}),
+    }
     cate_refs = {k: run_stage("cate_graphnet", st, cells_ref=refs["cells"], cfg=cfg,
                               **({"zc_ref": refs["zc"]} if k == "zc" else {})) for k, cfg in by.items()}  # fmt: skip
     pretrain_seconds = time.perf_counter() - t0
@@ -228,8 +244,12 @@ def run_pairing(profile: str | Profile = "demo", store: str | None = None, threa
     perm = np.random.default_rng(0).permutation(idx)
     test, pool = perm[: len(perm) - max(train_sizes)], perm[len(perm) - max(train_sizes) :]
     rows = compare(encodings, y, test, pool, train_sizes, seeds)
+    cells = cell_stage.first_cells(refs["cells"], labelled)
+    params = np.array([macro_cost(reference_macro(cells[positions[i]])).params for i in test], dtype=float)
+    reference = {"params": rank_agreement(params, y[test])}  # no fit: the ranking params alone give
     keys = ("masked_accuracy", "test_loss", "train_pairs", "test_pairs", "seconds")
-    return {"benchmark": "encodings-graphnet-pairing", "machine": machine_info(), "torch_threads": threads,
+    return {"benchmark": "encodings-graphnet-pairing", "reference": reference, "machine": machine_info(),
+            "torch_threads": threads,
             "profile": prof.name, "seeds": seeds, "labelled": labelled, "scored_cells": int(keep.sum()),
             "test_size": len(test), "target": "log10 T-CET of alpha_x (the zc artifact's)",
             "pretrain_seconds": pretrain_seconds,

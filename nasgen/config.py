@@ -216,7 +216,8 @@ class Arch2VecConfig(_Frozen):
 class CATEConfig(_Frozen):
     """CATE (dissertation ch. 4; nasgen.cate): sizes and optimiser of its NAS-Bench-101 runs (L = 12, L_c = 24,
     8 heads, d_h = d_c = d_ff = 64, AdamW 1e-3 with weight decay 0.01 off layer norms and biases, batch 1024,
-    10 epochs (the learning-rate schedule from the authors' code), 95/5 split, 20% of ops corrupted: 80% [MASK], 20% a random op). Pairs: for each architecture,
+    10 epochs (the learning-rate schedule from the authors' code), 95/5 split, 20% of ops corrupted: 80% [MASK],
+    20% a random op). Pairs: for each architecture,
     ``pairs_per_arch`` partners of ``pair_by`` within ``pair_delta`` (params in millions, FLOPs in millions, or
     the L2 distance of standardised ZC vectors)."""
 

@@ -1,7 +1,8 @@
 """arch2vec-RL, arch2vec-BO and CATE-DNGO-LS over GraphNet cells: the rows of a frozen encoder's embedding table
-(stage `arch2vec_graphnet`'s, or CATE's encodings of the same cells) are the candidates, a row's answer is the search objective (T-CET by default) of alpha_x, the reference macro of that
-cell (paper Eq. 1), scored by the same ``Evaluator`` — cache, constraint and evaluation count — as HL-Evo, raw
-Evo and random search, so all are compared at equal ZC evaluations.
+(stage `arch2vec_graphnet`'s, or CATE's encodings of the same cells) are the candidates, a row's answer is the
+search objective (T-CET by default) of alpha_x, the reference macro of that cell (paper Eq. 1), scored by the
+same ``Evaluator`` — cache, constraint and evaluation count — as HL-Evo, raw Evo and random search, so all are
+compared at equal ZC evaluations.
 
 Cells whose alpha_x breaks the constraint are dropped from the table before the search (their cost is
 analytic, no evaluation spent). The searches are the NB-201 ones unchanged; T-CET values (about 1e8 at the demo

@@ -6,7 +6,8 @@
   block's output only for its list of outputs, of which the encoder returns the last); the encoding of an
   architecture is its output node's final state.
 - ``PairModel``: the same encoder on both architectures of a pair, a trainable segment embedding added to each
-  side (unscaled, at the size of the normalised node states; ``scaled_segment``: times √d as the authors' code), their concatenation through L_c cross-attention blocks whose mask lets every real node attend to every
+  side (unscaled, at the size of the normalised node states; ``scaled_segment``: times √d as the authors'
+  code), their concatenation through L_c cross-attention blocks whose mask lets every real node attend to every
   real node of both architectures, and a tanh-linear head to the node vocabulary (masked-op prediction).
 The attention mask enters as -1e9 on forbidden scores (as in the authors' code), so a row is never empty.
 """

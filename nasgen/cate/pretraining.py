@@ -141,8 +141,9 @@ def train(items: Sequence, space: TokenSpace, attribute: np.ndarray, cfg: CATECo
         history.append(seen / len(order))
         if progress:
             progress(1)
-    metrics = {"architectures": n, "held_out": held, "train_pairs": len(train_pairs), "test_pairs": len(test_pairs),
-               "train_loss": history, **held_out_accuracy(model, data, test_pairs, cfg)}  # fmt: skip
+    metrics = {"architectures": n, "held_out": int(round(n * cfg.test_fraction)), "train_pairs": len(train_pairs),
+               "test_pairs": len(test_pairs), "train_loss": history,
+               **held_out_accuracy(model, data, test_pairs, cfg)}  # fmt: skip
     return model, metrics
 
 
