@@ -144,14 +144,19 @@ def test_no_pair_within_delta_is_named():
 
 
 def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
-    from benchmarks.encodings import adjacency_onehot, run
+    from benchmarks.encodings import adjacency_onehot, nb201_gvae_encoding, run
     from nasgen.config import get_profile
+    from nasgen.gvae.training import encode as gvae_encode
+    from nasgen.nb201 import hierarchy
+    from nasgen.nb201.arch import has_path, to_string
+    from nasgen.nb201.cell import nb201_cell
     from nasgen.stages import cate as stage
+    from nasgen.stages import gvae as gvae_stage
     from nasgen.stages import registry
     from nasgen.store import ArtifactStore
 
-    prof = get_profile("tiny")
-    ref = registry.run("cate", ArtifactStore(str(tmp_path)), cfg=prof.cate)
+    prof, store = get_profile("tiny"), ArtifactStore(str(tmp_path))
+    ref = registry.run("cate", store, cfg=prof.cate)
     emb = stage.embeddings(ref)
     assert emb.shape == (15_625, prof.cate.d_model)
     tokens = [from_index(i) for i in (3, 4_000)]
@@ -161,25 +166,13 @@ def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
     out = run(prof, str(tmp_path), seeds=1, train_sizes=(20,), test_size=100)
     assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "cate", "gvae"}
     assert all(-1 <= r["kendall_tau"]["mean"] <= 1 for r in out["results"].values())
-
-
-def test_nb201_gvae_encoding_is_each_cells_latent_and_flags_the_pathless(tmp_path):
-    from benchmarks.encodings import nb201_gvae_encoding
-    from nasgen.config import get_profile
-    from nasgen.gvae.training import encode as gvae_encode
-    from nasgen.nb201 import hierarchy
-    from nasgen.nb201.arch import has_path, to_string
-    from nasgen.nb201.cell import nb201_cell
-    from nasgen.stages import gvae as gvae_stage
-    from nasgen.store import ArtifactStore
-
-    store = ArtifactStore(str(tmp_path))
-    ref = hierarchy.pretrain(store, get_profile("tiny"), upto="gvae")["gvae"]
-    enc = nb201_gvae_encoding(store, ref)
+    # the G-VAE encoding: each architecture's cell's latent mean, the 341 without an input -> output path flagged
+    gref = hierarchy.pretrain(store, prof, upto="gvae")["gvae"]  # stored by the run above
+    enc = nb201_gvae_encoding(store, gref)
     pathless = np.array([not has_path(from_index(i)) for i in range(15_625)])
     assert enc.shape[0] == 15_625 and pathless.sum() == 341
     assert (enc[:, -1] == pathless).all() and (enc[pathless, :-1] == 0).all()
-    model, _ = gvae_stage.load_model(store, ref)
+    model, _ = gvae_stage.load_model(store, gref)
     for i in (0, 4_000, 15_624):
         if not pathless[i]:
             z = gvae_encode(model, [nb201_cell(to_string(from_index(i)))]).detach().numpy()[0]
