@@ -8,7 +8,10 @@ learns (issue 21, CATE's masked-op accuracy).
   counts of x's five other ops, the op counts of the whole partner) to x's hidden op, scored on the held-out
   pairs: what an ideal use of the partner's op counts reaches with one op hidden and the partner unmasked.
 - ``pretrain``: the `cate` stage's pre-training (all 15,625 architectures, pairs by params) at the profile's
-  sizes for each variant of config overrides, e.g. the authors' sqrt(d) segment scale.
+  sizes for each variant of config overrides: ours, the authors' sqrt(d) segment scale, a constant learning rate.
+- ``identical_pairs``: ``n`` random architectures, each twice and paired only with its copy, so the partner tells
+  every op it does not mask itself; ours against the authors' segment scale. How much a model can use a partner
+  at all, apart from how much a params partner tells.
 
 Run: ``python -m benchmarks.cate [--profile demo] [--epochs 3] [--threads 2]`` prints one line of JSON.
 """
@@ -27,10 +30,11 @@ from benchmarks.machine import machine_info
 from nasgen.cate.graphs import NB201
 from nasgen.cate.pretraining import split_pairs, train
 from nasgen.config import CATEConfig, get_profile
-from nasgen.nb201.arch import OPS, all_archs
+from nasgen.nb201.arch import OPS, all_archs, from_index
 from nasgen.nb201.data import accuracy_table
 
-VARIANTS = {"ours": {}, "authors_segment_scale": {"scaled_segment": True}}
+VARIANTS = {"ours": {}, "authors_segment_scale": {"scaled_segment": True}, "constant_lr": {"lr_schedule": "constant"}}
+IDENTICAL = {"ours": {}, "authors_segment_scale": {"scaled_segment": True}}
 
 
 def partner_reference(cfg: CATEConfig) -> dict:
@@ -61,6 +65,21 @@ def pretrain(cfg: CATEConfig) -> dict:
     return {**{k: m[k] for k in keys}, "seconds": time.perf_counter() - t}
 
 
+def identical_pairs(cfg: CATEConfig, n: int = 4_000, epochs: int = 6) -> dict:
+    idx = np.random.default_rng(0).choice(len(accuracy_table()), n, replace=False)
+    archs = [from_index(int(i)) for i in idx for _ in range(2)]
+    copies = np.repeat(np.arange(n, dtype=float), 2)  # attribute = the architecture's number: the copy within 0.5
+    # a fifth held out: a held-out pair needs both copies there
+    base = cfg.model_copy(update={"pair_delta": 0.5, "pairs_per_arch": 1, "epochs": epochs, "test_fraction": 0.2})
+    out = {"architectures": n, "epochs": epochs}
+    for name, o in IDENTICAL.items():
+        t = time.perf_counter()
+        _, m = train(archs, NB201, copies, base.model_copy(update=o))
+        out[name] = {"masked_accuracy": m["masked_accuracy"], "test_pairs": m["test_pairs"],
+                     "seconds": time.perf_counter() - t}  # fmt: skip
+    return out
+
+
 def run(profile: str = "demo", epochs: int | None = None, threads: int = 2, variants: dict | None = None) -> dict:
     torch.set_num_threads(threads)
     cfg = get_profile(profile).cate
@@ -68,7 +87,8 @@ def run(profile: str = "demo", epochs: int | None = None, threads: int = 2, vari
     variants = VARIANTS if variants is None else variants
     runs = {name: {"overrides": o, **pretrain(cfg.model_copy(update=o))} for name, o in variants.items()}
     return {"benchmark": "cate-nb201", "machine": machine_info(), "torch_threads": threads, "profile": profile,
-            "config": cfg.model_dump(mode="json"), "reference": partner_reference(cfg), "variants": runs}  # fmt: skip
+            "config": cfg.model_dump(mode="json"), "reference": partner_reference(cfg), "variants": runs,
+            "identical_pairs": identical_pairs(cfg)}  # fmt: skip
 
 
 def main() -> None:

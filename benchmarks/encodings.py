@@ -163,6 +163,11 @@ def compare(encodings: dict[str, np.ndarray], y: np.ndarray, test: np.ndarray, p
     return rows
 
 
+def alpha_x_params(cells) -> np.ndarray:
+    """Params of each cell's alpha_x (analytic): the no-fit reference ranking of the GraphNet comparisons."""
+    return np.array([macro_cost(reference_macro(c)).params for c in cells], dtype=float)
+
+
 def rank_agreement(x: np.ndarray, y: np.ndarray) -> dict:
     return {"kendall_tau": float(kendalltau(x, y).statistic), "spearman": float(spearmanr(x, y).statistic)}
 
@@ -202,8 +207,7 @@ def run_graphnet(profile: str | Profile = "demo", store: str | None = None, thre
     order = np.random.default_rng(0).permutation(n)
     test, pool = order[: n - max(train_sizes)], order[n - max(train_sizes) :]
     rows = compare(encodings, y, test, pool, train_sizes, seeds)
-    params = np.array([macro_cost(reference_macro(cells[i])).params for i in test], dtype=float)
-    reference = {"params": rank_agreement(params, y[test])}  # no fit: the ranking params alone give
+    reference = {"params": rank_agreement(alpha_x_params([cells[i] for i in test]), y[test])}  # no fit
     return {"benchmark": "encodings-graphnet", "reference": reference, "machine": machine_info(),
             "torch_threads": threads,
             "profile": prof.name, "seeds": seeds, "scored_cells": n, "test_size": len(test),
@@ -245,8 +249,7 @@ def run_pairing(profile: str | Profile = "demo", store: str | None = None, threa
     test, pool = perm[: len(perm) - max(train_sizes)], perm[len(perm) - max(train_sizes) :]
     rows = compare(encodings, y, test, pool, train_sizes, seeds)
     cells = cell_stage.first_cells(refs["cells"], labelled)
-    params = np.array([macro_cost(reference_macro(cells[positions[i]])).params for i in test], dtype=float)
-    reference = {"params": rank_agreement(params, y[test])}  # no fit: the ranking params alone give
+    reference = {"params": rank_agreement(alpha_x_params([cells[positions[i]] for i in test]), y[test])}  # no fit
     keys = ("masked_accuracy", "test_loss", "train_pairs", "test_pairs", "seconds")
     return {"benchmark": "encodings-graphnet-pairing", "reference": reference, "machine": machine_info(),
             "torch_threads": threads,

@@ -114,8 +114,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
             elif m == "random":
                 res = random_search(cfg, level, ev, runs["hl_evo"][-1].evaluations)
             else:
-                budget = runs["hl_evo"][-1].evaluations
-                res = search_cells(m, pool, tables[m], ev, level, budget, seed, prof.latent_search)
+                spent = runs["hl_evo"][-1].evaluations
+                res = search_cells(m, pool, tables[m], ev, level, spent, seed, prof.latent_search)
             runs[m].append(res)
             seconds[m] += time.perf_counter() - t
             bar.advance()

@@ -98,11 +98,15 @@ def lr_factor(step: int, total: int, cfg: CATEConfig) -> float:
     return max(0.0, (total - step) / max(1, total - cfg.warmup_steps))
 
 
+def held_out_count(n: int, cfg: CATEConfig) -> int:
+    return int(round(n * cfg.test_fraction))
+
+
 def split_pairs(attribute: np.ndarray, cfg: CATEConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(training pairs, held-out pairs): a ``test_fraction`` split of the architectures, then neighbour pairs
     within each part."""
     n = len(attribute)
-    held = int(round(n * cfg.test_fraction))
+    held = held_out_count(n, cfg)
     if held < 2 or n - held < 2:
         raise ConfigError(f"{n} architectures cannot be split into a held-out {cfg.test_fraction:.0%} and training")
     perm = rng.permutation(n)
@@ -141,7 +145,7 @@ def train(items: Sequence, space: TokenSpace, attribute: np.ndarray, cfg: CATECo
         history.append(seen / len(order))
         if progress:
             progress(1)
-    metrics = {"architectures": n, "held_out": int(round(n * cfg.test_fraction)), "train_pairs": len(train_pairs),
+    metrics = {"architectures": n, "held_out": held_out_count(n, cfg), "train_pairs": len(train_pairs),
                "test_pairs": len(test_pairs), "train_loss": history,
                **held_out_accuracy(model, data, test_pairs, cfg)}  # fmt: skip
     return model, metrics
