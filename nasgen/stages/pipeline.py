@@ -107,6 +107,21 @@ def lookup(store: ArtifactStore, prof: Profile, upto: str | None = None) -> Refs
     return walk(prof, execute, upto)
 
 
+def keys(prof: Profile) -> dict[str, str | list[str]]:
+    """The store key of every pretrain step of ``prof`` (one per level for HL-Evo), computed from the configs
+    alone: nothing is read or run. What must not change when configs move (tests/test_profile_keys.py)."""
+
+    def execute(step: Step, cfg, inputs: dict):
+        def ref(**more) -> Ref:
+            k = step.stage.key(cfg=cfg, **inputs, **more)
+            return Ref(stage=step.name, key=k, uri=f"key://{step.name}/{k}")
+
+        return [ref(level=lv) for lv in cfg.levels] if step.per_level else ref()
+
+    refs = walk(prof, execute)
+    return {name: [r.key for r in v] if isinstance(v, list) else v.key for name, v in refs.items()}
+
+
 def run_cells(store: ArtifactStore, cfg: SampleCellsConfig) -> Ref:
     """The `cells` stage without an orchestrator: its shard chain (each shard cached), then the commit."""
     shards: list[Ref] = []
