@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from benchmarks.machine import machine_info
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.arch2vec.encoding import Encoding
 from nasgen.arch2vec.graphnet import GRAPHNET
 from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.training import train
-from nasgen.config import Arch2VecConfig, SamplerConfig
 from nasgen.nb201.arch import all_archs
 from nasgen.space.cell import cells_from_codes
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import unique_codes
 
 # Dissertation Table 3.1, NAS-Bench-201 columns (reconstruction accuracy, validity, uniqueness; percent), validity by

@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from benchmarks.machine import machine_info
+from nasgen.cate.config import CATEConfig
 from nasgen.cate.graphs import NB201
 from nasgen.cate.pretraining import split_pairs, train
-from nasgen.config import CATEConfig, get_profile
+from nasgen.config import get_profile
 from nasgen.nb201.arch import OPS, all_archs, from_index
 from nasgen.nb201.data import accuracy_table
 

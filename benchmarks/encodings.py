@@ -4,7 +4,7 @@ scored by Kendall τ and Spearman ρ of predicted against true validation accura
 
 Encodings: ``adjacency`` (NB-201's adjacency is the same for every cell, so its one-hot encoding is the 6 x 5
 op one-hot), ``arch2vec`` (stage `arch2vec`), ``cate`` (stage `cate`), ``gvae`` (the G-VAE of the hierarchical
-method on NB-201, nasgen.nb201.hierarchy: the pipeline through `gvae` on NB-201's cells in GraphNet form; an
+method on NB-201, nasgen.stages.nb201_hierarchy: the pipeline through `gvae` on NB-201's cells in GraphNet form; an
 architecture's latent mean is its cell's, and the 341 architectures without an input -> output path, which
 have no cell, get the zero vector and a last coordinate 1 that every other row has 0); all are pre-trained
 at the profile's config and cached in the store.
@@ -37,15 +37,16 @@ from scipy.stats import kendalltau, spearmanr
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
+from benchmarks.config import bench_profile
 from benchmarks.machine import machine_info
 from nasgen.cate.graphs import GRAPHNET_VOCAB, graphnet_tokens
-from nasgen.config import DNGOConfig, Profile, get_profile
+from nasgen.config import Profile, get_profile
 from nasgen.errors import ConfigError
 from nasgen.gvae.training import encode as gvae_encode
-from nasgen.nb201 import hierarchy
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, all_archs, has_path, to_string
 from nasgen.nb201.cell import nb201_cell
 from nasgen.nb201.data import accuracy_table
+from nasgen.search.config import DNGOConfig
 from nasgen.search.dngo import DNGO
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
@@ -54,6 +55,7 @@ from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import gvae as gvae_stage
+from nasgen.stages import nb201_hierarchy as hierarchy
 from nasgen.stages.clusters import scored_cells
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -95,7 +97,7 @@ def run(profile: str | Profile = "demo", store: str | None = None, threads: int 
     t0 = time.perf_counter()
     a2v_ref = run_stage("arch2vec", st, cfg=prof.arch2vec)
     cate_ref = run_stage("cate", st, cfg=prof.cate)
-    gvae_ref = hierarchy.pretrain(st, prof, upto="gvae")["gvae"]
+    gvae_ref = hierarchy.pretrain(st, prof, bench_profile(prof.name).nb201_search, upto="gvae")["gvae"]
     pretrain_seconds = time.perf_counter() - t0
     encodings = {"adjacency": adjacency_onehot(), "arch2vec": arch2vec_stage.embeddings(a2v_ref).numpy(),
                  "cate": cate_stage.embeddings(cate_ref).numpy(),

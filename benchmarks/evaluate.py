@@ -18,10 +18,11 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
-from nasgen.config import RECIPES, ConstraintConfig, DatasetConfig, get_profile
+from nasgen.config import get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
@@ -32,6 +33,7 @@ from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
+from nasgen.train.config import RECIPES, DatasetConfig
 from nasgen.train.datasets import load_dataset
 
 METHODS = ("sg_ccnf", "raw_evo", "random")

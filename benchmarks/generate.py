@@ -17,10 +17,11 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from benchmarks.search import best_so_far
-from nasgen.config import ConstraintConfig, Profile, get_profile
+from nasgen.config import Profile, get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.config import ConstraintConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator
 from nasgen.stages import ccnf, hl_evo, sg

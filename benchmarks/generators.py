@@ -32,12 +32,14 @@ import torch
 from benchmarks.machine import machine_info
 from nasgen.arch2vec.cells import AlphaXOracle
 from nasgen.ccnf.sampling import CellSampler
-from nasgen.config import GraphPNASCellsConfig, SamplerConfig, get_profile
+from nasgen.config import get_profile
 from nasgen.graphpnas import cells as gp
+from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.progress import ProgressLine
 from nasgen.search.evolution import SearchResult
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import sample_codes
 from nasgen.stages import ccnf
 from nasgen.stages.pipeline import build

@@ -20,20 +20,17 @@ import time
 import numpy as np
 import torch
 
+from benchmarks.config import GPUBenchConfig, bench_profile, split_overrides
 from benchmarks.machine import machine_info
 from benchmarks.rehearse import Ticks
-from nasgen.config import (
-    CCNFConfig,
-    GPUBenchConfig,
-    GVAEConfig,
-    Profile,
-    SamplerConfig,
-    TrainRecipe,
-    ZCConfig,
-    resolve_profile,
-)
+from nasgen.ccnf.config import CCNFConfig
+from nasgen.config import Profile, resolve_profile
 from nasgen.device import resolve_device
+from nasgen.gvae.config import GVAEConfig
 from nasgen.progress import ProgressLine
+from nasgen.space.config import SamplerConfig
+from nasgen.train.config import TrainRecipe
+from nasgen.zc.config import ZCConfig
 
 CELLS_PER_HOUR_GOAL = 400_000 / 3600  # the paper profile's cells scored in one GPU-hour
 
@@ -224,8 +221,9 @@ def _driver() -> str | None:
 
 
 def run(profile: str | Profile = "paper", device: str = "cpu", overrides: dict | None = None) -> dict:
-    prof = resolve_profile(profile, overrides=overrides)
-    b, device = prof.bench_gpu, resolve_device(device)
+    lib, bench = split_overrides(overrides or {})
+    prof = resolve_profile(profile, overrides=lib)
+    b, device = bench_profile(prof.name, overrides=bench).bench_gpu, resolve_device(device)
     line = ProgressLine("bench gpu", 6, every=0.0)
     result: dict = {"profile": prof.name, "device": device, "machine": machine_info(), "driver": _driver(),
                     "torch_threads": torch.get_num_threads(), "config": b.model_dump(mode="json")}  # fmt: skip

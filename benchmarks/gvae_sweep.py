@@ -15,9 +15,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from benchmarks.machine import machine_info
-from nasgen.config import GVAEConfig, get_profile, with_overrides
+from nasgen.config import get_profile, with_overrides
 from nasgen.device import cores_per_job
 from nasgen.errors import ConfigError
+from nasgen.gvae.config import GVAEConfig
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage

@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 
 from benchmarks.machine import machine_info
-from nasgen.cluster import fit_clusters
-from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig, get_profile
+from nasgen.clusters.gmm import fit_clusters
+from nasgen.config import get_profile
 from nasgen.device import resolve_device
 from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.data import PUBLISHED_SPEARMAN, accuracy_table, naslib_proxies
@@ -32,6 +32,7 @@ from nasgen.progress import ProgressLine
 from nasgen.stages import nb201_proxies
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
+from nasgen.zc.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig
 
 GRAM_PROXIES = ("naswot", "tcet", *TCET_VARIANTS)
 DATA_PROXIES = ("naswot", "snip", "snip_ssnr", *SNIP_SSNR_FORMS, "tcet", *TCET_VARIANTS, "zico")

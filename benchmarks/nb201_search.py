@@ -9,7 +9,7 @@
 - *zero-cost*: no oracle query. Random sampling of N architectures with a pick by NASWOT or T-CET (NASWOT's own
   protocol; N from ``zc_budgets``) over the scored sample of stage ``nb201_proxies`` (so N cannot exceed it),
   and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand; the hierarchical
-  method (nasgen.nb201.hierarchy): the pipeline pretrained on NB-201's cells (cached), CCNF samples at each
+  method (nasgen.stages.nb201_hierarchy): the pipeline pretrained on NB-201's cells (cached), CCNF samples at each
   configured condition until ``hierarchy.budget`` distinct NB-201 cells, the pick by ``hierarchy.proxy``.
 
 A method is one entry of ``METHODS``: its name, protocol, budget and a function that runs one seeded search and
@@ -28,15 +28,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks.config import BenchProfile, bench_profile
 from benchmarks.machine import machine_info
+from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.ccnf.sampling import CellSampler, GenerationError
-from nasgen.config import ALL_PROXIES, LatentSearchConfig, NB201SearchConfig, Profile, get_profile
+from nasgen.config import Profile, get_profile
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
-from nasgen.nb201 import hierarchy
 from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.cell import nb201_indices
+from nasgen.nb201.config import NB201SearchConfig
 from nasgen.nb201.data import OPTIMUM, PUBLISHED_SEARCH, accuracy_table
 from nasgen.nb201.oracle import Oracle
 from nasgen.nb201.scoring import ProxyValues
@@ -44,10 +46,12 @@ from nasgen.nb201.search import random_search, run_strategy
 from nasgen.progress import ProgressLine
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
+from nasgen.stages import nb201_hierarchy as hierarchy
 from nasgen.stages import nb201_proxies
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
+from nasgen.zc.config import ALL_PROXIES
 
 EMBEDDING_STAGES = {"arch2vec": arch2vec_stage, "cate": cate_stage}
 
@@ -200,13 +204,15 @@ def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = Tr
 
 
 def run(profile: str | Profile = "demo", store: str | None = None, device: str = "cpu", plot: str | None = None,
-        progress: bool = True, only: Sequence[str] | None = None) -> dict:  # fmt: skip
-    """Every method of ``methods`` (or those named in ``only``) at the profile's ``nb201_search`` config. The
+        progress: bool = True, only: Sequence[str] | None = None,
+        bench: BenchProfile | None = None) -> dict:  # fmt: skip
+    """Every method of ``methods`` (or those named in ``only``) at the ``nb201_search`` section of ``bench`` (the
+    profile's benchmark sections when None). The
     zero-cost methods read the profile's `nb201_proxies` sample (alpha_x, every proxy; cached in ``store``, the
     artifact `bench nb201` also uses); it is computed only when one of them runs."""
     device = resolve_device(device)
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    cfg = prof.nb201_search
+    cfg = (bench or bench_profile(prof.name)).nb201_search
     table = accuracy_table()
     every = methods(cfg)
     if only:
@@ -254,12 +260,12 @@ def _pretrained(ctx: Context, prof: Profile, store: ArtifactStore, device: str) 
     """Pretrain (or find) the hierarchical method's models on NB-201 cells, load them into ``ctx``, and say
     what they are: artifact URIs, seconds, G-VAE and CCNF metrics, the families with their test accuracy."""
     t0 = time.perf_counter()
-    refs = hierarchy.pretrain(store, prof, device)
+    refs = hierarchy.pretrain(store, prof, ctx.cfg, device)
     seconds = time.perf_counter() - t0
-    ctx.sampler, ctx.conditions = hierarchy.load(refs, prof.nb201_search.hierarchy, device)
+    ctx.sampler, ctx.conditions = hierarchy.load(refs, ctx.cfg.hierarchy, device)
     return {"artifacts": {k: r.uri for k, r in refs.items()}, "pretrain_seconds": seconds,
             "conditions": {k: c.detail for k, c in ctx.conditions.items()},
-            "families": hierarchy.family_accuracy(refs["zc"], refs["clusters"], prof.nb201_search.hierarchy.proxy,
+            "families": hierarchy.family_accuracy(refs["zc"], refs["clusters"], ctx.cfg.hierarchy.proxy,
                                                   accuracy_table()["test_top1"]),
             **{s: metrics(refs[s]) for s in ("gvae", "ccnf")}}  # fmt: skip
 

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from benchmarks.config import RehearseConfig, bench_profile, split_overrides
 from benchmarks.machine import machine_info
 from nasgen.config import Profile, resolve_profile
 from nasgen.device import resolve_device
@@ -49,10 +50,10 @@ PAPER_GROUP = {"cells": "data generation: cells + ZC", "zc": "data generation: c
 TRAINED = ("gvae", "ccnf", "sg")
 
 
-def slice_profile(prof: Profile) -> Profile:
-    """``prof`` with data sizes and loop lengths of its ``rehearse`` section; every model size and numeric
-    setting unchanged. Patience equals epochs: the rehearsal measures steps, it never stops early."""
-    r = prof.rehearse
+def slice_profile(prof: Profile, r: RehearseConfig) -> Profile:
+    """``prof`` with the data sizes and loop lengths of ``r`` (its benchmark profile's ``rehearse`` section);
+    every model size and numeric setting unchanged. Patience equals epochs: the rehearsal measures steps, it
+    never stops early."""
     return resolve_profile(prof, overrides={
         "cells.n": r.cells, "cells.shard_size": min(prof.cells.shard_size, r.cells),
         "zc.n_labelled": r.labelled, "zc.shard_size": min(prof.zc.shard_size, r.labelled),
@@ -130,19 +131,22 @@ class Ticks:
 
 
 def rehearse(profile: str | Profile = "paper", device: str = "cpu", overrides: dict | None = None,
-             store: str | None = None) -> dict:  # fmt: skip
+             store: str | None = None, r: RehearseConfig | None = None) -> dict:  # fmt: skip
     """Run the rehearsal and return its table (``stages``), the per-group totals beside the paper's and the
-    machine. ``store``: where its artifacts go (default: a temporary directory, removed afterwards)."""
-    full = resolve_profile(profile, overrides=overrides)
-    part = slice_profile(full)
+    machine. ``store``: where its artifacts go (default: a temporary directory, removed afterwards). ``r``: the
+    slice (default: the profile's benchmark section; ``overrides`` of ``rehearse.*`` apply to it)."""
+    lib, bench = split_overrides(overrides or {})
+    full = resolve_profile(profile, overrides=lib)
+    r = r or bench_profile(full.name, overrides=bench).rehearse
+    part = slice_profile(full, r)
     device = resolve_device(device)
     if store is not None:
-        return _rehearse(full, part, device, ArtifactStore(store))
+        return _rehearse(full, part, r, device, ArtifactStore(store))
     with tempfile.TemporaryDirectory(prefix="nasgen-rehearse-") as root:
-        return _rehearse(full, part, device, ArtifactStore(root))
+        return _rehearse(full, part, r, device, ArtifactStore(root))
 
 
-def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -> dict:
+def _rehearse(full: Profile, part: Profile, r: RehearseConfig, device: str, store: ArtifactStore) -> dict:
     measured: dict[str, dict] = {}
     ticks: dict[str, Ticks] = {}
     failed: dict = {}
@@ -158,7 +162,7 @@ def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -
     def execute(step, cfg, inputs):
         print(f"rehearse {step.name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        with PeakMemory(part.rehearse.memory_poll_s, device) as mem:
+        with PeakMemory(r.memory_poll_s, device) as mem:
             try:
                 out = inner(step, cfg, inputs)
             except NasgenError as e:  # e.g. a G-VAE of a few hundred steps that decodes no cell of a family
@@ -171,17 +175,17 @@ def _rehearse(full: Profile, part: Profile, device: str, store: ArtifactStore) -
         refs = walk(part, execute)
     except _Stopped:
         rows = [_row(name, m, ticks.get(name), full, part) for name, m in measured.items()]
-        return _result(full, part, device, rows, failed)
+        return _result(full, r, device, rows, failed)
     request = GenerateRequest(max_params=full.demo_budget, n=part.generate.n, seed=0)
     t0, outcome = time.perf_counter(), "ok"
-    with PeakMemory(part.rehearse.memory_poll_s, device) as mem:
+    with PeakMemory(r.memory_poll_s, device) as mem:
         try:
             gen = run("generate", store, device, cfg=part.generate, sg_ref=refs["sg"], request=request)
         except NoFeasibleNetworkError as e:  # an SG of a few steps may miss the budget: its cost is still measured
             gen, outcome = None, f"no feasible network: {e}"
     measured["generate"] = _entry(t0, mem, gen, outcome)
     rows = [_row(name, m, ticks.get(name), full, part) for name, m in measured.items()]
-    return _result(full, part, device, rows, None)
+    return _result(full, r, device, rows, None)
 
 
 def _entry(t0: float, mem: PeakMemory, ref, outcome: str = "ok") -> dict:
@@ -194,14 +198,14 @@ class _Stopped(Exception):
     """A stage failed: the rehearsal reports what it measured up to there."""
 
 
-def _result(full: Profile, part: Profile, device: str, rows: list[dict], failed: dict | None) -> dict:
+def _result(full: Profile, r: RehearseConfig, device: str, rows: list[dict], failed: dict | None) -> dict:
     return {
         "profile": full.name,
         "failed": failed,
         "device": device,
         "machine": machine_info(),
         "torch_threads": _threads(),
-        "slice": part.rehearse.model_dump(),
+        "slice": r.model_dump(),
         "stages": rows,
         "totals": _totals(rows),
         "paper_total_v100_h": {"text": 30.0, "table_5_sum": sum(PAPER_V100_H.values())},

@@ -26,10 +26,11 @@ from benchmarks.machine import machine_info
 from nasgen.arch2vec.cells import search_cells
 from nasgen.cate.graphs import GRAPHNET
 from nasgen.cate.pretraining import encode
-from nasgen.config import ConstraintConfig, get_profile, with_overrides
+from nasgen.config import get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
 from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
 from nasgen.search.objective import Evaluator

@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from benchmarks.machine import machine_info
-from nasgen.config import SamplerConfig
 from nasgen.space import cost, ops
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import random_macro, space_size, unique_codes
 
 

@@ -17,12 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.machine import machine_info
-from nasgen.config import ALL_PROXIES, SamplerConfig, ZCConfig, get_profile
+from nasgen.config import get_profile
 from nasgen.device import resolve_device
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.macro import reference_macro
 from nasgen.space.sampling import unique_codes
 from nasgen.zc.common import make_batch
+from nasgen.zc.config import ALL_PROXIES, ZCConfig
 from nasgen.zc.record import STANDALONE, zc_record
 from nasgen.zc.scorer import derive_seed, seeded_network
 

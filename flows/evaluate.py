@@ -12,13 +12,14 @@ from prefect.artifacts import create_table_artifact
 
 from flows.options import RunOptions
 from flows.reporting import artifact_key, results_with_progress
-from nasgen.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe, with_overrides
+from nasgen.config import with_overrides
 from nasgen.device import thread_share
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.stages import generate as generate_stage
 from nasgen.stages.readers import metrics
 from nasgen.store import ArtifactStore, Ref, open_ref
+from nasgen.train.config import RECIPES, DatasetConfig, SelectionConfig, TrainRecipe
 from nasgen.train.selection import Ranked, reduced_recipe, select
 from tasks.stage import run_stage, submit_stage
 

@@ -24,13 +24,14 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from flows.options import RunOptions
 from flows.reporting import artifact_key
-from nasgen.config import OrchestrationConfig, Profile, ScoreCellsConfig
+from nasgen.config import OrchestrationConfig, Profile
 from nasgen.device import cores_per_job, limit_threads
 from nasgen.errors import ConfigError
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import zc
 from nasgen.stages.pipeline import lookup
 from nasgen.store import ArtifactStore, Ref, open_ref
+from nasgen.zc.config import ScoreCellsConfig
 from tasks.stage import run_stage, submit_stage
 
 # On CPU one shard at a time: torch already uses every core inside each op, and two OpenMP teams on the

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from nasgen.config import PROFILES
+from nasgen.config import PROFILE_NAMES
 from nasgen.device import DEVICE_HELP
 from nasgen.errors import NasgenError
 
@@ -33,7 +33,7 @@ console = Console()
 _state = {"debug": False}
 
 # The options every command shares, written once.
-ProfileOpt = Annotated[str, typer.Option("--profile", help=f"{' | '.join(PROFILES)} (every number of a run).")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help=f"{' | '.join(PROFILE_NAMES)} (every number of a run).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML of profile sections to override.")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="SECTION.FIELD=VALUE override (repeat).")]
 StoreOpt = Annotated[str | None, typer.Option("--store", help="Store URI (default $NASGEN_STORE or ./artifacts).")]
@@ -265,7 +265,7 @@ def _training_command(name: str):
 
         def command(**kwargs):
             from flows.evaluate import resolve_recipe
-            from nasgen.config import DatasetConfig
+            from nasgen.train.config import DatasetConfig
 
             o = {p.name: kwargs.pop(p.name) for p in TRAINING_OPTIONS}
             ds = DatasetConfig(name=o["dataset"], root=o["root"], size=o["size"])
@@ -329,8 +329,9 @@ def select_cmd(
 ) -> None:
     """Final selection (paper Appendix F.1) among a generate artifact's networks, then full training of the winner."""
     from flows.evaluate import select_and_train
-    from nasgen.config import SelectionConfig, with_overrides
+    from nasgen.config import with_overrides
     from nasgen.store import open_ref
+    from nasgen.train.config import SelectionConfig
 
     selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n)
     open_ref(generate_uri, stage="generate")  # fail fast on a bad URI
@@ -541,10 +542,15 @@ def bench_nb201_search(
     """NB-201 search benchmark: random, REA, REINFORCE, arch2vec-RL and -BO on the oracle; NASWOT/T-CET picks,
     Evo(T-CET) and the hierarchical method (pipeline pretrained on NB-201 cells, cached) without it; test
     accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
+    from benchmarks.config import bench_profile, split_overrides
     from benchmarks.nb201_search import run
+    from nasgen.config import parse_overrides, resolve_profile
+    from nasgen.device import resolve_device
 
-    opts = _settle(profile, None, sets, store, device)
-    _emit(run(profile=opts.profile, store=store, device=opts.device, plot=_path(plot), only=method), as_json)
+    lib, bench = split_overrides(parse_overrides(sets or []))
+    prof = resolve_profile(profile, overrides=lib)
+    _emit(run(profile=prof, store=store, device=resolve_device(device), plot=_path(plot), only=method,
+              bench=bench_profile(prof.name, overrides=bench)), as_json)  # fmt: skip
 
 
 @bench_app.command("nb201")
@@ -617,8 +623,9 @@ def rehearse_cmd(
     `rehearse`), in a temporary store: time per unit of work, peak memory, the full profile's extrapolated cost
     beside the paper's Appendix A."""
     from benchmarks.rehearse import rehearse, table
+    from nasgen.config import parse_overrides, resolve_profile
 
-    result = rehearse(_settle(profile, config, sets, device=device).profile, device=device)
+    result = rehearse(resolve_profile(profile, config), device=device, overrides=parse_overrides(sets or []))
     if out is not None:
         out.write_text(json.dumps(result, indent=2, default=float))
     print(json.dumps(result, default=float) if as_json else table(result))

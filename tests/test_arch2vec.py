@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nasgen.arch2vec import graphs
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.arch2vec.model import Arch2Vec, elbo_loss, greedy, kl_divergence
 from nasgen.arch2vec.training import train
-from nasgen.config import Arch2VecConfig
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import OPS, all_archs, from_index, sample_indices
 

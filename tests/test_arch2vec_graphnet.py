@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.arch2vec.graphnet import GRAPHNET, OUTPUT_CLASS, PAD_CLASS, decode, encode
 from nasgen.arch2vec.model import Arch2Vec
 from nasgen.arch2vec.training import train
-from nasgen.config import Arch2VecConfig, DNGOConfig, SamplerConfig
+from nasgen.search.config import DNGOConfig
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import sample_codes
 
 SMALL = Arch2VecConfig(hidden=(64, 64, 16), latent=16, epochs=15, prior_samples=500)
@@ -83,7 +85,11 @@ def test_stage_embeds_every_cell_of_the_artifact(tmp_path):
 @pytest.mark.parametrize("method", ["arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"])
 def test_cell_search_spends_its_budget_on_distinct_networks_within_the_constraint(method):
     from nasgen.arch2vec.cells import search_cells
-    from nasgen.config import SMOKE_SEARCH_ZC, ConstraintConfig, LatentSearchConfig
+    from nasgen.config import get_profile
+
+    SMOKE_SEARCH_ZC = get_profile("smoke").hl_evo.zc
+    from nasgen.arch2vec.config import LatentSearchConfig
+    from nasgen.search.config import ConstraintConfig
     from nasgen.search.objective import Evaluator
 
     cells = _cells(40, seed=2)
@@ -98,8 +104,12 @@ def test_cell_search_spends_its_budget_on_distinct_networks_within_the_constrain
 
 def test_cell_search_names_an_impossible_constraint_and_an_unknown_method():
     from nasgen.arch2vec.cells import search_cells
-    from nasgen.config import SMOKE_SEARCH_ZC, ConstraintConfig, LatentSearchConfig
+    from nasgen.config import get_profile
+
+    SMOKE_SEARCH_ZC = get_profile("smoke").hl_evo.zc
+    from nasgen.arch2vec.config import LatentSearchConfig
     from nasgen.errors import ConfigError
+    from nasgen.search.config import ConstraintConfig
     from nasgen.search.objective import Evaluator
 
     cells, table = _cells(5), np.zeros((5, 4), np.float32)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.arch2vec.search import bo_search, discounted_returns, dngo_ls_search, nearest_unvisited, rl_search
-from nasgen.config import DNGOConfig, LatentSearchConfig
 from nasgen.nb201.oracle import Oracle
+from nasgen.search.config import DNGOConfig
 
 CFG = LatentSearchConfig(dngo=DNGOConfig(epochs=30))
 GRID = np.array([(x, y) for x in range(40) for y in range(40)], dtype=np.float32) / 4  # 1,600 points, 10 x 10

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nasgen.cate.config import CATEConfig
 from nasgen.cate.graphs import (
     GRAPHNET,
     GRAPHNET_VOCAB,
@@ -20,10 +21,10 @@ from nasgen.cate.graphs import (
 )
 from nasgen.cate.model import Encoder
 from nasgen.cate.pretraining import IGNORE, corrupt, encode, neighbour_pairs, train
-from nasgen.config import CATEConfig, SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import all_archs, from_index
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import sample_codes
 
 SMALL = CATEConfig(layers=2, cross_layers=2, heads=2, d_model=32, d_ff=32, batch_size=128, epochs=4)
@@ -144,14 +145,15 @@ def test_no_pair_within_delta_is_named():
 
 
 def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
+    from benchmarks.config import bench_profile
     from benchmarks.encodings import adjacency_onehot, nb201_gvae_encoding, run
     from nasgen.config import get_profile
     from nasgen.gvae.training import encode as gvae_encode
-    from nasgen.nb201 import hierarchy
     from nasgen.nb201.arch import has_path, to_string
     from nasgen.nb201.cell import nb201_cell
     from nasgen.stages import cate as stage
     from nasgen.stages import gvae as gvae_stage
+    from nasgen.stages import nb201_hierarchy as hierarchy
     from nasgen.stages import registry
     from nasgen.store import ArtifactStore
 
@@ -167,7 +169,7 @@ def test_stage_and_encoder_comparison_at_the_tiny_profile(tmp_path):
     assert {r["encoding"] for r in out["results"].values()} == {"adjacency", "arch2vec", "cate", "gvae"}
     assert all(-1 <= r["kendall_tau"]["mean"] <= 1 for r in out["results"].values())
     # the G-VAE encoding: each architecture's cell's latent mean, the 341 without an input -> output path flagged
-    gref = hierarchy.pretrain(store, prof, upto="gvae")["gvae"]  # stored by the run above
+    gref = hierarchy.pretrain(store, prof, bench_profile("tiny").nb201_search, upto="gvae")["gvae"]  # stored above
     enc = nb201_gvae_encoding(store, gref)
     pathless = np.array([not has_path(from_index(i)) for i in range(15_625)])
     assert enc.shape[0] == 15_625 and pathless.sum() == 341

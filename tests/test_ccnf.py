@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nasgen.ccnf import CCNF, CNFBlock, train
+from nasgen.ccnf.config import CCNFConfig
 from nasgen.ccnf.normalization import MovingBatchNorm1d
-from nasgen.config import CCNFConfig
 from nasgen.errors import ConfigError
 
 TIGHT = CCNFConfig(hidden=16, layers=3, atol=1e-8, rtol=1e-8, batch_norm=False)

@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from nasgen.cluster import ClusterModel, fit_clusters, plateau, select
-from nasgen.config import ClusterConfig, SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
+from nasgen.clusters.config import ClusterConfig
+from nasgen.clusters.gmm import ClusterModel, fit_clusters, plateau, select
 from nasgen.errors import ConfigError
+from nasgen.space.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import clusters, zc
 from nasgen.stages.pipeline import run_cells, run_zc
 from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
+from nasgen.zc.config import ScoreCellsConfig, ZCConfig
 from nasgen.zc.transform import ZCTransform
 from tests.conftest import run_cli
 
@@ -96,7 +98,7 @@ def test_stage_fits_stores_arrays_and_loads_back(tmp_path):
 
 @pytest.mark.parametrize("cov", ["full", "diag"])
 def test_parameter_count_matches_scikit_learn_and_aicc_rejects_unsupported_models(cov):
-    from nasgen.cluster import corrected_aic, n_parameters
+    from nasgen.clusters.gmm import corrected_aic, n_parameters
 
     t, _ = _mixture(2, n_per=40, seed=3)
     g = GaussianMixture(3, covariance_type=cov, random_state=0).fit(t)

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from nasgen.config import SamplerConfig, ZCConfig
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import unique_codes
 from nasgen.zc.conditions import exact_costs, with_exact_costs
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer
 from nasgen.zc.transform import ZCTransform
 

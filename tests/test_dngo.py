@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from nasgen.config import DNGOConfig
 from nasgen.errors import NasgenError
+from nasgen.search.config import DNGOConfig
 from nasgen.search.dngo import DNGO, BayesianLinearRegression, expected_improvement
 
 

@@ -3,7 +3,6 @@
 import pytest
 
 from flows.options import RunOptions
-from nasgen.config import DatasetConfig
 from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MacroArch
@@ -11,6 +10,7 @@ from nasgen.stages import trained
 from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
 from nasgen.train.checkpoint import load_checkpoint
+from nasgen.train.config import DatasetConfig
 
 CELL = Cell.from_graph(["input", "conv_3", "output"], [(0, 1), (1, 2)])
 SPEC = MacroArch.from_triples([(CELL, 8, 1), (CELL, 16, 2)], (3, 16, 16), 4)  # the synthetic dataset's shape
@@ -59,6 +59,6 @@ def test_a_network_must_fit_the_dataset(tmp_path):
 
 
 def trained_recipe():
-    from nasgen.config import RECIPES
+    from nasgen.train.config import RECIPES
 
     return RECIPES["synthetic"].model_copy(update={"epochs": 1})

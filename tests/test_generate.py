@@ -8,24 +8,20 @@ import pytest
 import torch
 
 from flows.options import RunOptions
-from nasgen.config import (
-    ConstraintConfig,
-    DatasetConfig,
-    GenerateConfig,
-    HLEvoConfig,
-    SelectionConfig,
-    SGConfig,
-    ZCConfig,
-)
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.generate.candidates import NoFeasibleNetworkError
+from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
+from nasgen.sg.config import SGConfig
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf, generate, hl_evo, sg
 from nasgen.stages.registry import run
 from nasgen.store import ArtifactStore
+from nasgen.train.config import DatasetConfig, SelectionConfig
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))

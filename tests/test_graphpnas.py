@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasgen.config import GraphPNASConfig
+from benchmarks.config import bench_profile
 from nasgen.errors import InvalidCellError
+from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.graphpnas.graphs import Graph, GraphSpace, from_cell, graphnet_space, nb201_space, to_cell, to_nb201
 from nasgen.graphpnas.model import Generator
 from nasgen.nb201.arch import check
@@ -145,12 +146,11 @@ def test_replay_buffer_keeps_the_top_rewards():
 
 
 def test_graphpnas_on_nb201_spends_its_budget_on_distinct_architectures():
-    from nasgen.config import get_profile
     from nasgen.nb201.data import accuracy_table
     from nasgen.nb201.oracle import Oracle
     from nasgen.nb201.search import run_strategy
 
-    cfg = get_profile("tiny").nb201_search
+    cfg = bench_profile("tiny").nb201_search
     oracle = Oracle.from_table(accuracy_table()["valid_top1"].to_numpy(), cfg.queries)
     best, value = run_strategy("graphpnas", oracle, 0, cfg)
     assert oracle.queries == cfg.queries

@@ -6,12 +6,13 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from nasgen.config import GVAEConfig, SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.gvae import encode_cells, reconstruct, to_cell, train
+from nasgen.gvae.config import GVAEConfig
 from nasgen.gvae.data import TRIU
 from nasgen.gvae.training import mine_triplets
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import unique_codes
 from tests.conftest import cells as cell_strategy
 

@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.config import bench_profile
 from nasgen.ccnf.sampling import GenerationError
-from nasgen.config import NB201_CELLS, NB201HierarchyConfig, SampleCellsConfig, get_profile
+from nasgen.config import get_profile
 from nasgen.errors import ConfigError
 from nasgen.gvae.data import Decoded
-from nasgen.nb201 import hierarchy
 from nasgen.nb201.arch import from_index, to_string
 from nasgen.nb201.cell import BEST_CIFAR10, cell_index, nb201_cell, nb201_codes, nb201_indices
+from nasgen.nb201.config import NB201HierarchyConfig
 from nasgen.nb201.data import accuracy_table
 from nasgen.space.cell import Cell
+from nasgen.space.config import NB201_CELLS, SampleCellsConfig
 from nasgen.stages import cells as cell_stage
+from nasgen.stages import nb201_hierarchy as hierarchy
 from nasgen.stages.pipeline import run_cells
 from nasgen.store import ArtifactStore
 from tests.conftest import run_cli
@@ -100,7 +103,7 @@ def test_the_hierarchical_entry_spends_one_zc_evaluation_per_candidate_cell():
     from benchmarks.nb201_search import Context, methods
     from nasgen.nb201.scoring import ProxyValues
 
-    cfg = get_profile("tiny").nb201_search
+    cfg = bench_profile("tiny").nb201_search
     cells = [_nb201(i) for i in range(6)]
     ctx = Context(cfg, accuracy_table()["valid_top1"].to_numpy(),
                   ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc, proxies=(cfg.hierarchy.proxy,)),
@@ -116,9 +119,9 @@ def test_the_hierarchical_entry_spends_one_zc_evaluation_per_candidate_cell():
 
 def test_families_are_ranked_by_the_zero_cost_record_and_reported_with_accuracy(tmp_path):
     prof = get_profile("tiny")
-    refs = hierarchy.pretrain(ArtifactStore(str(tmp_path)), prof)
-    assert refs["cells"].rows == prof.nb201_search.hierarchy.cells
-    proxy = prof.nb201_search.hierarchy.proxy
+    refs = hierarchy.pretrain(ArtifactStore(str(tmp_path)), prof, bench_profile(prof.name).nb201_search)
+    assert refs["cells"].rows == bench_profile(prof.name).nb201_search.hierarchy.cells
+    proxy = bench_profile(prof.name).nb201_search.hierarchy.proxy
     members = hierarchy.family_members(refs["zc"], refs["clusters"], proxy)
     medians = hierarchy.family_medians(refs["zc"], refs["clusters"], proxy)
     assert medians == {k: float(np.median(members[members.cluster == k][proxy])) for k in medians}
@@ -129,7 +132,7 @@ def test_families_are_ranked_by_the_zero_cost_record_and_reported_with_accuracy(
     one = test.iloc[list(nb201_indices(Cell.from_id(cid)))].mean()
     k = int(members["cluster"].iloc[0])
     assert fam[k]["test_max"] >= one >= 0 and fam[k][f"median_{proxy}"] == medians[k]
-    sampler, conds = hierarchy.load(refs, prof.nb201_search.hierarchy)
+    sampler, conds = hierarchy.load(refs, bench_profile(prof.name).nb201_search.hierarchy)
     assert conds["family"].detail["family"] == max(medians, key=medians.get)
     assert conds["best_cell"].detail["nb201"] == BEST_CIFAR10 and conds["best_cell"].vector.shape == (4,)
     with pytest.raises(ConfigError, match="has no 'zen' column"):

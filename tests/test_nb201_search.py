@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import mannwhitneyu
 
-from nasgen.config import NB201SearchConfig, get_profile
+from benchmarks.config import bench_profile
+from nasgen.config import get_profile
 from nasgen.nb201.arch import EDGES, SPACE_SIZE, from_index
+from nasgen.nb201.config import NB201SearchConfig
 from nasgen.nb201.data import accuracy_table
 from nasgen.nb201.oracle import BudgetExhausted, Oracle
 from nasgen.nb201.search import STRATEGIES, mutate, random_search, run_strategy
@@ -63,7 +65,7 @@ def test_a_mutation_changes_exactly_one_edge_and_stays_in_the_space(index, seed)
 
 @pytest.mark.parametrize("name", list(STRATEGIES))
 def test_every_strategy_spends_exactly_its_budget_and_returns_the_best_answer(valid, name):
-    cfg = get_profile("tiny").nb201_search
+    cfg = bench_profile("tiny").nb201_search
     o = Oracle.from_table(valid, cfg.queries)
     best = run_strategy(name, o, seed=1, cfg=cfg)
     assert o.queries == cfg.queries
@@ -77,7 +79,7 @@ def test_no_test_accuracy_reaches_the_search(valid):
     from benchmarks.nb201_search import Context, methods, run_method
     from nasgen.nb201.scoring import ProxyValues
 
-    cfg = get_profile("tiny").nb201_search
+    cfg = bench_profile("tiny").nb201_search
     table = accuracy_table()
     shuffled = table.assign(test_top1=np.random.default_rng(0).permutation(table["test_top1"].to_numpy()))
     ctx = Context(cfg, valid, ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc), np.arange(50))
@@ -116,7 +118,7 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
 
     out = run(profile="tiny", store=str(tmp_path), plot=str(tmp_path / "s.png"), progress=False)
     json.dumps(out)
-    cfg = get_profile("tiny").nb201_search
+    cfg = bench_profile("tiny").nb201_search
     assert set(out["methods"]) == {m.name for m in methods(cfg)} and not out["skipped"]
     for name, r in out["methods"].items():
         if name.startswith("hierarchical"):  # the tiny models decode almost no valid cell: runs may fail, said so

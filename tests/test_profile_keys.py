@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nasgen.config import get_profile
+from benchmarks.config import BENCH_SECTIONS, BenchProfile, bench_profile, split_overrides
+from nasgen.config import Profile, get_profile, profile_yaml, settle
 from nasgen.stages import pipeline, registry
 
 SNAPSHOT = Path(__file__).parent / "data" / "profile_keys.json"
@@ -31,6 +32,23 @@ def profile_keys(name: str) -> dict:
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_store_keys_unchanged(name):
     assert profile_keys(name) == json.loads(SNAPSHOT.read_text())[name]
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_a_profile_file_is_a_users_config_file(name, tmp_path):
+    """A profile written as YAML (what differs from the defaults) and read back as ``--config FILE.yaml``
+    over the defaults is the same profile; the benchmarks' sections likewise."""
+    for prof, model in ((get_profile(name), Profile), (bench_profile(name), BenchProfile)):
+        path = tmp_path / f"{model.__name__}.yaml"
+        path.write_text(profile_yaml(prof))
+        assert settle(model(name=name), path) == prof
+
+
+def test_benchmark_sections_are_not_library_sections():
+    assert not set(BENCH_SECTIONS) & set(Profile.model_fields)
+    lib, bench = split_overrides({"gvae.epochs": 3, "nb201_search.queries": 5, "rehearse.cells": 40})
+    assert lib == {"gvae.epochs": 3} and bench == {"nb201_search.queries": 5, "rehearse.cells": 40}
+    assert bench_profile("demo", overrides=bench).nb201_search.queries == 5
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import httpx
 import psutil
 import pytest
 
-from nasgen.config import SampleCellsConfig, SamplerConfig, resolve_profile
+from nasgen.config import resolve_profile
+from nasgen.space.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import zc
 from nasgen.stages.pipeline import run_cells
 from nasgen.store import ArtifactStore

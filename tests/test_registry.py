@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from nasgen.config import PROFILES, get_profile, parse_overrides, resolve_profile
+from nasgen.config import get_profile, parse_overrides, resolve_profile
 from nasgen.errors import ArtifactMissingError, ConfigError
 from nasgen.stages import registry
 from nasgen.stages.pipeline import PRETRAIN, build, lookup, upstream_inputs, walk
@@ -101,7 +101,7 @@ def test_profiles_resolve_once_from_yaml_and_dotted_overrides(tmp_path):
     assert (prof.gvae.epochs, prof.gvae.hidden, prof.zc.zc.tcet) == (7, 96, "tcet_syn_none")
     assert [lv.max_params for lv in prof.hl_evo.levels] == [500_000]
     assert prof.cells == get_profile("demo").cells  # untouched sections stay the profile's
-    assert resolve_profile(prof) is prof and resolve_profile("demo") is PROFILES["demo"]
+    assert resolve_profile(prof) is prof and resolve_profile("demo") is get_profile("demo")
     for bad, message in (
         ({"gvae.epochs": 0}, "invalid overrides.*gvae.epochs"),
         ({"gvae.nope": 1}, "unknown config field 'gvae.nope'"),

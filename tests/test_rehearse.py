@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.config import bench_profile
 from benchmarks.rehearse import PAPER_V100_H, PeakMemory, slice_profile, steps_per_epoch, table
 from nasgen.config import get_profile
 from tests.conftest import run_cli
@@ -19,7 +20,7 @@ from tests.conftest import run_cli
 
 def test_slice_keeps_the_profiles_model_sizes_and_numerics():
     paper = get_profile("paper")
-    part = slice_profile(paper)
+    part = slice_profile(paper, bench_profile("paper").rehearse)
     assert (part.cells.n, part.zc.n_labelled) == (2_000, 64)
     assert part.gvae.model_dump(exclude={"epochs", "patience"}) == paper.gvae.model_dump(exclude={"epochs", "patience"})
     assert part.ccnf.model_dump(exclude={"epochs", "patience"}) == paper.ccnf.model_dump(exclude={"epochs", "patience"})
@@ -66,7 +67,7 @@ def test_rehearsal_runs_every_stage_at_smoke(rehearsal):
     assert list(rows) == ["cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg", "generate"]
     smoke = get_profile("smoke")
     assert rows["cells"]["full_units"] == smoke.cells.n and rows["zc"]["full_units"] == smoke.zc.n_labelled
-    assert rows["zc"]["measured_units"] == smoke.rehearse.labelled
+    assert rows["zc"]["measured_units"] == bench_profile("smoke").rehearse.labelled
     # G-VAE: 200 sliced cells (max_cells 200), 20 held out, batch 64 -> 3 steps per epoch, 60 epochs
     assert rows["gvae"]["measured_units"] == 60 * 3 and rows["gvae"]["full_units"] == 60 * 3
     assert rows["ccnf"]["nfe_forward_per_solve"] > 0

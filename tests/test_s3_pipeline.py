@@ -22,8 +22,8 @@ def test_smoke_pretrain_and_generate_run_unchanged_on_s3(s3_endpoint, monkeypatc
     from flows.evaluate import evaluate
     from flows.generate import generate
     from flows.pretrain import pretrain
-    from nasgen.config import DatasetConfig
     from nasgen.stages.generate import load_chosen
+    from nasgen.train.config import DatasetConfig
 
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"
     monkeypatch.chdir(tmp_path)

@@ -4,10 +4,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from nasgen.config import SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.space import canonical
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import count_valid_dags, sample_batch, space_size, unique_codes
 
 CFG = SamplerConfig(batch_size=2048)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from flows.options import RunOptions
-from nasgen.config import SampleCellsConfig, SamplerConfig
+from nasgen.space.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import zc
 from nasgen.stages.pipeline import run_cells, run_zc
 from nasgen.store import ArtifactStore

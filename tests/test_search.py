@@ -9,15 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasgen.config import ConstraintConfig, HLEvoConfig, SamplerConfig, ZCConfig, with_overrides
+from nasgen.config import with_overrides
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.baselines import random_search, raw_evo
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import from_table, to_table
 from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
+from nasgen.space.config import SamplerConfig
 from nasgen.space.macro import HLSequence, MacroArch
 from nasgen.space.sampling import unique_codes
+from nasgen.zc.config import ZCConfig
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 CFG = HLEvoConfig(iterations=24, population=6, zc=ZC, levels=(ConstraintConfig(max_params=300_000),))

@@ -6,8 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasgen.config import SGConfig
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.sg.config import SGConfig
 from nasgen.sg.grammar import GrammarLogitsProcessor
 from nasgen.sg.model import build, restore, state_dict
 from nasgen.sg.sampling import generate, sample_bodies

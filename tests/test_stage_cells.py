@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nasgen.config import SampleCellsConfig, SamplerConfig
+from nasgen.space.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import cells
 from nasgen.stages.pipeline import run_cells
 from nasgen.store import ArtifactStore

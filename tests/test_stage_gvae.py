@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasgen.config import GVAEConfig
 from nasgen.gvae import encode
+from nasgen.gvae.config import GVAEConfig
 from nasgen.stages import cells, gvae
 from nasgen.stages.gvae import load
 from nasgen.stages.registry import run

@@ -2,12 +2,13 @@
 
 import pytest
 
-from nasgen.config import ConstraintConfig, HLEvoConfig, ZCConfig
 from nasgen.errors import ConfigError
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import from_table
 from nasgen.space.macro import HLSequence, MacroArch
 from nasgen.stages import ccnf, hl_evo
 from nasgen.stages.registry import run
+from nasgen.zc.config import ZCConfig
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 CFG = HLEvoConfig(iterations=10, population=4, zc=ZC, levels=(ConstraintConfig(max_params=1_000_000),))

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from nasgen.config import SampleCellsConfig, SamplerConfig, ScoreCellsConfig, ZCConfig
 from nasgen.errors import ArtifactMissingError, ConfigError
+from nasgen.space.config import SampleCellsConfig, SamplerConfig
 from nasgen.stages import cells, zc
 from nasgen.stages.pipeline import run_cells, run_zc
 from nasgen.store import ArtifactStore, open_ref
+from nasgen.zc.config import ScoreCellsConfig, ZCConfig
 from nasgen.zc.scorer import Scorer
 
 CELLS = SampleCellsConfig(n=30, shard_size=12, seed=3, sampler=SamplerConfig(batch_size=512))

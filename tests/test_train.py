@@ -8,13 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasgen.config import RECIPES, TrainRecipe
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MacroArch
 from nasgen.space.network import build_network
 from nasgen.train.augment import augment
 from nasgen.train.checkpoint import checkpoint_bytes, load_checkpoint
+from nasgen.train.config import RECIPES, TrainRecipe
 from nasgen.train.datasets import CIFAR_PIXELS, load_dataset
 from nasgen.train.loop import evaluate, lr_at, train_network
 
@@ -160,7 +160,7 @@ def test_validation_split_is_stratified_and_disjoint():
 
 
 def test_selection_strategies():
-    from nasgen.config import SelectionConfig
+    from nasgen.train.config import SelectionConfig
     from nasgen.train.selection import Ranked, select
 
     nets = [MacroArch.from_triples([(CELL, c, 1)], (3, 8, 8), 4) for c in (8, 16, 24, 32)]

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from nasgen.config import ZCConfig
 from nasgen.zc import naswot as nw
 from nasgen.zc import saliency, tcet, zico
 from nasgen.zc.common import ZCBatch, binary_gram, gram_logdet, preserved_state, ssnr
+from nasgen.zc.config import ZCConfig
 
 
 def _batch(x, y=None):

@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from nasgen.config import ALL_PROXIES, ZCConfig
 from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.zc import STANDALONE, Scorer, make_batch, seeded_network, zc_record
+from nasgen.zc.config import ALL_PROXIES, ZCConfig
 from nasgen.zc.scorer import derive_seed
 
 CFG = ZCConfig(batch_size=8, resolution=8, proxies=ALL_PROXIES)

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ScoreCellsConfig, ZCConfig
 from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.stages.zc import key as scores_key
 from nasgen.store import Ref
 from nasgen.zc import Scorer, make_batch, seeded_network, zc_record
 from nasgen.zc.common import ZCBatch, gram_logdet
+from nasgen.zc.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ScoreCellsConfig, ZCConfig
 from nasgen.zc.variants import layer_mode, snip_ssnr_form, split_tcet, tcet_value
 from nasgen.zc.zen import zen
 

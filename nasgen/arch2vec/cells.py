@@ -18,9 +18,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
-from nasgen.config import ConstraintConfig, LatentSearchConfig
 from nasgen.errors import ConfigError
+from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, history_row
 from nasgen.search.objective import Evaluator, satisfies
 from nasgen.space.cell import Cell

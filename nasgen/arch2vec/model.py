@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasgen.config import Arch2VecConfig
+from nasgen.arch2vec.config import Arch2VecConfig
 
 
 class Arch2Vec(nn.Module):

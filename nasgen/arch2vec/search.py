@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasgen.config import LatentSearchConfig
+from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.search.dngo import DNGO, expected_improvement
 
 REWARD_SCALE = 100.0  # the oracle answers accuracy in percent; both searches work on fractions, as the authors'

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.arch2vec.encoding import Encoding
 from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.model import Arch2Vec, elbo_loss, greedy, upper_mask
-from nasgen.config import Arch2VecConfig
 from nasgen.errors import ConfigError
 
 

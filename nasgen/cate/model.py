@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasgen.config import CATEConfig
+from nasgen.cate.config import CATEConfig
 
 NEG = -1e9
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from nasgen.cate.config import CATEConfig
 from nasgen.cate.graphs import TokenSpace, Vocabulary, dependency_mask, output_positions
 from nasgen.cate.model import PairModel, masked_op_loss
-from nasgen.config import CATEConfig
 from nasgen.errors import ConfigError
 
 IGNORE = -100

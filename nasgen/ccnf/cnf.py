@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
+from nasgen.ccnf.config import CCNFConfig
 from nasgen.ccnf.layers import DynamicsNet
 from nasgen.ccnf.normalization import MovingBatchNorm1d
 from nasgen.ccnf.odefunc import ODEFunc
-from nasgen.config import CCNFConfig
 from nasgen.errors import ConfigError
 
 FIXED_GRID = ("rk4", "euler")

@@ -16,12 +16,13 @@ import numpy as np
 import torch
 
 from nasgen.ccnf.cnf import CCNF
-from nasgen.cluster import ClusterModel
-from nasgen.config import CCNFConfig, ZCConfig
+from nasgen.ccnf.config import CCNFConfig
+from nasgen.clusters.gmm import ClusterModel
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.gvae import GVAE, Decoded, decode, encode
 from nasgen.space.cell import Cell
 from nasgen.zc.conditions import with_exact_costs
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.transform import ZCTransform
 
 

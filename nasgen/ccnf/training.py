@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from nasgen.ccnf.cnf import CCNF
-from nasgen.config import CCNFConfig
+from nasgen.ccnf.config import CCNFConfig
 from nasgen.early_stopping import EarlyStopping
 from nasgen.errors import ConfigError
 

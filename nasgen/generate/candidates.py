@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nasgen.ccnf.sampling import CellSampler
-from nasgen.config import GenerateConfig
 from nasgen.errors import NasgenError
+from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.objective import Evaluator, satisfies
 from nasgen.sg.sampling import generate as sample_sequences

@@ -10,11 +10,12 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from nasgen.config import ConstraintConfig, ZCConfig
+from nasgen.search.config import ConstraintConfig
 from nasgen.space.cell import Cell
 from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import CHANNELS, DEFAULT_CLASSES, DEFAULT_INPUT, MacroArch
 from nasgen.space.ops import OPS
+from nasgen.zc.config import ZCConfig
 
 
 class GenerateRequest(BaseModel):

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nasgen.config import GraphPNASConfig
 from nasgen.errors import ConfigError
+from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.graphpnas.graphs import Graph, GraphSpace
 
 

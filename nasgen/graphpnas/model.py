@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasgen.config import GraphPNASConfig
+from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.graphpnas.graphs import Graph, GraphSpace
 
 PAIR_TYPES = 5  # into i, out of i, self, i new, j new

@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 import numpy as np
 import torch
 
-from nasgen.config import GraphPNASConfig
+from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.graphpnas.graphs import Graph, GraphSpace
 from nasgen.graphpnas.loss import reweighted_loss, standardised
 from nasgen.graphpnas.model import Generator

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn.dense import DenseGCNConv, DenseGINConv
 
-from nasgen.config import GVAEConfig
+from nasgen.gvae.config import GVAEConfig
 from nasgen.gvae.data import N_KERNEL_CLASSES, N_SIZE_CLASSES, N_TYPE_CLASSES, TRIU, GraphBatch
 from nasgen.space.cell import FEATURE_DIM, MAX_NODES
 

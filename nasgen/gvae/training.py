@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nasgen.config import GVAEConfig
 from nasgen.early_stopping import EarlyStopping
 from nasgen.errors import ConfigError
+from nasgen.gvae.config import GVAEConfig
 from nasgen.gvae.data import IGNORE, TRIU, Decoded, GraphBatch, encode_cells, to_cell
 from nasgen.gvae.model import GVAE, ZC_DIM
 from nasgen.space.cell import MAX_NODES, Cell

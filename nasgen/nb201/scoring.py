@@ -15,12 +15,12 @@ import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 from torch import nn
 
-from nasgen.config import ZCConfig
 from nasgen.nb201.arch import from_index, has_path, to_string
 from nasgen.nb201.cell import nb201_cell
 from nasgen.nb201.network import build_nb201
 from nasgen.space.macro import reference_macro
 from nasgen.space.network import build_network
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer
 
 NETWORKS: tuple[str, ...] = ("alpha_x", "nb201")

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from nasgen.config import NB201SearchConfig
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, from_index, to_index
+from nasgen.nb201.config import NB201SearchConfig
 from nasgen.nb201.oracle import BudgetExhausted, Oracle
 
 Strategy = Callable[[Oracle, np.random.Generator, NB201SearchConfig], None]

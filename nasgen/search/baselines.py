@@ -14,10 +14,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig, HLEvoConfig, SamplerConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, change_width_or_stride, evolve, history_row
 from nasgen.search.objective import Evaluator, satisfies
+from nasgen.space.config import SamplerConfig
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import CHANNELS, MAX_LAYERS, Layer, MacroArch
 from nasgen.space.mutations import mutate as mutate_cell

@@ -18,8 +18,8 @@ from scipy import optimize
 from scipy.stats import norm
 from torch import nn
 
-from nasgen.config import DNGOConfig
 from nasgen.errors import NasgenError
+from nasgen.search.config import DNGOConfig
 
 
 class BayesianLinearRegression:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig
 from nasgen.errors import ConfigError, NasgenError
+from nasgen.search.config import ConstraintConfig
 from nasgen.search.objective import Evaluator, satisfies
 from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import CHANNELS, STRIDES, HLSequence, MacroArch

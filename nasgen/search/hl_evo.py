@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig, HLEvoConfig
 from nasgen.errors import ConfigError, MutationNotApplicable
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nasgen.config import ConstraintConfig, ZCConfig
 from nasgen.errors import ConfigError
+from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import Cost
 from nasgen.space.macro import MacroArch
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer
 
 OBJECTIVES: tuple[str, ...] = ("tcet", "zen", "zico")

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from transformers import GPTNeoConfig, GPTNeoForCausalLM
 
-from nasgen.config import SGConfig
 from nasgen.errors import ArtifactMissingError, CorruptArtifactError
+from nasgen.sg.config import SGConfig
 from nasgen.sg.tokenizer import BOS, EOS, PAD, TOKENS_PER_POSITION, SGTokenizer
 from nasgen.space.macro import MAX_LAYERS
 

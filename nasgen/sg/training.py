@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from transformers import GPTNeoForCausalLM
 
-from nasgen.config import SGConfig
 from nasgen.early_stopping import EarlyStopping
 from nasgen.errors import ConfigError
+from nasgen.sg.config import SGConfig
 from nasgen.sg.model import build
 from nasgen.sg.tokenizer import PAD, SEP, SGTokenizer
 from nasgen.space.macro import HLSequence

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nasgen.config import SamplerConfig
 from nasgen.errors import ConfigError
 from nasgen.space import canonical
 from nasgen.space.canonical import MAX_NODES, MAX_OPS
+from nasgen.space.config import SamplerConfig
 from nasgen.space.ops import NUM_OPS
 
 PAPER_MICRO_SPACE = 1e17  # paper Section 3.1: "approximately up to 1e17 configurations"

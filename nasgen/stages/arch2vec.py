@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.arch2vec.encoding import Encoding
 from nasgen.arch2vec.graphnet import GRAPHNET
 from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.model import Arch2Vec
 from nasgen.arch2vec.training import tensors, train
-from nasgen.config import Arch2VecConfig
 from nasgen.nb201.arch import all_archs
 from nasgen.stages import cells as cell_stage
 from nasgen.stages import frozen_encoder

@@ -19,10 +19,11 @@ import time
 
 import numpy as np
 
+from nasgen.cate.config import CATEConfig
 from nasgen.cate.graphs import GRAPHNET, NB201, TokenSpace
 from nasgen.cate.model import PairModel
 from nasgen.cate.pretraining import encode, train
-from nasgen.config import ZC_VECTOR, CATEConfig, ClusterConfig
+from nasgen.clusters.config import ClusterConfig
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import all_archs
 from nasgen.nb201.data import accuracy_table
@@ -33,6 +34,7 @@ from nasgen.stages import cells as cell_stage
 from nasgen.stages import clusters, frozen_encoder
 from nasgen.stages.frozen_encoder import embeddings  # noqa: F401  (the stage's reader)
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.zc.config import ZC_VECTOR
 from nasgen.zc.transform import ZCTransform
 
 STAGE = "cate"

@@ -19,9 +19,9 @@ import pyarrow as pa
 import torch
 
 from nasgen.ccnf.cnf import CCNF
+from nasgen.ccnf.config import CCNFConfig
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.ccnf.training import History, train
-from nasgen.config import CCNFConfig, ZCConfig
 from nasgen.device import resolve_device
 from nasgen.errors import CorruptArtifactError
 from nasgen.gvae import GVAE, encode_cells
@@ -33,6 +33,7 @@ from nasgen.stages import zc as zc_stage
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
 from nasgen.zc.conditions import with_exact_costs
+from nasgen.zc.config import ZCConfig
 
 STAGE = "ccnf"
 WEIGHTS = "weights.safetensors"

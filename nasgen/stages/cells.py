@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from nasgen.config import SampleCellsConfig
 from nasgen.errors import ArtifactMissingError
 from nasgen.nb201.cell import nb201_codes
 from nasgen.space import canonical
 from nasgen.space.cell import Cell, cells_from_codes
+from nasgen.space.config import SampleCellsConfig
 from nasgen.space.ops import OPS
 from nasgen.space.sampling import Cursor, unique_codes
 from nasgen.store import ArtifactStore, Ref, content_key, store_of

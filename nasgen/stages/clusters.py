@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from nasgen.cluster import ClusterModel, Selection, fit_clusters, selection_png
-from nasgen.config import ClusterConfig
+from nasgen.clusters.config import ClusterConfig
+from nasgen.clusters.gmm import ClusterModel, Selection, fit_clusters, selection_png
 from nasgen.errors import CorruptArtifactError
 from nasgen.stages import zc
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of

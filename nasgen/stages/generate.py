@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from nasgen.config import GenerateConfig
 from nasgen.errors import ConfigError
 from nasgen.generate.candidates import Generation, run
+from nasgen.generate.config import GenerateConfig
 from nasgen.generate.export import export_network, load_network
 from nasgen.generate.picture import network_png
 from nasgen.generate.request import GenerateRequest

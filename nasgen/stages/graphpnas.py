@@ -9,9 +9,9 @@ validity / uniqueness of ``diversity_samples`` draws of the trained generator) a
 
 from __future__ import annotations
 
-from nasgen.config import GraphPNASCellsConfig, GraphPNASConfig
 from nasgen.errors import ConfigError, CorruptArtifactError
 from nasgen.graphpnas import cells as gp_cells
+from nasgen.graphpnas.config import GraphPNASCellsConfig, GraphPNASConfig
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
 from nasgen.search.history import schema, to_table

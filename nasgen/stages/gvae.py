@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from nasgen.config import GVAEConfig
 from nasgen.errors import CorruptArtifactError
+from nasgen.gvae.config import GVAEConfig
 from nasgen.gvae.metrics import evaluate, tsne_png
 from nasgen.gvae.model import GVAE
 from nasgen.gvae.training import History, encode, train

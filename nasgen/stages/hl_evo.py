@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from nasgen.config import ConstraintConfig, HLEvoConfig
 from nasgen.errors import ConfigError
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import schema, to_table
 from nasgen.search.hl_evo import hl_evo, initial_cluster
 from nasgen.search.objective import Evaluator

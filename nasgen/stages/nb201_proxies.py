@@ -13,8 +13,8 @@ import time
 import pandas as pd
 import pyarrow as pa
 
-from nasgen.config import NB201ProxiesConfig
 from nasgen.nb201.arch import from_index, sample_indices, to_string
+from nasgen.nb201.config import NB201ProxiesConfig
 from nasgen.nb201.data import accuracy_table
 from nasgen.nb201.scoring import rank_correlations, score_archs
 from nasgen.store import ArtifactStore, Ref, content_key, store_of

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nasgen.config import Profile, SampleCellsConfig, ScoreCellsConfig
+from nasgen.config import Profile
 from nasgen.errors import ArtifactMissingError
+from nasgen.space.config import SampleCellsConfig
 from nasgen.stages import cells, zc
 from nasgen.stages.registry import Stage, run, stage
 from nasgen.store import ArtifactStore, Ref, store_of
+from nasgen.zc.config import ScoreCellsConfig
 
 Refs = dict[str, "Ref | list[Ref]"]
 

@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nasgen.config import SGConfig
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError, CorruptArtifactError
+from nasgen.sg.config import SGConfig
 from nasgen.sg.model import restore, state_dict
 from nasgen.sg.sampling import generate
 from nasgen.sg.tokenizer import SGTokenizer

@@ -15,13 +15,13 @@ import math
 import pyarrow as pa
 import torch
 
-from nasgen.config import DatasetConfig, TrainRecipe
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.space.network import build_network
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key
 from nasgen.train.checkpoint import checkpoint_bytes
+from nasgen.train.config import DatasetConfig, TrainRecipe
 from nasgen.train.datasets import load_dataset, with_validation
 from nasgen.train.loop import train_network
 

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nasgen.config import ScoreCellsConfig
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError, NasgenError
 from nasgen.space.cell import Cell
 from nasgen.stages import cells as cell_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.zc.config import ScoreCellsConfig
 from nasgen.zc.plots import overview_png
 from nasgen.zc.scorer import STATUSES, Scorer
 

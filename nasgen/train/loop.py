@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.utils import data
 
-from nasgen.config import TrainRecipe
 from nasgen.train.augment import augment
+from nasgen.train.config import TrainRecipe
 from nasgen.train.datasets import Dataset
 
 

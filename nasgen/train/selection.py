@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nasgen.config import SelectionConfig, TrainRecipe
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
+from nasgen.train.config import SelectionConfig, TrainRecipe
 
 
 @dataclass(frozen=True)

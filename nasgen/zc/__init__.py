@@ -4,8 +4,8 @@ Modules: common (batch, Gram matrices, SSNR, state guards), naswot, saliency (SN
 zico, record (all proxies of one network with shared passes), scorer (seeded networks, failure rows).
 """
 
-from nasgen.config import ZC_VECTOR
 from nasgen.zc.common import ZCBatch, make_batch
+from nasgen.zc.config import ZC_VECTOR
 from nasgen.zc.record import STANDALONE, zc_record
 from nasgen.zc.scorer import Scorer, seeded_network
 

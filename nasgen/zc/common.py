@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from nasgen.config import ZCConfig
 from nasgen.errors import ConfigError
+from nasgen.zc.config import ZCConfig
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
 # float32 holds every integer below 2^24 exactly: up to that many units a Gram matrix of +-1 codes is exact.

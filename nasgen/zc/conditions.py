@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nasgen.config import ZCConfig
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import reference_macro
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.transform import ZCTransform
 
 COST_COMPONENTS = ("params", "flops")

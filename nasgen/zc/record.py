@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from nasgen.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig
 from nasgen.space.cost import Cost, count_module
 from nasgen.zc import naswot as _naswot
 from nasgen.zc import saliency, tcet, zen, zico
 from nasgen.zc.common import ZCBatch, preserved_state
+from nasgen.zc.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig
 from nasgen.zc.variants import snip_ssnr_form, split_tcet, tcet_value
 
 # Columns whose definition the config names: `snip_ssnr` is the form z(x) uses, `tcet` the searches' objective.

@@ -18,13 +18,13 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from nasgen.config import ZCConfig
 from nasgen.device import resolve_device
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch, reference_macro
 from nasgen.space.network import Network, build_network
 from nasgen.zc.common import WEIGHT_LAYERS, make_batch
+from nasgen.zc.config import ZCConfig
 from nasgen.zc.record import zc_record
 
 STATUSES = ("ok", "nan", "error", "oom")

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasgen.config import SNIP_SSNR_FORMS, TCET_MODES, TCET_SALIENCIES, TCET_VARIANTS
 from nasgen.zc.common import ssnr
+from nasgen.zc.config import SNIP_SSNR_FORMS, TCET_MODES, TCET_SALIENCIES, TCET_VARIANTS
 
 
 def _population_std(values: list[float]) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
-from nasgen.config import ClusterConfig
+from nasgen.clusters.config import ClusterConfig
 from nasgen.errors import ConfigError
 from nasgen.zc.transform import ZCTransform
 

@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 import torch
 
 from nasgen.ccnf.sampling import CellSampler, GenerationError
-from nasgen.config import NB201_CELLS, HierarchyCondition, NB201HierarchyConfig, Profile, SampleCellsConfig
+from nasgen.config import Profile
 from nasgen.errors import ConfigError
 from nasgen.nb201.cell import BEST_CIFAR10, nb201_cell, nb201_indices
+from nasgen.nb201.config import HierarchyCondition, NB201HierarchyConfig, NB201SearchConfig
 from nasgen.space.cell import Cell
+from nasgen.space.config import NB201_CELLS, SampleCellsConfig
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import clusters as cluster_stage
 from nasgen.stages import pipeline
@@ -33,11 +35,12 @@ from nasgen.zc.scorer import Scorer
 PRETRAINED = "ccnf"  # the last pretrain step the method needs
 
 
-def pretrain_profile(prof: Profile) -> Profile:
-    """``prof`` with its `cells` on NB-201, ``labelled`` of them scored, and the CCNF's training cells set:
-    every other section (families, G-VAE, CCNF) is the profile's own, so this is the pipeline on NB-201."""
-    h = prof.nb201_search.hierarchy
-    cells = SampleCellsConfig(space="nb201", n=h.cells or NB201_CELLS, seed=prof.nb201_search.seed,
+def pretrain_profile(prof: Profile, search: NB201SearchConfig) -> Profile:
+    """``prof`` with its `cells` on NB-201, ``labelled`` of them scored, and the CCNF's training cells set (the
+    benchmark's ``search.hierarchy``): every other section (families, G-VAE, CCNF) is the profile's own, so this
+    is the pipeline on NB-201."""
+    h = search.hierarchy
+    cells = SampleCellsConfig(space="nb201", n=h.cells or NB201_CELLS, seed=search.seed,
                               shard_size=prof.cells.shard_size)  # fmt: skip
     return prof.model_copy(update={
         "cells": cells,
@@ -46,9 +49,10 @@ def pretrain_profile(prof: Profile) -> Profile:
     })  # fmt: skip
 
 
-def pretrain(store: ArtifactStore, prof: Profile, device: str = "cpu", upto: str = PRETRAINED) -> dict[str, Ref]:
+def pretrain(store: ArtifactStore, prof: Profile, search: NB201SearchConfig, device: str = "cpu",
+             upto: str = PRETRAINED) -> dict[str, Ref]:  # fmt: skip
     """The NB-201 pretrain artifacts through ``upto`` (the CCNF), each stored (and found again) by its key."""
-    return pipeline.build(store, pretrain_profile(prof), device, upto=upto)  # type: ignore[return-value]
+    return pipeline.build(store, pretrain_profile(prof, search), device, upto=upto)  # type: ignore[return-value]
 
 
 def family_members(zc_ref: Ref, clusters_ref: Ref, proxy: str) -> pd.DataFrame:

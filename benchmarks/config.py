@@ -1,0 +1,72 @@
+"""The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`), beside the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from nasgen.config import ProfileName, load_profile, settle
+from nasgen.frozen import Frozen
+from nasgen.nb201.config import NB201SearchConfig
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+
+
+class RehearseConfig(Frozen):
+    """The slice of data `nasgen rehearse` runs a profile's stages on (benchmarks/rehearse.py). Model sizes and
+    numeric settings stay the profile's; only data sizes and loop lengths shrink, and the measured time per
+    unit of work is extrapolated to the profile's full sizes."""
+
+    cells: int = Field(2_000, ge=20)  # sampled (cells.n), all trained on by the G-VAE and the CCNF
+    labelled: int = Field(64, ge=8)  # ZC-scored (zc.n_labelled)
+    gvae_epochs: int = Field(25, ge=1)  # ~200 optimiser steps at batch 256 on 1,800 training cells
+    ccnf_epochs: int = Field(5, ge=1)
+    hl_evo_iterations: int = Field(20, ge=2)  # per constraint level
+    sg_epochs: int = Field(1, ge=1)
+    generate_n: int = Field(10, ge=1)
+    memory_poll_s: float = Field(0.05, gt=0)  # how often the peak-RSS sampler reads /proc
+
+
+class GPUBenchConfig(Frozen):
+    """`nasgen bench gpu` (benchmarks/gpu.py): sized to fit ten minutes on one GPU at the paper profile."""
+
+    zc_cells: int = Field(64, ge=1)  # timed cells per ZC worker process, after one warm-up cell
+    workers: tuple[int, ...] = (1, 2, 4)  # ZC worker processes sharing the device
+    train_steps: int = Field(50, ge=1)  # timed optimiser steps of the G-VAE, the CCNF and the SG (after warm-up)
+    sg_positions: int = Field(20, ge=1)  # HL positions of the SG's training sequences (paper Section 4.3: <= 20)
+    network_params: int = Field(1_000_000, ge=1_000)  # size of the trained network (a random macro below it)
+    images: int = Field(5_120, ge=8)  # synthetic CIFAR-shaped training images per epoch
+    image_epochs: int = Field(2, ge=2)  # the first one is the warm-up
+    # alpha_x forward+backward at these batches: launch-bound when about equal (batch norm needs two samples)
+    launch_batches: tuple[int, int] = (2, 64)
+    launch_repeats: int = Field(10, ge=1)
+    launch_bound_ratio: float = Field(2.0, gt=1)  # below it, the larger batch barely costs more: launch-bound
+    seed: int = 0
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu")
+
+
+class BenchProfile(Frozen):
+    """The benchmarks' sections of a profile (``benchmarks/profiles/<name>.yaml``): sizes of benchmarks, not of
+    the library's stages, so they stay out of ``nasgen.config.Profile``."""
+
+    name: ProfileName
+    nb201_search: NB201SearchConfig = NB201SearchConfig()
+    rehearse: RehearseConfig = RehearseConfig()
+    bench_gpu: GPUBenchConfig = GPUBenchConfig()
+
+
+def bench_profile(name: str, config_file: str | Path | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> BenchProfile:  # fmt: skip
+    """Profile ``name``'s benchmark sections, then a YAML file's and ``--set`` overrides of those sections."""
+    return settle(load_profile(name, BenchProfile, PROFILE_DIR), config_file, overrides)
+
+
+def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the library profile's overrides, the benchmark sections' ones), by the section each path starts with."""
+    bench = {k: v for k, v in overrides.items() if k.split(".")[0] in BENCH_SECTIONS}
+    return {k: v for k, v in overrides.items() if k not in bench}, bench

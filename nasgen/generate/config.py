@@ -1,0 +1,26 @@
+"""Generate-for-condition's defaults (stage `generate`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from nasgen.frozen import Frozen
+from nasgen.zc.config import ZCConfig
+
+GENERATE_PROXIES: tuple[str, ...] = ("tcet", "params", "flops")
+
+
+class GenerateConfig(Frozen):
+    """Defaults of generate-for-condition (flows/generate.py); a request overrides n, top_k and seed."""
+
+    n: int = Field(100, ge=1)  # HL sequences sampled from the SG
+    top_k: int = Field(5, ge=1)  # networks kept, by T-CET
+    decoding: Literal["sample", "greedy"] = "sample"  # greedy: one sequence, n materialisations (paper Eq. 8)
+    temperature: float = Field(1.0, gt=0)
+    budget_fraction: float = Field(0.8, gt=0, le=1)  # the SG is asked for params/FLOPs of this share of the budget
+    aim_high: str | None = "tcet"  # also condition on this field's top bin (the history's best T-CET); None: off
+    # The scorer of the candidates (input and classes come from the request). Only what ranking needs: T-CET's
+    # passes alone cost ~45% of the full record (README, ZC benchmark).
+    zc: ZCConfig = ZCConfig(proxies=GENERATE_PROXIES)
