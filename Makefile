@@ -36,8 +36,9 @@ bench: $(STAMP)
 	$(BIN)/nasgen bench zc --json
 
 lint: $(STAMP)
-	$(BIN)/ruff check nasgen tasks flows benchmarks deployments tests
-	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments tests
+	$(BIN)/ruff check nasgen tasks flows benchmarks deployments cli tests
+	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments cli tests
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -30,12 +30,12 @@ import numpy as np
 import torch
 
 from benchmarks.machine import machine_info
-from nasgen.arch2vec.cells import AlphaXOracle
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
 from nasgen.graphpnas import cells as gp
 from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.progress import ProgressLine
+from nasgen.search.alpha_x import AlphaXOracle
 from nasgen.search.evolution import SearchResult
 from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell

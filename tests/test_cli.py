@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nasgen.cli import app, main
+from cli.main import app, main
 from tests.conftest import run_cli
 
 runner = CliRunner()

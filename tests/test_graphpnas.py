@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from benchmarks.config import bench_profile
 from nasgen.errors import InvalidCellError
 from nasgen.graphpnas.config import GraphPNASConfig
-from nasgen.graphpnas.graphs import Graph, GraphSpace, from_cell, graphnet_space, nb201_space, to_cell, to_nb201
+from nasgen.graphpnas.graphs import Graph, GraphSpace, from_cell, graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
 from nasgen.nb201.arch import check
+from nasgen.nb201.graphs import graph_space as nb201_space
+from nasgen.nb201.graphs import to_arch as to_nb201
 
 SMALL = GraphPNASConfig(hidden=32, steps=2, mixtures=3)
 

@@ -13,7 +13,6 @@ dissertation's baseline (0.4) and EI target (0.95) were set for. A failed score 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,56 +20,17 @@ import numpy as np
 from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.errors import ConfigError
+from nasgen.search.alpha_x import AlphaXOracle, alpha_x_satisfies
 from nasgen.search.config import ConstraintConfig
-from nasgen.search.evolution import Candidate, Member, SearchResult, history_row
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.evolution import SearchResult
+from nasgen.search.objective import Evaluator
 from nasgen.space.cell import Cell
-from nasgen.space.cost import macro_cost
-from nasgen.space.macro import reference_macro
 
 SEARCHES = {"arch2vec_rl": rl_search, "arch2vec_bo": bo_search, "cate_dngo_ls": dngo_ls_search}
 
 
 def log_reward(value: float) -> float:
     return math.log10(value) / 10 if math.isfinite(value) and value > 0 else 0.0
-
-
-class AlphaXOracle:
-    """Answers the objective of alpha_x(cell) for rows of a pool, at most ``budget`` evaluations, and keeps the
-    run's history as a ``SearchResult`` (the search benchmark's currency)."""
-
-    def __init__(self, cells: Sequence[Cell], evaluator: Evaluator, constraint: ConstraintConfig, budget: int,
-                 method: str) -> None:  # fmt: skip
-        self.cells, self.evaluator, self.constraint = cells, evaluator, constraint
-        self.budget, self.method = budget, method
-        self.start = evaluator.evaluations
-        self.result = SearchResult()
-        self.t0 = time.perf_counter()
-
-    @property
-    def left(self) -> int:
-        return self.budget - (self.evaluator.evaluations - self.start)
-
-    def query(self, row: int) -> float:
-        return self.query_cell(self.cells[row])
-
-    def query_cell(self, cell: Cell) -> float:
-        """The objective of alpha_x(cell) (one evaluation unless the evaluator's cache has it)."""
-        macro = reference_macro(cell, self.evaluator.cfg.input_shape, self.evaluator.cfg.classes)
-        rec = self.evaluator.record(macro)
-        m = Member(Candidate(macro, None, self.method), macro_cost(macro), rec, self.evaluator.fitness(rec))
-        res = self.result
-        res.best = m if res.best is None or m.fitness > res.best.fitness else res.best
-        spent = self.evaluator.evaluations - self.start
-        res.history.append(history_row(m, len(res.history), self.method, self.constraint, self.evaluator, spent,
-                                       time.perf_counter() - self.t0))  # fmt: skip
-        res.evaluations = spent
-        return m.fitness
-
-
-def alpha_x_satisfies(cell: Cell, constraint: ConstraintConfig, input_shape, classes) -> bool:
-    """Whether alpha_x(cell) meets ``constraint`` (analytic cost: no evaluation)."""
-    return satisfies(macro_cost(reference_macro(cell, input_shape, classes)), constraint)
 
 
 def within(cells: Sequence[Cell], table: np.ndarray, constraint: ConstraintConfig, input_shape, classes):

@@ -5,7 +5,7 @@ output node: 8 nodes in topological order (input, the 6 edge ops in NB-201's str
 of edge i -> j reads every op node of an edge into i (the input node when i = 0) and feeds every op node of an
 edge out of j (the output node when j = 3). The adjacency is therefore the same for all 15,625 cells; only the
 ops differ, and ``none``/``skip_connect`` stay op nodes, as in the dissertation's figure 1.2. Node labels are
-one of ``VOCAB`` = input, NB-201's 5 ops (its own order), output.
+one of ``VOCAB`` = input, NB-201's 5 ops (its own order), output. The adjacency is ``nasgen.nb201.graphs``'.
 """
 
 from __future__ import annotations
@@ -15,28 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from nasgen.arch2vec.encoding import Encoding
-from nasgen.nb201.arch import EDGES, NODES, OPS, Arch, check
+from nasgen.nb201.arch import OPS, Arch, check
+from nasgen.nb201.graphs import ADJACENCY, INPUT, N_NODES, OUTPUT
 
 VOCAB: tuple[str, ...] = ("input", *OPS, "output")
-N_NODES = len(EDGES) + 2
-INPUT, OUTPUT = 0, N_NODES - 1
-
-
-def _adjacency() -> np.ndarray:
-    a = np.zeros((N_NODES, N_NODES), dtype=np.int8)
-    op_node = {e: k + 1 for k, e in enumerate(EDGES)}
-    for (i, j), k in op_node.items():
-        sources = [INPUT] if i == 0 else [op_node[e] for e in EDGES if e[1] == i]
-        targets = [OUTPUT] if j == NODES - 1 else [op_node[e] for e in EDGES if e[0] == j]
-        for s in sources:
-            a[s, k] = 1
-        for t in targets:
-            a[k, t] = 1
-    return a
-
-
-ADJACENCY = _adjacency()  # upper triangular: string order is a topological order of the op nodes
-assert not np.tril(ADJACENCY).any()
 
 
 def encode(arch: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

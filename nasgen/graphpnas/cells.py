@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nasgen.arch2vec.cells import AlphaXOracle, alpha_x_satisfies
 from nasgen.errors import InvalidCellError
 from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.graphpnas.explorer import prior
 from nasgen.graphpnas.graphs import Graph, graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
 from nasgen.graphpnas.search import ReplayBuffer, search
+from nasgen.search.alpha_x import AlphaXOracle, alpha_x_satisfies
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.objective import Evaluator

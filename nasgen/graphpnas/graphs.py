@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from nasgen.errors import InvalidCellError
 
 
@@ -94,13 +92,6 @@ def graphnet_space() -> GraphSpace:
     return GraphSpace("graphnet", NUM_OPS, MAX_OPS)
 
 
-def nb201_space() -> GraphSpace:
-    from nasgen.arch2vec.graphs import ADJACENCY, N_NODES
-
-    edges = frozenset((int(i), int(j)) for i, j in zip(*np.nonzero(ADJACENCY)))
-    return GraphSpace("nb201", 5, N_NODES - 2, edges)
-
-
 def from_cell(cell) -> Graph:
     """A GraphNet ``Cell`` in its stored (topological) order."""
     return Graph(tuple(cell.ops), frozenset(cell.edges))
@@ -110,9 +101,3 @@ def to_cell(g: Graph):
     from nasgen.space.cell import Cell
 
     return Cell(g.ops, tuple(g.edges))
-
-
-def to_nb201(g: Graph) -> tuple[str, ...]:
-    from nasgen.nb201.arch import OPS
-
-    return tuple(OPS[o] for o in g.ops)

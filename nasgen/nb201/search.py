@@ -17,8 +17,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from nasgen.graphpnas.graphs import Graph
+from nasgen.graphpnas.search import search as graphpnas_search
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, from_index, to_index
 from nasgen.nb201.config import NB201SearchConfig
+from nasgen.nb201.graphs import graph_space, to_arch
 from nasgen.nb201.oracle import BudgetExhausted, Oracle
 
 Strategy = Callable[[Oracle, np.random.Generator, NB201SearchConfig], None]
@@ -81,17 +84,15 @@ def reinforce(oracle: Oracle, rng: np.random.Generator, cfg: NB201SearchConfig) 
 def graphpnas(oracle: Oracle, rng: np.random.Generator, cfg: NB201SearchConfig) -> None:
     """GraphPNAS (nasgen.graphpnas) on arch2vec's 8-node op DAG of NB-201: only op types are generated; the
     reward is the oracle's answer; the explorer draws uniform architectures."""
-    from nasgen.graphpnas import graphs, search
+    space = graph_space()
 
-    space = graphs.nb201_space()
+    def explore(r: np.random.Generator) -> Graph:
+        return Graph(tuple(int(o) for o in r.integers(len(OPS), size=len(EDGES))), space.fixed_edges)
 
-    def explore(r: np.random.Generator) -> graphs.Graph:
-        return graphs.Graph(tuple(int(o) for o in r.integers(len(OPS), size=len(EDGES))), space.fixed_edges)
+    def evaluate(g: Graph) -> float:
+        return oracle.query(to_index(to_arch(g)))
 
-    def evaluate(g: graphs.Graph) -> float:
-        return oracle.query(to_index(graphs.to_nb201(g)))
-
-    search.search(space, evaluate, lambda: oracle.left <= 0, explore, lambda g: g.ops, cfg.graphpnas, rng)
+    graphpnas_search(space, evaluate, lambda: oracle.left <= 0, explore, lambda g: g.ops, cfg.graphpnas, rng)
 
 
 STRATEGIES: dict[str, Strategy] = {

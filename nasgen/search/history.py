@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pyarrow as pa
 
 BASE_FIELDS = [
@@ -36,3 +39,23 @@ def to_table(rows: list[dict], proxies: tuple[str, ...]) -> pa.Table:
 
 def from_table(table: pa.Table) -> list[dict]:
     return table.to_pylist()
+
+
+def curve_png(history: list[dict], title: str, objective: str = "tcet") -> bytes:
+    """Best objective against ZC evaluations, and the history's objective against params (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ev = np.array([r["evaluations"] for r in history])
+    fit = np.array([r["fitness"] for r in history])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.step(ev, np.maximum.accumulate(fit), where="post")
+    a.set(xlabel="ZC evaluations", ylabel=f"best {objective} so far", title=title)
+    b.scatter([r["params"] for r in history], fit, s=6, c=[r["iteration"] for r in history], cmap="viridis")
+    b.set(xscale="log", xlabel="params", ylabel=objective, title="history H (colour: iteration)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()

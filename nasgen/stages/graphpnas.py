@@ -14,9 +14,8 @@ from nasgen.graphpnas import cells as gp_cells
 from nasgen.graphpnas.config import GraphPNASCellsConfig, GraphPNASConfig
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
-from nasgen.search.history import schema, to_table
+from nasgen.search.history import curve_png, schema, to_table
 from nasgen.search.objective import Evaluator
-from nasgen.stages.hl_evo import curve_png
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 

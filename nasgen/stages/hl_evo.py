@@ -12,17 +12,15 @@ ZC evaluations, and params vs T-CET of H).
 
 from __future__ import annotations
 
-import io
 import time
-
-import numpy as np
 
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
-from nasgen.search.history import schema, to_table
+from nasgen.search.history import curve_png, schema, to_table
 from nasgen.search.hl_evo import hl_evo, initial_cluster
 from nasgen.search.objective import Evaluator
 from nasgen.stages import ccnf as ccnf_stage
+from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
 STAGE = "hl_evo"
@@ -48,8 +46,6 @@ def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, graphpnas_ref:
 
 def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig,
             graphpnas_ref: Ref | None = None, progress=None, device: str = "cpu") -> Ref:  # fmt: skip
-    from nasgen.stages import graphpnas as graphpnas_stage  # it draws hl_evo's curve: imported here, not above
-
     upstream = _upstream(ccnf_ref, cfg, graphpnas_ref)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
     gen_cell = sampler.cell_source() if graphpnas_ref is None else graphpnas_stage.cell_source(
@@ -81,29 +77,10 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip
         w.write_json("stats.json", stats)
-        w.write_bytes(CURVE, curve_png(res.history, level.name, cfg.objective))
+        w.write_bytes(CURVE, curve_png(res.history, f"HL-Evo, {level.name}", cfg.objective))
         w.rows = len(res.history)
         w.meta.update(stats=stats)
     return w.ref
-
-
-def curve_png(history: list[dict], title: str, objective: str = "tcet") -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ev = np.array([r["evaluations"] for r in history])
-    fit = np.array([r["fitness"] for r in history])
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.step(ev, np.maximum.accumulate(fit), where="post")
-    a.set(xlabel="ZC evaluations", ylabel=f"best {objective} so far", title=f"HL-Evo, {title}")
-    b.scatter([r["params"] for r in history], fit, s=6, c=[r["iteration"] for r in history], cmap="viridis")
-    b.set(xscale="log", xlabel="params", ylabel=objective, title="history H (colour: iteration)")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def load_history(store: ArtifactStore, ref: Ref):

@@ -1,0 +1,1 @@
+"""The `nasgen` command (``cli.main``): the outermost layer, over flows, benchmarks and deployments."""
