@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+import flows  # noqa: F401  (Prefect's defaults for the project, set before anything imports Prefect)
 from nasgen.config import PROFILE_NAMES
 from nasgen.device import DEVICE_HELP
 from nasgen.errors import NasgenError
