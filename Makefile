@@ -7,7 +7,7 @@ PROFILE ?= demo
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test test-slow test-server bench lint clean venv
+.PHONY: demo test test-slow test-server bench lint docs clean venv
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check nasgen tasks flows benchmarks deployments cli tests
 	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments cli tests
 	$(BIN)/lint-imports
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link, page or anchor fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache
