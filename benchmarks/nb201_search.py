@@ -91,9 +91,9 @@ def _oracle_method(strategy: str, cfg: NB201SearchConfig, runs: int | None = Non
 
 
 LATENT = {  # name -> (search, embedding stage, runs field)
-    "arch2vec-rl": (rl_search, "arch2vec", "arch2vec_rl_runs"),
-    "arch2vec-bo": (bo_search, "arch2vec", "arch2vec_bo_runs"),
-    "cate-dngo-ls": (dngo_ls_search, "cate", "cate_runs"),
+    "arch2vec_rl": (rl_search, "arch2vec", "arch2vec_rl_runs"),
+    "arch2vec_bo": (bo_search, "arch2vec", "arch2vec_bo_runs"),
+    "cate_dngo_ls": (dngo_ls_search, "cate", "cate_runs"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Flow `zc-fanout` (deployment `zc`): ZC scoring fanned out as runs of the `zc-shard` deployment.
+"""Flow `zc-fanout` (deployment `zc-fanout`): ZC scoring fanned out as runs of the `zc` deployment.
 
 Each child is a `zc` flow run restricted to a group of shards and picked up by any worker of its pool
 (on a GPU pool one worker per GPU: `nasgen worker --pool gpu --gpu I`). Results land in the shared store as
@@ -24,7 +24,7 @@ from nasgen.errors import ConfigError, NasgenError
 from nasgen.stages import zc
 from nasgen.store import Ref
 
-SHARD_DEPLOYMENT = "zc/zc-shard"
+SHARD_DEPLOYMENT = "zc/zc"  # flow/deployment: each deployment is named after its flow
 
 
 class ShardsIncompleteError(NasgenError):
@@ -62,7 +62,7 @@ def zc_fanout(
     poll_seconds: float = 5.0,
     round_timeout_seconds: float = 24 * 3600.0,
 ) -> Ref:
-    """Score the profile's labelled cells with ``parts`` concurrent `zc-shard` runs; returns the `zc` ref."""
+    """Score the profile's labelled cells with ``parts`` concurrent `zc` deployment runs; returns the `zc` ref."""
     log = get_run_logger()
     if parts < 1 or max_rounds < 1:
         raise ConfigError("parts and max_rounds must be >= 1")

@@ -29,14 +29,14 @@ def test_every_deployment_names_a_flow_and_valid_parameters():
         assert int(env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]) >= 30  # heartbeats feed the zombie automation
         assert all(s["active"] is False for s in d.get("schedules", []))  # present, off until switched on
         names.add(d["name"])
-    assert names == {"pretrain", "zc-shard", "zc", "generate", "evaluate", "select-and-train"}
+    assert names == {"pretrain", "zc", "zc-fanout", "generate", "evaluate", "select-and-train"}
 
 
 def test_the_fanout_dispatches_to_the_shard_deployment():
     from flows.zc import zc_flow
     from flows.zc_fanout import SHARD_DEPLOYMENT
 
-    shard = next(d for d in _deployments() if d["name"] == "zc-shard")
+    shard = next(d for d in _deployments() if d["name"] == "zc")
     assert shard["entrypoint"] == "flows/zc.py:zc_flow"
     assert SHARD_DEPLOYMENT == f"{zc_flow.name}/{shard['name']}"
 

@@ -128,9 +128,9 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
         runs.update(
             {
-                "arch2vec-rl": cfg.arch2vec_rl_runs,
-                "arch2vec-bo": cfg.arch2vec_bo_runs,
-                "cate-dngo-ls": cfg.cate_runs,
+                "arch2vec_rl": cfg.arch2vec_rl_runs,
+                "arch2vec_bo": cfg.arch2vec_bo_runs,
+                "cate_dngo_ls": cfg.cate_runs,
                 "graphpnas": cfg.graphpnas_runs,
             }
         )
@@ -156,8 +156,8 @@ def test_only_the_named_methods_run_and_an_unknown_one_is_named(tmp_path):
     from benchmarks.nb201_search import run
     from nasgen.errors import ConfigError
 
-    out = run(profile="tiny", store=str(tmp_path), progress=False, only=["arch2vec-bo", "random"])
-    assert set(out["methods"]) == {"arch2vec-bo", "random"} and "zc" not in out  # no zero-cost pool was scored
+    out = run(profile="tiny", store=str(tmp_path), progress=False, only=["arch2vec_bo", "random"])
+    assert set(out["methods"]) == {"arch2vec_bo", "random"} and "zc" not in out  # no zero-cost pool was scored
     assert not (tmp_path / "nb201_proxies").exists()
     with pytest.raises(ConfigError, match="unknown nb201-search method"):
         run(profile="tiny", store=str(tmp_path), progress=False, only=["bo"])

@@ -29,7 +29,7 @@ from tests.conftest import _free_port
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-DEPLOYMENTS = {"pretrain", "zc-shard", "zc", "generate", "evaluate", "select-and-train"}
+DEPLOYMENTS = {"pretrain", "zc", "zc-fanout", "generate", "evaluate", "select-and-train"}
 LIMIT, SHARD = 40, 2  # 20 shards of 2 cells at the demo ZC config (about a second each on this CPU)
 
 
@@ -108,7 +108,7 @@ def test_zc_fanout_on_a_real_server_survives_a_killed_worker(server, tmp_path):
                    for i in range(2)]  # fmt: skip
     parent = _post(
         api,
-        f"/deployments/{deployments['zc']['id']}/create_flow_run",
+        f"/deployments/{deployments['zc-fanout']['id']}/create_flow_run",
         {
             "parameters": {
                 "cells": cref.uri,

@@ -32,8 +32,8 @@ PUBLISHED_SEARCH: dict[str, dict[str, tuple[float, float, float, float]]] = {
     },
     "dissertation Table 3.3 (500 runs, 12,000 s)": {
         "random": (90.94, 0.38, 93.75, 0.37), "rea": (91.08, 0.43, 93.84, 0.43),
-        "reinforce": (91.03, 0.33, 93.82, 0.31), "arch2vec-rl": (91.32, 0.42, 94.12, 0.42),
-        "arch2vec-bo": (91.41, 0.22, 94.18, 0.24),
+        "reinforce": (91.03, 0.33, 93.82, 0.31), "arch2vec_rl": (91.32, 0.42, 94.12, 0.42),
+        "arch2vec_bo": (91.41, 0.22, 94.18, 0.24),
     },
     "NASWOT Table 2a (Mellor et al. 2021, 500 runs)": {
         "random": (90.93, 0.36, 93.70, 0.36), "rea": (91.19, 0.31, 93.92, 0.30),

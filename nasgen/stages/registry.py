@@ -137,7 +137,7 @@ STAGES: dict[str, Stage] = {
             clusters.key,
             clusters.compute,
             section="clusters",
-            title="cell families",
+            title="clusters (cell families)",
             units=lambda cfg: cfg.k_max - cfg.k_min + 1,
         ),
         Stage(gvae.STAGE, gvae.key, gvae.compute, section="gvae", title="G-VAE", units=_epochs),
