@@ -1,13 +1,11 @@
 """arch2vec pre-training (issue 21): the dissertation's protocol — 10% held out, 10 epochs, batch 32, Adam 1e-3,
 10,000 rescaled prior draws — on every NAS-Bench-201 cell, beside its Table 3.1, or on GraphNet cells.
 
-Run: ``python -m benchmarks.arch2vec [--threads N] [--set field=value ...]`` prints one line of JSON.
+Run: ``nasgen bench arch2vec [--threads N] [--set arch2vec.FIELD=VALUE ...] --json`` prints one line of JSON.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
@@ -19,6 +17,8 @@ from nasgen.arch2vec.encoding import Encoding
 from nasgen.arch2vec.graphnet import GRAPHNET
 from nasgen.arch2vec.graphs import NB201
 from nasgen.arch2vec.training import train
+from nasgen.config import resolve_profile
+from nasgen.errors import ConfigError
 from nasgen.nb201.arch import all_archs
 from nasgen.space.cell import cells_from_codes
 from nasgen.space.config import SamplerConfig
@@ -55,10 +55,14 @@ def _pretrain(items: list, encoding: Encoding, cfg: Arch2VecConfig) -> dict:
             **ours}  # fmt: skip
 
 
-def run(cfg: Arch2VecConfig, threads: int, seeds: int = 1, without_kl: bool = False, space: str = "nb201",
-        cells: int = 20_000) -> dict:  # fmt: skip
-    """``seeds`` pre-trainings (seeds cfg.seed, cfg.seed + 1, ...) of arch2vec and, with ``without_kl``, of its
-    w/o-KL variant, on ``space``; per run and mean ± std of each metric."""
+def run(profile: str = "demo", threads: int = 1, seeds: int = 1, without_kl: bool = False, space: str = "nb201",
+        cells: int = 20_000, overrides: dict | None = None) -> dict:  # fmt: skip
+    """``seeds`` pre-trainings (seeds cfg.seed, cfg.seed + 1, ...) of the profile's arch2vec (``--set
+    arch2vec.lr=...``) and, with ``without_kl``, of its w/o-KL variant, on ``space``; per run and mean ± std of
+    each metric."""
+    if space not in ("nb201", "graphnet"):
+        raise ConfigError(f"space {space!r}: nb201 or graphnet")
+    cfg = resolve_profile(profile, overrides=overrides).arch2vec
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     items, encoding = architectures(space, cells)
@@ -74,20 +78,3 @@ def run(cfg: Arch2VecConfig, threads: int, seeds: int = 1, without_kl: bool = Fa
     return {"benchmark": f"arch2vec-{space}", "machine": machine_info(), "torch_threads": threads,
             "config": cfg.model_dump(mode="json"), "seconds": time.perf_counter() - t0, "runs": rows,
             "ours": summary, "published_table_3_1": PUBLISHED if space == "nb201" else None}  # fmt: skip
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--space", choices=("nb201", "graphnet"), default="nb201")
-    p.add_argument("--cells", type=int, default=20_000, help="GraphNet cells (the demo's count)")
-    p.add_argument("--without-kl", action="store_true", help="also the w/o-KL variant")
-    p.add_argument("--set", action="append", default=[], help="Arch2VecConfig field=value (JSON value)")
-    a = p.parse_args()
-    over = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
-    print(json.dumps(run(Arch2VecConfig(**over), a.threads, a.seeds, a.without_kl, a.space, a.cells)))
-
-
-if __name__ == "__main__":
-    main()

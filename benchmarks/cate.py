@@ -13,13 +13,11 @@ learns (issue 21, CATE's masked-op accuracy).
   every op it does not mask itself; ours against the authors' segment scale. How much a model can use a partner
   at all, apart from how much a params partner tells.
 
-Run: ``python -m benchmarks.cate [--profile demo] [--epochs 3] [--threads 2]`` prints one line of JSON.
+Run: ``nasgen bench cate [--profile demo] [--epochs 3] [--threads 2] --json`` prints one line of JSON.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections import Counter, defaultdict
 
@@ -90,16 +88,3 @@ def run(profile: str = "demo", epochs: int | None = None, threads: int = 2, vari
     return {"benchmark": "cate-nb201", "machine": machine_info(), "torch_threads": threads, "profile": profile,
             "config": cfg.model_dump(mode="json"), "reference": partner_reference(cfg), "variants": runs,
             "identical_pairs": identical_pairs(cfg)}  # fmt: skip
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--profile", default="demo")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--threads", type=int, default=2)
-    a = p.parse_args()
-    print(json.dumps(run(a.profile, a.epochs, a.threads)))
-
-
-if __name__ == "__main__":
-    main()

@@ -21,14 +21,12 @@ cells, all ZC-scored (the profile's `zc` with ``n_labelled = labelled``) — onc
 (our metric space, ``zc_delta``); both encodings predict log10 T-CET of those cells as above (train sizes 50,
 100, 200, the rest held out). The ZC-paired CATE saw the cells' ZC vectors (not T-CET) through its pairs.
 
-Run: ``python -m benchmarks.encodings [--space nb201|graphnet|graphnet-pairing] [--profile demo] [--store DIR]
-[--threads N]`` prints one line of JSON.
+Run: ``nasgen bench encodings [--space nb201|graphnet|graphnet-pairing] [--profile demo] [--store DIR]
+[--threads N] --json`` prints one line of JSON.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
@@ -264,17 +262,12 @@ def run_pairing(profile: str | Profile = "demo", store: str | None = None, threa
             "results": rows}  # fmt: skip
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--profile", default="demo")
-    p.add_argument("--store", default=None)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--space", choices=("nb201", "graphnet", "graphnet-pairing"), default="nb201")
-    a = p.parse_args()
-    fn = {"nb201": run, "graphnet": run_graphnet, "graphnet-pairing": run_pairing}[a.space]
-    print(json.dumps(fn(a.profile, a.store, a.threads, a.seeds)))
+SPACES = {"nb201": run, "graphnet": run_graphnet, "graphnet-pairing": run_pairing}
 
 
-if __name__ == "__main__":
-    main()
+def run_space(space: str = "nb201", profile: str = "demo", store: str | None = None, threads: int = 1,
+              seeds: int = 10) -> dict:  # fmt: skip
+    """`nasgen bench encodings`: the comparison of ``space`` (nb201, graphnet, graphnet-pairing)."""
+    if space not in SPACES:
+        raise ConfigError(f"space {space!r}: one of {', '.join(SPACES)}")
+    return SPACES[space](profile, store, threads, seeds)

@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from benchmarks.search import best_so_far
-from nasgen.config import Profile, get_profile
+from nasgen.config import Profile, resolve_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.search.baselines import random_search, raw_evo
@@ -34,8 +34,8 @@ GOALS = {"validity": 1.0, "satisfaction": 0.95, "latency_seconds": 120.0}
 
 
 def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 3, n: int = 100,
-        max_params: int = 1_000_000) -> dict:  # fmt: skip
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+        max_params: int = 1_000_000, overrides: dict | None = None) -> dict:  # fmt: skip
+    prof = resolve_profile(profile, overrides=overrides)
     st = ArtifactStore(store)
     refs = build(st, prof)
     fref, sref = refs["ccnf"], refs["sg"]

@@ -220,7 +220,7 @@ def _driver() -> str | None:
         return None
 
 
-def run(profile: str | Profile = "paper", device: str = "cpu", overrides: dict | None = None) -> dict:
+def run(profile: str | Profile = "paper", device: str = "auto", overrides: dict | None = None) -> dict:
     lib, bench = split_overrides(overrides or {})
     prof = resolve_profile(profile, overrides=lib)
     b, device = bench_profile(prof.name, overrides=bench).bench_gpu, resolve_device(device)

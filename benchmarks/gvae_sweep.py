@@ -46,12 +46,13 @@ def _train(store: str, refs: dict[str, Ref], cfg: GVAEConfig, device: str, threa
 
 
 def run(
-    variants: list[str],
+    variant: list[str] | None = None,
     profile: str = "demo",
     store: str | None = None,
     device: str = "auto",
     jobs: int = 1,
 ) -> dict:
+    variants = list(variant or [])
     prof = get_profile(profile)
     base = prof.gvae
     cfgs = [parse_variant(v, base) for v in variants] or [base]

@@ -25,6 +25,7 @@ from benchmarks.machine import machine_info
 from nasgen.clusters.gmm import fit_clusters
 from nasgen.config import get_profile
 from nasgen.device import resolve_device
+from nasgen.errors import ConfigError
 from nasgen.nb201.arch import sample_indices
 from nasgen.nb201.data import PUBLISHED_SPEARMAN, accuracy_table, naslib_proxies
 from nasgen.nb201.scoring import NETWORKS, rank_correlations, score_archs
@@ -157,8 +158,12 @@ def ablations(df_default: pd.DataFrame, indices, cfg: ZCConfig, device: str, pro
 
 def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str | None = None, device: str = "cpu",
         naslib: bool = True, ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
-        progress: bool = True) -> dict:  # fmt: skip
-    """The sample's scores are `nb201_proxies` artifacts of ``store`` (cached: a rerun only re-ranks)."""
+        progress: bool = True, all_archs: bool = False) -> dict:  # fmt: skip
+    """The sample's scores are `nb201_proxies` artifacts of ``store`` (cached: a rerun only re-ranks).
+    ``all_archs`` (or ``n`` None): all 15,625 architectures."""
+    if n is not None and n < 1:
+        raise ConfigError(f"--n {n}: the sample needs at least one architecture")
+    n = None if all_archs else n
     device = resolve_device(device)
     prof = get_profile(profile)
     cfg = prof.nb201_proxies.zc.model_copy(update={"proxies": ALL_PROXIES})

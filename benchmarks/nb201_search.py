@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.config import BenchProfile, bench_profile
+from benchmarks.config import BenchProfile, bench_profile, split_overrides
 from benchmarks.machine import machine_info
 from nasgen.arch2vec.config import LatentSearchConfig
 from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.ccnf.sampling import CellSampler, GenerationError
-from nasgen.config import Profile, get_profile
+from nasgen.config import Profile, resolve_profile
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
 from nasgen.nb201.arch import sample_indices
@@ -204,15 +204,16 @@ def run_method(m: Method, ctx: Context, table: pd.DataFrame, progress: bool = Tr
 
 
 def run(profile: str | Profile = "demo", store: str | None = None, device: str = "cpu", plot: str | None = None,
-        progress: bool = True, only: Sequence[str] | None = None,
-        bench: BenchProfile | None = None) -> dict:  # fmt: skip
+        progress: bool = True, only: Sequence[str] | None = None, bench: BenchProfile | None = None,
+        overrides: dict | None = None) -> dict:  # fmt: skip
     """Every method of ``methods`` (or those named in ``only``) at the ``nb201_search`` section of ``bench`` (the
     profile's benchmark sections when None). The
     zero-cost methods read the profile's `nb201_proxies` sample (alpha_x, every proxy; cached in ``store``, the
     artifact `bench nb201` also uses); it is computed only when one of them runs."""
     device = resolve_device(device)
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    cfg = (bench or bench_profile(prof.name)).nb201_search
+    lib, ours = split_overrides(overrides or {})
+    prof = resolve_profile(profile, overrides=lib)
+    cfg = (bench or bench_profile(prof.name, overrides=ours)).nb201_search
     table = accuracy_table()
     every = methods(cfg)
     if only:

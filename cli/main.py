@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 import flows  # noqa: F401  (Prefect's defaults for the project, set before anything imports Prefect)
-from nasgen.config import PROFILE_NAMES
+from nasgen.config import PROFILE_NAMES, parse_overrides
 from nasgen.device import DEVICE_HELP
 from nasgen.errors import NasgenError
 
@@ -386,10 +387,18 @@ def store_ls(store: StoreOpt = None, stage: Annotated[str | None, typer.Option("
     console.print(t)
 
 
-# --- benchmarks: each prints its JSON --------------------------------------------------------------------------
+# --- benchmarks: each prints its JSON, its command generated from benchmarks.registry --------------------------
 
-BenchProfile = Annotated[str, typer.Option("--profile", help="The profile whose settings are measured.")]
-BenchStore = Annotated[str | None, typer.Option("--store", help="Store for the pipeline's artifacts (cached there).")]
+# The options every benchmark shares, by the name of run's parameter: (flag, help).
+BENCH_SHARED = {
+    "profile": ("--profile", f"{' | '.join(PROFILE_NAMES)}: whose settings are measured."),
+    "store": ("--store", "Store for the pipeline's artifacts (cached there)."),
+    "device": ("--device", DEVICE_HELP),
+    "plot": ("--plot", "Write a PNG here."),
+    "overrides": ("--set", "SECTION.FIELD=VALUE override (repeat)."),
+    "only": ("--method", "Run only this method (repeat); its name as in the result."),
+}
+BENCH_HIDDEN = ("progress", "bench")  # run's own: always the default
 
 
 def _emit(result: dict, as_json: bool) -> None:
@@ -400,212 +409,70 @@ def _path(p: Path | None) -> str | None:
     return None if p is None else str(p)
 
 
-@bench_app.command("space")
-def bench_space(
-    as_json: JsonOpt = False,
-    n: Annotated[int, typer.Option("--n", help="Unique cells to sample.")] = 400_000,
-    macros: Annotated[int, typer.Option("--macros", help="Random macros for the cost-model throughput.")] = 20_000,
-    space_samples: Annotated[int, typer.Option("--space-samples")] = 2000,
-) -> None:
-    """Space benchmark: sampling 400k unique cells, cost-model throughput, size of the micro space."""
-    from benchmarks.space import run
+def cli_type(hint: Any) -> tuple[Any, Callable[[Any], Any]] | None:
+    """(the command line's type, its conversion to run's) for a parameter's type hint; None: not spellable."""
+    import types
+    import typing
+    from collections.abc import Sequence
 
-    _emit(run(n=n, macros=macros, space_samples=space_samples), as_json)
-
-
-@bench_app.command("zc")
-def bench_zc(
-    as_json: JsonOpt = False,
-    cells: Annotated[int, typer.Option("--cells", help="Random cells per config (after one warm-up cell).")] = 6,
-    device: DeviceOpt = "cpu",
-    configs: Annotated[str, typer.Option("--configs", help="Profiles whose ZC config to measure.")] = "paper,demo",
-    standalone: Annotated[bool, typer.Option("--standalone/--no-standalone", help="Also each proxy alone.")] = True,
-) -> None:
-    """ZC benchmark: per-proxy and total seconds per cell, overhead factor vs one forward+backward."""
-    from benchmarks.zc import run
-
-    _emit(run(cells=cells, device=device, configs=tuple(configs.split(",")), standalone=standalone), as_json)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        plain = [a for a in args if a in (str, int, float, bool)]  # str | Profile: a profile's name
+        return cli_type(args[0]) if len(args) == 1 else cli_type(plain[0]) if len(plain) == 1 else None
+    origin = typing.get_origin(hint)
+    if hint in (str, int, float, bool):
+        return hint, lambda v: v
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] in (str, int):
+        return str, lambda v, t=args[0]: None if v is None else tuple(t(x) for x in str(v).split(",") if x)
+    if origin in (list, Sequence) and args == [str]:
+        return list[str], lambda v: list(v) if v else None
+    return None
 
 
-@bench_app.command("gvae")
-def bench_gvae(as_json: JsonOpt = False, profile: BenchProfile = "demo", store: BenchStore = None) -> None:
-    """G-VAE benchmark: reconstruction, validity, uniqueness, novelty, ZC preservation, R2; regularised vs naive."""
-    from benchmarks.gvae import run
+def _bench_command(b) -> None:
+    """`nasgen bench <b.name>`: one option per keyword parameter of ``b``'s run function."""
+    import typing
 
-    _emit(run(profile=profile, store=store), as_json)
+    fn = b.load()
+    hints = typing.get_type_hints(fn)
+    params, convert = [], {}
+    for p in inspect.signature(fn).parameters.values():
+        if p.name in BENCH_HIDDEN or p.default is inspect.Parameter.empty:
+            continue
+        found = (list[str], lambda v: parse_overrides(v or [])) if p.name == "overrides" else cli_type(hints[p.name])
+        if found is None:
+            continue
+        kind, convert[p.name] = found
+        flag, text = BENCH_SHARED.get(p.name, (f"--{p.name.replace('_', '-')}", b.help.get(p.name, "")))
+        if kind is bool:
+            flag = f"{flag}/--no-{flag[2:]}"
+        default = p.default
+        if kind is str and isinstance(default, tuple):
+            default = ",".join(str(x) for x in default)
+        if isinstance(default, dict) or kind == list[str]:
+            default = None
+        optional = kind if default is not None else kind | None
+        params.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[optional, typer.Option(flag, help=text)]))  # fmt: skip
+    params.append(inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOpt))
 
+    def command(**options) -> None:
+        as_json = options.pop("as_json")
+        _emit(fn(**{k: convert[k](v) for k, v in options.items()}), as_json)
 
-@bench_app.command("ccnf")
-def bench_ccnf(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    n: Annotated[int, typer.Option("--n", help="Latents drawn per sampling method.")] = 100,
-    typical: Annotated[int, typer.Option("--typical", help="Scored cells also used as references.")] = 10,
-    plot: PlotOpt = None,
-) -> None:
-    """CCNF benchmark (paper Table 8): random vs neighbourhood vs CCNF sampling around the NB-201 best cell,
-    then around ``--typical`` scored cells of the pipeline."""
-    from benchmarks.ccnf import run
-
-    _emit(run(profile=profile, store=store, n=n, typical=typical, plot=_path(plot)), as_json)
-
-
-@bench_app.command("search")
-def bench_search(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    seeds: Annotated[int, typer.Option("--seeds")] = 3,
-    max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
-    objective: Annotated[str | None, typer.Option("--objective", help="tcet | zen | zico (default: profile).")] = None,
-    plot: PlotOpt = None,
-    method: Annotated[
-        list[str] | None, typer.Option("--method", help="Run only this method (repeat); hl_evo always runs.")
-    ] = None,
-) -> None:
-    """Search benchmark: HL-Evo (CCNF or GraphPNAS GenCell) vs raw-space Evo vs random search vs arch2vec-RL/-BO
-    vs CATE-DNGO-LS, best objective (T-CET) vs ZC evaluations."""
-    from benchmarks.search import run
-
-    _emit(run(profile=profile, store=store, seeds=seeds, max_params=max_params, objective=objective,
-              plot=_path(plot), only=method), as_json)  # fmt: skip
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__doc__ = b.summary
+    bench_app.command(b.name)(command)
 
 
-@bench_app.command("generators")
-def bench_generators(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    seeds: Annotated[int, typer.Option("--seeds")] = 3,
-    evaluations: Annotated[
-        int | None,
-        typer.Option("--evaluations", help="ZC evaluations per run (default: the profile's graphpnas.evaluations)."),
-    ] = None,  # fmt: skip
-    plot: PlotOpt = None,
-) -> None:
-    """Cell generators: GraphPNAS vs CCNF GenCell and synonyms vs random cells, T-CET of alpha_x at equal ZC
-    evaluations; validity, uniqueness and families of 1,000 draws of each."""
-    from benchmarks.generators import run
+def _bench_commands() -> None:
+    from benchmarks.registry import BENCHMARKS
 
-    _emit(run(profile=profile, store=store, seeds=seeds, evaluations=evaluations, plot=_path(plot)), as_json)
+    for b in BENCHMARKS.values():
+        _bench_command(b)
 
 
-@bench_app.command("generate")
-def bench_generate(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    sets: SetOpt = None,
-    store: BenchStore = None,
-    seeds: Annotated[int, typer.Option("--seeds")] = 3,
-    n: Annotated[int, typer.Option("--n", help="Sequences per generate request.")] = 100,
-    max_params: Annotated[int, typer.Option("--max-params")] = 1_000_000,
-) -> None:
-    """Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same budget
-    (``--set generate.budget_fraction=0.7``: another generate config on the same pretrained models)."""
-    from benchmarks.generate import run
-
-    prof = _settle(profile, None, sets).profile
-    _emit(run(profile=prof, store=store, seeds=seeds, n=n, max_params=max_params), as_json)
-
-
-@bench_app.command("evaluate")
-def bench_evaluate(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    seeds: Annotated[int, typer.Option("--seeds")] = 3,
-    n: Annotated[int, typer.Option("--n", help="Sequences per generate request (sets the ZC budget).")] = 100,
-    top_k: Annotated[int, typer.Option("--top-k", help="Networks trained per method and seed.")] = 3,
-    epochs: Annotated[int, typer.Option("--epochs")] = 6,
-    max_params: Annotated[int, typer.Option("--max-params")] = 500_000,
-    plot: PlotOpt = None,
-) -> None:
-    """Evaluate benchmark on digits: test top-1 of the top-k generated networks vs random and raw-Evo picks."""
-    from benchmarks.evaluate import run
-
-    _emit(run(profile=profile, store=store, seeds=seeds, n=n, top_k=top_k, epochs=epochs, max_params=max_params,
-              plot=_path(plot)), as_json)  # fmt: skip
-
-
-@bench_app.command("nb201-search")
-def bench_nb201_search(
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    sets: SetOpt = None,
-    store: BenchStore = None,
-    device: DeviceOpt = "cpu",
-    plot: PlotOpt = None,
-    method: Annotated[
-        list[str] | None, typer.Option("--method", help="Run only this method (repeat); its name as in the table.")
-    ] = None,
-) -> None:
-    """NB-201 search benchmark: random, REA, REINFORCE, arch2vec-RL and -BO on the oracle; NASWOT/T-CET picks,
-    Evo(T-CET) and the hierarchical method (pipeline pretrained on NB-201 cells, cached) without it; test
-    accuracy of the returned architectures beside the published tables (``--set nb201_search.*``)."""
-    from benchmarks.config import bench_profile, split_overrides
-    from benchmarks.nb201_search import run
-    from nasgen.config import parse_overrides, resolve_profile
-    from nasgen.device import resolve_device
-
-    lib, bench = split_overrides(parse_overrides(sets or []))
-    prof = resolve_profile(profile, overrides=lib)
-    _emit(run(profile=prof, store=store, device=resolve_device(device), plot=_path(plot), only=method,
-              bench=bench_profile(prof.name, overrides=bench)), as_json)  # fmt: skip
-
-
-@bench_app.command("nb201")
-def bench_nb201(
-    as_json: JsonOpt = False,
-    n: Annotated[int, typer.Option("--n", help="Architectures in the seeded sample.")] = 1000,
-    all_archs: Annotated[bool, typer.Option("--all", help="All 15,625 architectures (hours on 2 cores).")] = False,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    device: DeviceOpt = "cpu",
-    naslib: Annotated[bool, typer.Option("--naslib/--no-naslib", help="Also NASLib's 491, compared.")] = True,
-    ablation_n: Annotated[int, typer.Option("--ablation-n", help="Sub-sample for the ZC choices.")] = 300,
-    plot: PlotOpt = None,
-    scores: Annotated[Path | None, typer.Option("--scores", help="Every architecture's proxies (Parquet).")] = None,
-) -> None:
-    """NB-201 benchmark: Spearman/Kendall of every proxy and variant with CIFAR-10 accuracy, beside the
-    published figures and NASLib's proxies; ZC choices measured; GMM families of z(x) with accuracy (Table 7)."""
-    from benchmarks.nb201 import run
-
-    if n < 1:
-        raise typer.BadParameter("--n must be at least 1")
-    _emit(run(n=None if all_archs else n, seed=seed, profile=profile, store=store, device=device, naslib=naslib,
-              ablation_n=ablation_n, plot=_path(plot), scores=_path(scores)), as_json)  # fmt: skip
-
-
-@bench_app.command("gpu")
-def bench_gpu(
-    as_json: JsonOpt = False,
-    profile: Annotated[str, typer.Option("--profile", help="Whose model sizes and ZC config are measured.")] = "paper",
-    device: DeviceOpt = "auto",
-    sets: SetOpt = None,
-) -> None:
-    """GPU benchmark (ten minutes at paper): ZC cells/s vs worker processes, G-VAE/CCNF/SG steps/s, images/s of
-    training a 1M-parameter network, launch overhead of alpha_x. Sized by the profile's `bench_gpu` section."""
-    from benchmarks.gpu import run
-    from nasgen.config import parse_overrides
-
-    _emit(run(profile=profile, device=device, overrides=parse_overrides(sets or [])), as_json)
-
-
-@bench_app.command("gvae-sweep")
-def bench_gvae_sweep(
-    variant: Annotated[list[str] | None, typer.Option("--variant", help='e.g. "beta_kl=0.02,epochs=120".')] = None,
-    as_json: JsonOpt = False,
-    profile: BenchProfile = "demo",
-    store: BenchStore = None,
-    device: DeviceOpt = "auto",
-    jobs: Annotated[int, typer.Option("--jobs", help="Variants trained in parallel processes.")] = 1,
-) -> None:
-    """Train G-VAE variants side by side on the same data; print their metrics."""
-    from benchmarks.gvae_sweep import run
-
-    _emit(run(list(variant or []), profile=profile, store=store, device=device, jobs=jobs), as_json)
+_bench_commands()
 
 
 # --- production ----------------------------------------------------------------------------------------------

@@ -115,14 +115,14 @@ def test_too_few_cells_for_a_split_is_a_config_error():
 def test_benchmark_reports_ours_beside_table_3_1():
     from benchmarks.arch2vec import PUBLISHED, run
 
-    out = run(SMALL.model_copy(update={"epochs": 1, "prior_samples": 100}), threads=1, seeds=1, without_kl=True)
+    out = run("tiny", threads=1, seeds=1, without_kl=True)  # the profile's arch2vec section, --set on top
     assert set(out["runs"]) == {"arch2vec", "arch2vec (w.o. KL)"}
     (row,) = out["runs"]["arch2vec"]
     assert row["cells"] == 15_625 and row["held_out"] == 1_562 and not out["runs"]["arch2vec (w.o. KL)"][0]["kl"]
     assert set(out["ours"]["arch2vec"]) >= {"reconstruction", "edge_accuracy", "validity", "validity_reference_check"}
     assert all(0 <= v["mean"] <= 100 for v in out["ours"]["arch2vec"].values())
     assert out["published_table_3_1"]["arch2vec"] == PUBLISHED["arch2vec"] == (100.0, 79.41, 98.72)
-    g = run(SMALL.model_copy(update={"epochs": 1, "prior_samples": 50}), threads=1, space="graphnet", cells=200)
+    g = run("tiny", threads=1, space="graphnet", cells=200, overrides={"arch2vec.prior_samples": 50})
     assert g["runs"]["arch2vec"][0]["cells"] == 200 and g["published_table_3_1"] is None
 
 

@@ -1,0 +1,106 @@
+"""The benchmarks, written once: each is its module's ``run`` function plus one entry here.
+
+``nasgen bench <name>`` is generated from an entry the way stage commands are generated from the stage
+registry: the options are ``run``'s keyword parameters (``max_params`` -> ``--max-params``; ``profile``,
+``store``, ``device``, ``plot``, ``overrides`` (``--set``) and ``only`` (``--method``) are the shared ones),
+their defaults its defaults, their help texts the entry's. A parameter of a type no command line can spell
+(a dict, a config object) keeps its default. Every benchmark prints one JSON object.
+
+Adding a benchmark: write ``run(...) -> dict`` in ``benchmarks/<module>.py`` and add one ``Benchmark`` below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  # `nasgen bench <name>`
+    target: str  # "module:function" returning the JSON object
+    summary: str
+    help: dict[str, str] = field(default_factory=dict)  # option help by parameter name
+
+    def load(self) -> Callable[..., dict]:
+        module, _, fn = self.target.partition(":")
+        return getattr(importlib.import_module(module), fn)
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("space", "benchmarks.space:run",
+                  "Space benchmark: sampling 400k unique cells, cost-model throughput, size of the micro space.",
+                  {"n": "Unique cells to sample.", "macros": "Random macros for the cost-model throughput.",
+                   "space_samples": "Cells sampled to estimate the micro space's size."}),
+        Benchmark("zc", "benchmarks.zc:run",
+                  "ZC benchmark: per-proxy and total seconds per cell, overhead factor vs one forward+backward.",
+                  {"cells": "Random cells per config (after one warm-up cell).",
+                   "configs": "Profiles whose ZC config to measure (comma-separated).",
+                   "standalone": "Also each proxy alone."}),
+        Benchmark("nb201", "benchmarks.nb201:run",
+                  "NB-201 benchmark: Spearman/Kendall of every proxy and variant with CIFAR-10 accuracy, beside the "
+                  "published figures and NASLib's proxies; ZC choices measured; GMM families of z(x) with accuracy.",
+                  {"n": "Architectures in the seeded sample.", "all_archs": "All 15,625 architectures (hours).",
+                   "naslib": "Also NASLib's 491, compared.", "ablation_n": "Sub-sample for the ZC choices.",
+                   "scores": "Every architecture's proxies (Parquet) to this file."}),
+        Benchmark("nb201-search", "benchmarks.nb201_search:run",
+                  "NB-201 search benchmark: random, REA, REINFORCE, GraphPNAS, arch2vec-RL/-BO, CATE-DNGO-LS on the "
+                  "oracle; NASWOT/T-CET picks, Evo(T-CET) and the hierarchical method without it; test accuracy "
+                  "beside the published tables (--set nb201_search.*)."),
+        Benchmark("gvae", "benchmarks.gvae:run",
+                  "G-VAE benchmark: reconstruction, validity, uniqueness, novelty, ZC preservation, R2; regularised "
+                  "vs naive."),
+        Benchmark("gvae-sweep", "benchmarks.gvae_sweep:run",
+                  "G-VAE variants trained side by side on the same data; their metrics.",
+                  {"variant": 'A variant, e.g. "beta_kl=0.02,epochs=120" (repeat).',
+                   "jobs": "Variants trained in parallel processes."}),
+        Benchmark("ccnf", "benchmarks.ccnf:run",
+                  "CCNF benchmark (paper Table 8): random vs neighbourhood vs CCNF sampling around the NB-201 best "
+                  "cell, then around --typical scored cells of the pipeline.",
+                  {"n": "Latents drawn per sampling method.", "typical": "Scored cells also used as references.",
+                   "per_ref": "Samples per typical reference."}),
+        Benchmark("search", "benchmarks.search:run",
+                  "Search benchmark: HL-Evo (CCNF or GraphPNAS GenCell) vs raw-space Evo vs random search vs "
+                  "arch2vec-RL/-BO vs CATE-DNGO-LS, best objective vs ZC evaluations.",
+                  {"objective": "tcet | zen | zico (default: the profile's)."}),
+        Benchmark("generators", "benchmarks.generators:run",
+                  "Cell generators: GraphPNAS vs CCNF GenCell and synonyms vs random cells, T-CET of alpha_x at equal "
+                  "ZC evaluations; validity, uniqueness and families of 1,000 draws of each.",
+                  {"evaluations": "ZC evaluations per run (default: the profile's graphpnas.evaluations)."}),
+        Benchmark("generate", "benchmarks.generate:run",
+                  "Generate benchmark: validity, budget satisfaction, latency, and SG+CCNF vs searches on the same "
+                  "budget (--set generate.budget_fraction=0.7: another generate config, same pretrained models).",
+                  {"n": "Sequences per generate request."}),
+        Benchmark("evaluate", "benchmarks.evaluate:run",
+                  "Evaluate benchmark: test top-1 of the top-k generated networks vs random and raw-Evo picks, "
+                  "trained on a local dataset.",
+                  {"n": "Sequences per generate request (sets the ZC budget).",
+                   "top_k": "Networks trained per method and seed."}),
+        Benchmark("gpu", "benchmarks.gpu:run",
+                  "GPU benchmark (ten minutes at paper): ZC cells/s vs worker processes, G-VAE/CCNF/SG steps/s, "
+                  "images/s of training a 1M-parameter network, launch overhead of alpha_x (--set bench_gpu.*)."),
+        Benchmark("arch2vec", "benchmarks.arch2vec:run",
+                  "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
+                  {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",
+                   "without_kl": "Also the w/o-KL variant.", "threads": "Torch threads."}),
+        Benchmark("cate", "benchmarks.cate:run",
+                  "CATE's masked-op accuracy on NB-201 against what the pairs can tell, per pre-training variant.",
+                  {"epochs": "Pre-training epochs (default: the profile's).", "threads": "Torch threads."}),
+        Benchmark("encodings", "benchmarks.encodings:run_space",
+                  "Encodings as predictors (one-hot, arch2vec, CATE, the G-VAE latent): nb201, graphnet, or "
+                  "graphnet-pairing (CATE paired by params vs ZC vector).",
+                  {"space": "nb201 | graphnet | graphnet-pairing", "threads": "Torch threads."}),
+    )
+}  # fmt: skip
+
+
+def benchmark(name: str) -> Benchmark:
+    from nasgen.errors import ConfigError
+
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown benchmark {name!r}; benchmarks: {', '.join(BENCHMARKS)}") from None
