@@ -7,7 +7,7 @@ PROFILE ?= demo
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test test-slow test-server bench lint docs clean venv
+.PHONY: demo test test-slow test-server bench lint docs clean venv data
 
 venv: $(STAMP)
 
@@ -20,6 +20,16 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/nasgen demo --profile $(PROFILE)
+
+# Real data the tests and benchmarks read: Debian's Fashion-MNIST (Zalando's four idx.gz files, Expat licence).
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+data:
+	@if [ -f $(FASHION_MNIST) ]; then echo "Fashion-MNIST: installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null); \
+	else echo "Fashion-MNIST: run 'sudo apt-get install dataset-fashion-mnist', or set NASGEN_FASHION_MNIST to a"; \
+	  echo "directory holding Zalando's four idx.gz files (its tests are skipped until then)"; fi
 
 # One pytest worker per core (pytest-xdist), each test file on one worker so its fixtures are built once.
 TEST_WORKERS ?= 2

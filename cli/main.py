@@ -228,7 +228,9 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 
 # --- training the generated networks -------------------------------------------------------------------------
 
-DatasetOpt = Annotated[str, typer.Option("--dataset", help="digits | synthetic | cifar10 | cifar100 | imagenet")]
+DatasetOpt = Annotated[
+    str, typer.Option("--dataset", help="digits | synthetic | fashion_mnist | cifar10 | cifar100 | imagenet")
+]
 RootOpt = Annotated[str | None, typer.Option("--root", help="Local directory of the dataset (never downloaded).")]
 SizeOpt = Annotated[int | None, typer.Option("--size", help="Image side for digits / imagenet.")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Override the dataset recipe's epochs.")]

@@ -6,6 +6,9 @@
 - ``cifar10`` / ``cifar100``: the *binary* distributions (``cifar-10-batches-bin/``, ``cifar-100-binary/``)
   under a local root, read with numpy. Never downloaded; a missing root is a clear error. (torchvision would
   read the pickled python version; its PyPI wheel does not load against the CPU torch build used here.)
+- ``fashion_mnist``: Zalando's four idx.gz files (60,000 training and 10,000 test images, 28x28, one channel,
+  10 balanced classes), by default where Debian's ``dataset-fashion-mnist`` installs them (``make data``), else
+  ``$NASGEN_FASHION_MNIST`` or a given root. The paper's real-task ground truth on a CPU (DESIGN section 9).
 - ``imagenet``: an ImageFolder layout (``<root>/train/<class>/*``, ``<root>/val/<class>/*``), decoded lazily
   with PIL per item (resized to ``size``, normalised with the usual ImageNet channel statistics).
 The in-memory datasets are float tensors (N, C, H, W) normalised per channel with the training split's
@@ -14,6 +17,7 @@ statistics, and int64 labels; all are torch Datasets, so one DataLoader-based lo
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,12 +26,22 @@ import torch
 from torch.utils import data
 
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.train.idx import read_idx
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR_SHAPE = (3, 32, 32)
 CIFAR_PIXELS = 3 * 32 * 32
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
+FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist (Expat licence)
+FASHION_MNIST_ENV = "NASGEN_FASHION_MNIST"
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+FASHION_MNIST_SHAPE = (28, 28)
+FASHION_MNIST_CLASSES = 10
+DATASETS = ("digits", "synthetic", "fashion_mnist", "cifar10", "cifar100", "imagenet")
 
 
 @dataclass(frozen=True)
@@ -84,11 +98,13 @@ def load_dataset(name: str, root: str | None = None, size: int | None = None, se
     if name == "synthetic":
         return _normalised(name, *_synthetic(synthetic_shape, synthetic_classes, synthetic_samples, seed),
                            classes=synthetic_classes)  # fmt: skip
+    if name == "fashion_mnist":
+        return _normalised(name, *_fashion_mnist(fashion_mnist_root(root), size), classes=FASHION_MNIST_CLASSES)
     if name in ("cifar10", "cifar100"):
         return _normalised(name, *_cifar(name, _root(name, root)), classes=10 if name == "cifar10" else 100)
     if name == "imagenet":
         return _imagenet(_root(name, root), size or 224)
-    raise ConfigError(f"unknown dataset {name!r}; choose one of: digits, synthetic, cifar10, cifar100, imagenet")
+    raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
 
 
 def _root(name: str, root: str | None) -> Path:
@@ -138,6 +154,40 @@ def _synthetic(shape: tuple[int, int, int], classes: int, samples: int, seed: in
     x = patterns[y] + rng.normal(0, 1.0, (samples, *shape))
     tr, te = _split(samples, y, 0.25, seed)
     return x[tr], y[tr], x[te], y[te]
+
+
+def fashion_mnist_root(root: str | None = None) -> Path:
+    """Where Fashion-MNIST is read: ``root``, else ``$NASGEN_FASHION_MNIST``, else Debian's directory."""
+    path = Path(root or os.environ.get(FASHION_MNIST_ENV) or FASHION_MNIST_ROOT)
+    missing = [f for pair in FASHION_MNIST_FILES.values() for f in pair if not (path / f).is_file()]
+    if missing:
+        raise ArtifactMissingError(
+            f"Fashion-MNIST not found: {', '.join(missing)} missing under {path}. Install Debian's package "
+            f"(`apt-get install dataset-fashion-mnist`, or `make data`), or point --root or ${FASHION_MNIST_ENV} at "
+            "Zalando's four idx.gz files (nothing is downloaded)"
+        )
+    return path
+
+
+def _fashion_mnist(root: Path, size: int | None = None):
+    """Both splits as (N, 1, H, W) floats in [0, 1] and int64 labels, checked: images and labels agree in
+    count, images are 28x28 bytes, labels lie in 0..9 and the training split has every class."""
+    parts = []
+    for split, (images_file, labels_file) in FASHION_MNIST_FILES.items():
+        x, y = read_idx(root / images_file), read_idx(root / labels_file)
+        if x.ndim != 3 or x.shape[1:] != FASHION_MNIST_SHAPE or x.dtype != np.uint8:
+            raise CorruptArtifactError(f"{root / images_file}: expected N x 28 x 28 bytes, got {x.shape} {x.dtype}")
+        if y.ndim != 1 or len(y) != len(x):
+            raise CorruptArtifactError(f"{root / labels_file}: {y.shape} labels for {len(x)} {split} images")
+        if len(y) and (y.min() < 0 or y.max() >= FASHION_MNIST_CLASSES):
+            raise CorruptArtifactError(f"{root / labels_file}: labels outside 0..9 ({y.min()}..{y.max()})")
+        if split == "train" and len(np.unique(y)) != FASHION_MNIST_CLASSES:
+            raise CorruptArtifactError(f"{root / labels_file}: the training split lacks classes of the 10")
+        images = torch.from_numpy(x.astype(np.float32) / 255.0)[:, None]
+        if size is not None and size != FASHION_MNIST_SHAPE[0]:
+            images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        parts += [images.numpy(), y.astype(np.int64)]
+    return parts[0], parts[1], parts[2], parts[3]
 
 
 def _cifar(name: str, root: Path):

@@ -70,8 +70,8 @@ class ZCConfig(Frozen):
     zico_splits: int = Field(2, ge=2)  # ZiCo's gradient statistics need at least two batches
     # The batch: "noise" (standard normal pixels, uniform labels; data-free) or images and labels of a local
     # dataset, resized to the input and repeated over channels when it has fewer (nasgen.train.datasets).
-    data: Literal["noise", "digits", "cifar10"] = "noise"
-    data_root: str | None = None  # cifar10's root directory (never downloaded)
+    data: Literal["noise", "digits", "fashion_mnist", "cifar10"] = "noise"
+    data_root: str | None = None  # cifar10's (or fashion_mnist's, default Debian's) root directory; never downloaded
 
     @field_validator("proxies")
     @classmethod
