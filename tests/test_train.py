@@ -83,7 +83,7 @@ def test_datasets_are_local_and_fail_clearly(tmp_path):
         load_dataset("cifar10", root=str(tmp_path))
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")
-    assert set(RECIPES) == {"cifar10", "cifar100", "imagenet", "digits", "synthetic"}
+    assert set(RECIPES) == {"cifar10", "cifar100", "imagenet", "digits", "synthetic", "fashion_mnist"}
 
 
 def test_digits_are_upscaled_standardised_and_split_by_class():
