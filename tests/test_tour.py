@@ -43,6 +43,9 @@ def test_the_tour_prints_no_traceback(user):
     finish(pretrain)
     out, _ = finish(start(env, "generate", "--profile", "tiny", "--max-params", "1000000", "--top-k", "2"))
     assert "arch_id" in out or "params" in out
+    for help_args in (["--help"], ["bench", "--help"]):
+        out, _ = finish(start(env, *help_args))
+        assert "Usage" in out
     out, _ = finish(start(env, "store", "ls"))
     assert "sg" in out and "cells" in out
     (home / "cell.json").write_text(CELL)
