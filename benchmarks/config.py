@@ -1,4 +1,4 @@
-"""The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`), beside the benchmarks."""
+"""The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`, `bench fidelity`)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,28 @@ class GPUBenchConfig(Frozen):
     seed: int = 0
 
 
-BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu")
+class FidelityConfig(Frozen):
+    """`nasgen bench fidelity` (benchmarks/fidelity.py): how cheaply trained accuracy still ranks architectures on
+    Fashion-MNIST. Per budget, ``networks`` random networks of the macro space (random search's draws) and the
+    hand-designed references, each trained with the reduced recipe (a stratified ``subset`` of the training
+    split, ``reduced_epochs``) at ``seeds`` seeds, and the first ``full_networks`` with the dataset's full recipe
+    (all images, its epochs); a stratified ``val_fraction`` of the training split is held out (fixed split seed)
+    for every decision, the test split only reported."""
+
+    budgets: dict[str, tuple[int, int]] = {"b1": (100_000, 15_000_000), "b2": (500_000, 60_000_000)}  # params, MACs
+    networks: int = Field(30, ge=2)
+    references: tuple[str, ...] = ("resnet20", "mobilenetv2")  # in the macro space (nasgen.train.references)
+    seeds: int = Field(2, ge=2)
+    subset: int = Field(10_000, ge=10)
+    reduced_epochs: int = Field(2, ge=1)
+    full_networks: int = Field(12, ge=0)
+    full_epochs: int | None = Field(None, ge=1)  # None: the dataset recipe's
+    val_fraction: float = Field(1 / 6, gt=0, lt=1)  # 10,000 of Fashion-MNIST's 60,000
+    max_draws: int = Field(1_000_000, ge=1)  # random macros drawn before the budget is said to be unreachable
+    seed: int = 0
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity")
 
 
 class BenchProfile(Frozen):
@@ -58,6 +79,7 @@ class BenchProfile(Frozen):
     nb201_search: NB201SearchConfig = NB201SearchConfig()
     rehearse: RehearseConfig = RehearseConfig()
     bench_gpu: GPUBenchConfig = GPUBenchConfig()
+    fidelity: FidelityConfig = FidelityConfig()
 
 
 def bench_profile(name: str, config_file: str | Path | None = None,

@@ -82,6 +82,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("gpu", "benchmarks.gpu:run",
                   "GPU benchmark (ten minutes at paper): ZC cells/s vs worker processes, G-VAE/CCNF/SG steps/s, "
                   "images/s of training a 1M-parameter network, launch overhead of alpha_x (--set bench_gpu.*)."),
+        Benchmark("fidelity", "benchmarks.fidelity:run",
+                  "Fidelity study on Fashion-MNIST: random and hand-designed networks of a budget trained with a "
+                  "reduced recipe at several seeds and the full one; architecture vs seed spread, reduced vs full "
+                  "rank agreement, cost per network (resumes from the store's trained networks).",
+                  {"budget": "b1 (<= 100k params, 15M MACs) | b2 (<= 500k, 60M) (profile section fidelity).",
+                   "threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
         Benchmark("arch2vec", "benchmarks.arch2vec:run",
                   "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
                   {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",

@@ -141,3 +141,16 @@ def test_the_real_files_are_zalandos():
     assert abs(pixels.mean() - 0.2860) < 1e-4 and abs(pixels.std() - 0.3530) < 1e-4
     ds = load_dataset("fashion_mnist")
     assert len(ds.train) == 60_000 and len(ds.test) == 10_000 and ds.input_shape == (1, 28, 28)
+
+
+def test_a_training_subset_is_stratified_and_checked(tmp_path):
+    from nasgen.errors import ConfigError
+    from nasgen.train.datasets import training_subset
+
+    ds = with_validation(load_dataset("fashion_mnist", root=str(fake_fashion(tmp_path / "fm", n_train=60))), 1 / 6)
+    sub = training_subset(ds, 20, seed=3)
+    labels = [int(sub.train[i][1]) for i in range(len(sub.train))]
+    assert len(labels) == 20 and np.bincount(labels).tolist() == [2] * 10  # 2 of each class
+    assert sub.val is ds.val and sub.test is ds.test
+    with pytest.raises(ConfigError, match="training split has 50"):
+        training_subset(ds, 51)

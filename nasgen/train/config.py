@@ -36,6 +36,8 @@ class DatasetConfig(Frozen):
     root: str | None = None  # directory holding the data (fashion_mnist: Debian's by default; cifar10/100, imagenet)
     size: int | None = Field(None, ge=4)  # image side: digits (default 16), fashion_mnist (28), imagenet (224)
     val_fraction: float = Field(0.0, ge=0, lt=1)  # of the training split held out for model selection
+    train_subset: int | None = Field(None, ge=2)  # a stratified subset of the (remaining) training split: reduced runs
+    split_seed: int | None = None  # of the validation split and the subset; None: the recipe's seed
 
 
 class SelectionConfig(Frozen):

@@ -63,11 +63,23 @@ def with_validation(ds: Dataset, fraction: float, seed: int = 0) -> Dataset:
     return replace(ds, train=data.Subset(ds.train, tr.tolist()), val=data.Subset(ds.train, va.tolist()))
 
 
+def training_subset(ds: Dataset, n: int, seed: int = 0) -> Dataset:
+    """``ds`` with a stratified subset of ``n`` images of its training split (a reduced-fidelity run)."""
+    labels = np.asarray(_labels(ds.train))
+    if not 2 <= n <= len(labels):
+        raise ConfigError(f"a training subset of {n} images: the training split has {len(labels)}")
+    _, keep = _split(len(labels), labels, n / len(labels), seed)
+    return replace(ds, train=data.Subset(ds.train, keep.tolist()))
+
+
 def _labels(d: data.Dataset) -> list[int]:
     if isinstance(d, data.TensorDataset):
         return d.tensors[1].tolist()
     if isinstance(d, ImageFolder):
         return d.labels
+    if isinstance(d, data.Subset):
+        inner = _labels(d.dataset)
+        return [inner[i] for i in d.indices]
     raise ConfigError(f"cannot split a {type(d).__name__}: its labels are not known without reading it")
 
 

@@ -1,0 +1,123 @@
+"""How cheaply trained accuracy still ranks architectures on Fashion-MNIST: the fidelity study that fixes the
+CPU protocol of the real-task benchmark.
+
+Per budget (params and MACs at 1x28x28): ``networks`` random networks of the macro space, drawn as random
+search draws them (``nasgen.space.sampling.random_macro``, violators rejected), and the hand-designed
+references at their widest fitting width. Each is trained with the reduced recipe (a stratified training
+subset, a few epochs) at several seeds and, for the references and the first ``full_networks`` random ones,
+with the full recipe. Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only
+what is missing. Reported: the spread of validation accuracy across architectures against the spread across
+seeds of one architecture (their ratio), the Spearman correlation of reduced with full accuracy, the cost per
+network, and the references' full-recipe test accuracy beside Zalando's published figures.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from benchmarks.config import FidelityConfig, bench_profile
+from benchmarks.machine import machine_info
+from nasgen.errors import ConfigError
+from nasgen.progress import ProgressLine
+from nasgen.search.config import ConstraintConfig
+from nasgen.search.objective import satisfies
+from nasgen.space.config import SamplerConfig
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import CHANNELS, MAX_LAYERS, MacroArch
+from nasgen.space.sampling import random_macro
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
+from nasgen.store import ArtifactStore
+from nasgen.train.config import RECIPES, DatasetConfig
+from nasgen.train.references import fit_budget
+
+INPUT, CLASSES = (1, 28, 28), 10
+# Zalando's benchmark table (the dataset package's README.md): test accuracy of hand-designed networks
+ZALANDO = {"2 Conv <100K parameters": 92.5, "2 Conv+3 FC ~500K, augmentation, BN": 93.4,
+           "DenseNet-BC 768K parameters": 95.4, "WRN40-4 8.9M parameters": 96.7}  # fmt: skip
+
+
+def random_networks(n: int, constraint: ConstraintConfig, seed: int, max_draws: int) -> tuple[list[MacroArch], int]:
+    """``n`` distinct random macros meeting ``constraint`` as random search draws them, and the draws it took."""
+    rng = np.random.default_rng(seed)
+    found: dict[str, MacroArch] = {}
+    draws = 0
+    while len(found) < n:
+        if draws >= max_draws:
+            raise ConfigError(f"{max_draws} random macros gave {len(found)} of {n} within {constraint.name}")
+        draws += 1
+        m = random_macro(rng, SamplerConfig(), MAX_LAYERS, CHANNELS, INPUT, CLASSES)
+        if satisfies(macro_cost(m), constraint):
+            found.setdefault(m.arch_id, m)
+    return list(found.values()), draws
+
+
+def _spread(values: np.ndarray) -> dict:
+    """values: networks x seeds. Across architectures: the std of the seed means; across seeds: the mean std."""
+    arch, seed = float(values.mean(axis=1).std()), float(values.std(axis=1).mean())
+    return {"across_architectures": arch, "across_seeds": seed, "ratio": arch / seed if seed > 0 else float("inf")}
+
+
+def run(profile: str = "demo", store: str | None = None, budget: str = "b1", device: str = "cpu",
+        threads: int = 2, root: str | None = None) -> dict:  # fmt: skip
+    cfg: FidelityConfig = bench_profile(profile).fidelity
+    if budget not in cfg.budgets:
+        raise ConfigError(f"unknown budget {budget!r}; budgets: {', '.join(cfg.budgets)}")
+    torch.set_num_threads(threads)
+    max_params, max_flops = cfg.budgets[budget]
+    constraint = ConstraintConfig(max_params=max_params, max_flops=max_flops)
+    t0 = time.perf_counter()
+    randoms, draws = random_networks(cfg.networks, constraint, cfg.seed, cfg.max_draws)
+    refs = {name: fit_budget(name, max_params, max_flops, INPUT, CLASSES) for name in cfg.references}
+    nets = [(f"random-{i}", m) for i, m in enumerate(randoms)] + [(n, net) for n, (net, _, _) in refs.items()]
+    full_names = [n for n, _ in nets if not n.startswith("random-")] + [f"random-{i}" for i in range(cfg.full_networks)]
+    recipe = RECIPES["fashion_mnist"]
+    reduced = recipe.model_copy(update={"epochs": cfg.reduced_epochs})
+    full = recipe.model_copy(update={"epochs": cfg.full_epochs or recipe.epochs})
+    data = DatasetConfig(name="fashion_mnist", root=root, val_fraction=cfg.val_fraction, split_seed=cfg.seed)
+    data_reduced = data.model_copy(update={"train_subset": cfg.subset})
+    st = ArtifactStore(store)
+    bar = ProgressLine(f"bench fidelity {budget}", len(nets) * cfg.seeds + len(full_names), every=30.0)
+
+    def train(macro: MacroArch, dataset: DatasetConfig, r) -> dict:
+        m = metrics(run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r))
+        bar.advance()
+        return {k: m[k] for k in ("val_top1", "test_top1", "seconds")}
+
+    rows = []
+    for name, macro in nets:
+        cost = macro_cost(macro)
+        runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
+        rows.append({"name": name, "arch_id": macro.arch_id, "positions": len(macro.layers),
+                     "strided": sum(layer.stride == 2 for layer in macro.layers), "params": cost.params,
+                     "flops": cost.flops, "reduced": runs,
+                     **({"width": refs[name][1]} if name in refs else {})})  # fmt: skip
+    for row in rows:
+        if row["name"] in full_names:
+            macro = dict(nets)[row["name"]]
+            row["full"] = train(macro, data, full)
+    val = np.array([[r["val_top1"] for r in row["reduced"]] for row in rows])
+    with_full = [row for row in rows if "full" in row]
+    red_mean = [float(np.mean([r["val_top1"] for r in row["reduced"]])) for row in with_full]
+    agreement = None
+    if len(with_full) >= 3:
+        agreement = {"networks": len(with_full)}
+        for split in ("val_top1", "test_top1"):
+            full_acc = [r["full"][split] for r in with_full]
+            agreement[f"spearman_{split}"] = float(spearmanr(red_mean, full_acc).statistic)
+    return {
+        "benchmark": "fidelity", "machine": machine_info(), "torch_threads": threads, "device": device,
+        "profile": profile, "budget": {"name": budget, "max_params": max_params, "max_flops": max_flops},
+        "config": cfg.model_dump(mode="json"), "recipes": {"reduced": reduced.model_dump(mode="json"),
+                                                           "full": full.model_dump(mode="json")},
+        "random_draws": draws, "acceptance": len(randoms) / draws,
+        "positions": np.bincount([r["positions"] for r in rows if r["name"].startswith("random-")]).tolist(),
+        "spread_val_reduced": _spread(val), "reduced_vs_full": agreement,
+        "seconds_per_reduced_run": float(np.mean([r["seconds"] for row in rows for r in row["reduced"]])),
+        "seconds_per_full_run": float(np.mean([r["full"]["seconds"] for r in with_full])) if with_full else None,
+        "wall_seconds": time.perf_counter() - t0, "zalando_published_test": ZALANDO, "networks": rows,
+    }  # fmt: skip

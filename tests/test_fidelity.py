@@ -1,0 +1,41 @@
+"""The fidelity study at the tiny profile on small Fashion-MNIST-format files: every network trained at the
+reduced recipe per seed and some at the full one, the statistics, and a rerun that trains nothing again."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.fidelity import random_networks, run
+from nasgen.search.config import ConstraintConfig
+from nasgen.space.cost import macro_cost
+from nasgen.store import ArtifactStore
+from tests.test_fashion_mnist import fake_fashion
+
+
+def test_random_networks_are_distinct_and_within_the_budget():
+    c = ConstraintConfig(max_params=100_000, max_flops=15_000_000)
+    nets, draws = random_networks(4, c, seed=0, max_draws=100_000)
+    assert len({m.arch_id for m in nets}) == 4 and draws >= 4
+    assert all(macro_cost(m).params <= 100_000 and macro_cost(m).flops <= 15_000_000 for m in nets)
+    assert all(m.input_shape == (1, 28, 28) for m in nets)
+
+
+def test_the_study_runs_reports_and_resumes(tmp_path):
+    root = fake_fashion(tmp_path / "fm", n_train=60, n_test=20)
+    store = str(tmp_path / "store")
+    out = run(profile="tiny", store=store, root=str(root), threads=1)
+    names = [r["name"] for r in out["networks"]]
+    assert names == ["random-0", "random-1", "random-2", "resnet20"]
+    assert all(len(r["reduced"]) == 2 for r in out["networks"])
+    assert {r["name"] for r in out["networks"] if "full" in r} == {"resnet20", "random-0", "random-1"}
+    assert all(0 <= run_["val_top1"] <= 100 for r in out["networks"] for run_ in r["reduced"])
+    s = out["spread_val_reduced"]
+    assert s["across_architectures"] >= 0 and s["across_seeds"] >= 0
+    assert out["reduced_vs_full"]["networks"] == 3 and -1 <= out["reduced_vs_full"]["spearman_val_top1"] <= 1
+    assert 0 < out["acceptance"] <= 1 and sum(out["positions"]) == 3
+    trained = len(ArtifactStore(store).list("trained"))
+    assert trained == 4 * 2 + 3
+    again = run(profile="tiny", store=store, root=str(root), threads=1)  # every run found in the store
+    assert len(ArtifactStore(store).list("trained")) == trained
+    assert [r["reduced"] for r in again["networks"]] == [r["reduced"] for r in out["networks"]]
+    assert np.isfinite(again["seconds_per_reduced_run"])
