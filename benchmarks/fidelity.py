@@ -63,8 +63,9 @@ def _spread(values: np.ndarray) -> dict:
 
 
 def run(profile: str = "demo", store: str | None = None, budget: str = "b1", device: str = "cpu",
-        threads: int = 2, root: str | None = None) -> dict:  # fmt: skip
-    cfg: FidelityConfig = bench_profile(profile).fidelity
+        threads: int = 2, root: str | None = None, overrides: dict | None = None) -> dict:  # fmt: skip
+    """``overrides``: of the profile's ``fidelity`` section (``--set fidelity.full_networks=0``)."""
+    cfg: FidelityConfig = bench_profile(profile, overrides=overrides).fidelity
     if budget not in cfg.budgets:
         raise ConfigError(f"unknown budget {budget!r}; budgets: {', '.join(cfg.budgets)}")
     torch.set_num_threads(threads)
