@@ -51,9 +51,9 @@ class FidelityConfig(Frozen):
     """`nasgen bench fidelity` (benchmarks/fidelity.py): how cheaply trained accuracy still ranks architectures on
     Fashion-MNIST. Per budget, ``networks`` random networks of the macro space (random search's draws) and the
     hand-designed references, each trained with the reduced recipe (a stratified ``subset`` of the training
-    split, ``reduced_epochs``) at ``seeds`` seeds, and the first ``full_networks`` with the dataset's full recipe
-    (all images, its epochs); a stratified ``val_fraction`` of the training split is held out (fixed split seed)
-    for every decision, the test split only reported."""
+    split, ``reduced_epochs``) at ``seeds`` seeds, and ``full_networks`` of them (references first) with the
+    dataset's full recipe (all images, its epochs); a stratified ``val_fraction`` of the training split is held
+    out (fixed split seed) for every decision, the test split only reported."""
 
     budgets: dict[str, tuple[int, int]] = {"b1": (100_000, 15_000_000), "b2": (500_000, 60_000_000)}  # params, MACs
     networks: int = Field(30, ge=2)
@@ -61,7 +61,7 @@ class FidelityConfig(Frozen):
     seeds: int = Field(2, ge=2)
     subset: int = Field(10_000, ge=10)
     reduced_epochs: int = Field(2, ge=1)
-    full_networks: int = Field(12, ge=0)
+    full_networks: int = Field(14, ge=0)  # the 2 references and 12 random networks
     full_epochs: int | None = Field(None, ge=1)  # None: the dataset recipe's
     val_fraction: float = Field(1 / 6, gt=0, lt=1)  # 10,000 of Fashion-MNIST's 60,000
     max_draws: int = Field(1_000_000, ge=1)  # random macros drawn before the budget is said to be unreachable

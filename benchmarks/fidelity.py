@@ -4,8 +4,8 @@ CPU protocol of the real-task benchmark.
 Per budget (params and MACs at 1x28x28): ``networks`` random networks of the macro space, drawn as random
 search draws them (``nasgen.space.sampling.random_macro``, violators rejected), and the hand-designed
 references at their widest fitting width. Each is trained with the reduced recipe (a stratified training
-subset, a few epochs) at several seeds and, for the references and the first ``full_networks`` random ones,
-with the full recipe. Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only
+subset, a few epochs) at several seeds and ``full_networks`` of them (the references first) with the full
+recipe. Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only
 what is missing. Reported: the spread of validation accuracy across architectures against the spread across
 seeds of one architecture (their ratio), the Spearman correlation of reduced with full accuracy, the cost per
 network, and the references' full-recipe test accuracy beside Zalando's published figures.
@@ -75,7 +75,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     randoms, draws = random_networks(cfg.networks, constraint, cfg.seed, cfg.max_draws)
     refs = {name: fit_budget(name, max_params, max_flops, INPUT, CLASSES) for name in cfg.references}
     nets = [(f"random-{i}", m) for i, m in enumerate(randoms)] + [(n, net) for n, (net, _, _) in refs.items()]
-    full_names = [n for n, _ in nets if not n.startswith("random-")] + [f"random-{i}" for i in range(cfg.full_networks)]
+    order = [n for n, _ in nets if not n.startswith("random-")] + [n for n, _ in nets if n.startswith("random-")]
+    full_names = order[: cfg.full_networks]  # the references first
     recipe = RECIPES["fashion_mnist"]
     reduced = recipe.model_copy(update={"epochs": cfg.reduced_epochs})
     full = recipe.model_copy(update={"epochs": cfg.full_epochs or recipe.epochs})
