@@ -37,7 +37,7 @@ from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.progress import ProgressLine
 from nasgen.search.alpha_x import AlphaXOracle
 from nasgen.search.evolution import SearchResult
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import sample_codes
@@ -54,7 +54,7 @@ class Run:
 
     def __init__(self, cfg: GraphPNASCellsConfig, budget: int, method: str) -> None:
         self.cfg = cfg
-        self.oracle = AlphaXOracle([], Evaluator(cfg.zc, objective=cfg.objective), gp.constraint_of(cfg), budget,
+        self.oracle = AlphaXOracle([], ZCObjective(cfg.zc, objective=cfg.objective), gp.constraint_of(cfg), budget,
                                    method)  # fmt: skip
         self.seen: set[int] = set()
         self.draws = self.invalid = self.refused = self.duplicates = 0
@@ -154,7 +154,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, evaluat
     bar = ProgressLine(f"bench generators ({', '.join(METHODS)})", seeds * len(METHODS))
     for seed in range(seeds):
         t = time.perf_counter()
-        g = gp.search_cells(cfg, Evaluator(cfg.zc, objective=cfg.objective), seed=seed)
+        g = gp.search_cells(cfg, ZCObjective(cfg.zc, objective=cfg.objective), seed=seed)
         seconds["graphpnas"] += time.perf_counter() - t
         budget = g.result.evaluations
         draws = gp.sample_cells(g.model, n, seed)

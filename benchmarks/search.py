@@ -33,7 +33,7 @@ from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import ccnf
@@ -107,7 +107,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
         for m in chosen:  # hl_evo first: its evaluations are the budget of random and the arch2vec searches
             t = time.perf_counter()
-            ev = Evaluator(cfg.zc, objective=cfg.objective)
+            ev = ZCObjective(cfg.zc, objective=cfg.objective)
             if m in ("hl_evo", "hl_evo_graphpnas"):
                 res = hl_evo(cfg, level, ev, gen_cell if m == "hl_evo" else gp_cell, sampler.clusters.k, k0)
             elif m == "raw_evo":

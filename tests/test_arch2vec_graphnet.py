@@ -90,13 +90,13 @@ def test_cell_search_spends_its_budget_on_distinct_networks_within_the_constrain
     SMOKE_SEARCH_ZC = get_profile("smoke").hl_evo.zc
     from nasgen.arch2vec.config import LatentSearchConfig
     from nasgen.search.config import ConstraintConfig
-    from nasgen.search.objective import Evaluator
+    from nasgen.search.objective import ZCObjective
 
     cells = _cells(40, seed=2)
     table = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
     level = ConstraintConfig(max_params=300_000)
     cfg = LatentSearchConfig(episode=3, bo_init=3, bo_top=2, dngo=DNGOConfig(hidden=8, epochs=3))
-    res = search_cells(method, cells, table, Evaluator(SMOKE_SEARCH_ZC), level, 6, 0, cfg)
+    res = search_cells(method, cells, table, ZCObjective(SMOKE_SEARCH_ZC), level, 6, 0, cfg)
     assert res.evaluations == 6 and len({r["arch_id"] for r in res.history}) == 6
     assert all(r["params"] <= 300_000 and r["positions"] == 17 for r in res.history)
     assert res.best.fitness == max(r["fitness"] for r in res.history)
@@ -110,11 +110,11 @@ def test_cell_search_names_an_impossible_constraint_and_an_unknown_method():
     from nasgen.arch2vec.config import LatentSearchConfig
     from nasgen.errors import ConfigError
     from nasgen.search.config import ConstraintConfig
-    from nasgen.search.objective import Evaluator
+    from nasgen.search.objective import ZCObjective
 
     cells, table = _cells(5), np.zeros((5, 4), np.float32)
     with pytest.raises(ConfigError, match="no cell of the pool"):
-        search_cells("arch2vec_rl", cells, table, Evaluator(SMOKE_SEARCH_ZC), ConstraintConfig(max_params=10), 3, 0,
+        search_cells("arch2vec_rl", cells, table, ZCObjective(SMOKE_SEARCH_ZC), ConstraintConfig(max_params=10), 3, 0,
                      LatentSearchConfig())  # fmt: skip
     with pytest.raises(ConfigError, match="unknown cell search"):
-        search_cells("bo", cells, table, Evaluator(SMOKE_SEARCH_ZC), ConstraintConfig(), 3, 0, LatentSearchConfig())
+        search_cells("bo", cells, table, ZCObjective(SMOKE_SEARCH_ZC), ConstraintConfig(), 3, 0, LatentSearchConfig())

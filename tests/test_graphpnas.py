@@ -221,10 +221,10 @@ def test_buffer_share_shrinks_from_30_to_10_percent_of_the_evaluated():
 def test_graphpnas_on_graphnet_cells_spends_its_evaluations_on_distinct_cells_within_budget():
     from nasgen.config import get_profile
     from nasgen.graphpnas.cells import sample_cells, sample_stats, search_cells
-    from nasgen.search.objective import Evaluator
+    from nasgen.search.objective import ZCObjective
 
     cfg = get_profile("tiny").graphpnas
-    run = search_cells(cfg, Evaluator(cfg.zc, objective=cfg.objective), seed=0)
+    run = search_cells(cfg, ZCObjective(cfg.zc, objective=cfg.objective), seed=0)
     hist = run.result.history
     assert run.result.evaluations == cfg.evaluations == len(hist)
     assert len({tuple(r["cells"]) for r in hist}) == len(hist)  # duplicates are redrawn
@@ -237,10 +237,10 @@ def test_graphpnas_on_graphnet_cells_spends_its_evaluations_on_distinct_cells_wi
 def test_graphpnas_refuses_over_budget_cells_without_spending_an_evaluation():
     from nasgen.config import get_profile
     from nasgen.graphpnas.cells import search_cells
-    from nasgen.search.objective import Evaluator
+    from nasgen.search.objective import ZCObjective
 
     cfg = get_profile("tiny").graphpnas.model_copy(update={"max_params": 1, "max_refused": 5})
-    ev = Evaluator(cfg.zc, objective=cfg.objective)
+    ev = ZCObjective(cfg.zc, objective=cfg.objective)
     run = search_cells(cfg, ev, seed=0)
     assert run.refused == 5 and ev.evaluations == 0 and not run.result.history
 

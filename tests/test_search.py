@@ -15,7 +15,7 @@ from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import from_table, to_table
 from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.macro import HLSequence, MacroArch
@@ -59,7 +59,7 @@ def test_mutations_keep_sequences_valid_and_cells_in_their_cluster(seed, phase, 
 
 @pytest.fixture(scope="module")
 def evaluator():
-    return Evaluator(ZC)
+    return ZCObjective(ZC)
 
 
 def _run(evaluator, cfg=CFG, constraint=None):
@@ -82,7 +82,7 @@ def test_phases_constraints_and_population_rules(evaluator):
 
 def test_runs_are_deterministic_under_a_seed(evaluator):
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    a, b = _run(Evaluator(ZC)), _run(Evaluator(ZC))
+    a, b = _run(ZCObjective(ZC)), _run(ZCObjective(ZC))
     assert strip(a.history) == strip(b.history)
     c = _run(evaluator, CFG.model_copy(update={"seed": 1}))
     assert strip(c.history) != strip(a.history)
@@ -111,15 +111,15 @@ def test_impossible_or_mismatched_searches_fail_clearly(evaluator):
         hl_evo(CFG.model_copy(update={"zc": ZC.model_copy(update={"resolution": 16})}), CFG.levels[0], evaluator,
                gen_cell, K, init_cluster=0)  # fmt: skip
     with pytest.raises(ConfigError, match="must be among the ZC proxies"):
-        Evaluator(ZC.model_copy(update={"proxies": ("naswot", "params")}))
+        ZCObjective(ZC.model_copy(update={"proxies": ("naswot", "params")}))
 
 
 def test_baselines_share_budget_constraint_and_row_format(evaluator):
     budget = 6
-    rs = random_search(CFG, CFG.levels[0], Evaluator(ZC), budget)
+    rs = random_search(CFG, CFG.levels[0], ZCObjective(ZC), budget)
     assert rs.evaluations == budget and all(r["params"] <= 300_000 for r in rs.history)
     init = initial_candidate(CFG, 0, gen_cell, np.random.default_rng(0)).macro
-    ev = raw_evo(CFG, CFG.levels[0], Evaluator(ZC), init)
+    ev = raw_evo(CFG, CFG.levels[0], ZCObjective(ZC), init)
     assert all(r["params"] <= 300_000 and r["hl_sequence"] is None for r in ev.history)
     assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell", *DEPTH_MUTATIONS}
     assert set(rs.history[0]) == set(ev.history[0]) == set(_run(evaluator).history[0])
@@ -130,7 +130,7 @@ def test_baselines_share_budget_constraint_and_row_format(evaluator):
 def test_zen_and_zico_objectives_drive_the_search(objective):
     cfg = with_overrides(CFG, "search", iterations=6, population=3, objective=objective)
     assert cfg.objective == objective and objective in cfg.zc.proxies  # added to the scored proxies
-    ev = Evaluator(cfg.zc, objective=cfg.objective)
+    ev = ZCObjective(cfg.zc, objective=cfg.objective)
     res = hl_evo(cfg, cfg.levels[0], ev, gen_cell, K, init_cluster=0)
     for r in res.history:
         assert r["fitness"] == r[objective] and np.isfinite(r["fitness"])
@@ -139,7 +139,7 @@ def test_zen_and_zico_objectives_drive_the_search(objective):
 
 def test_an_objective_must_be_known_and_scored():
     with pytest.raises(ConfigError, match="unknown search objective 'accuracy'"):
-        Evaluator(ZC, objective="accuracy")
+        ZCObjective(ZC, objective="accuracy")
     assert "zen" in HLEvoConfig(objective="zen", zc=ZC).zc.proxies  # naming the objective scores it
     with pytest.raises(ConfigError, match="invalid search parameters"):
         with_overrides(CFG, "search", objective="accuracy")

@@ -1,7 +1,7 @@
 """arch2vec-RL, arch2vec-BO and CATE-DNGO-LS over GraphNet cells: the rows of a frozen encoder's embedding table
 (stage `arch2vec_graphnet`'s, or CATE's encodings of the same cells) are the candidates, a row's answer is the
 search objective (T-CET by default) of alpha_x, the reference macro of that cell (paper Eq. 1), scored by the
-same ``Evaluator`` — cache, constraint and evaluation count — as HL-Evo, raw Evo and random search, so all are
+same ``ZCObjective`` — cache, constraint and evaluation count — as HL-Evo, raw Evo and random search, so all are
 compared at equal ZC evaluations.
 
 Cells whose alpha_x breaks the constraint are dropped from the table before the search (their cost is
@@ -23,7 +23,7 @@ from nasgen.errors import ConfigError
 from nasgen.search.alpha_x import AlphaXOracle, alpha_x_satisfies
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 
 SEARCHES = {"arch2vec_rl": rl_search, "arch2vec_bo": bo_search, "cate_dngo_ls": dngo_ls_search}
@@ -41,7 +41,7 @@ def within(cells: Sequence[Cell], table: np.ndarray, constraint: ConstraintConfi
     return [cells[i] for i in keep], np.asarray(table)[keep]
 
 
-def search_cells(method: str, cells: Sequence[Cell], table: np.ndarray, evaluator: Evaluator,
+def search_cells(method: str, cells: Sequence[Cell], table: np.ndarray, evaluator: ZCObjective,
                  constraint: ConstraintConfig, budget: int, seed: int,
                  cfg: LatentSearchConfig) -> SearchResult:  # fmt: skip
     """One seeded run of a search of SEARCHES over the pool's alpha_x networks, ``budget`` ZC evaluations."""

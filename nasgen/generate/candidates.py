@@ -22,7 +22,7 @@ from nasgen.ccnf.sampling import CellSampler
 from nasgen.errors import NasgenError
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.sg.sampling import generate as sample_sequences
 from nasgen.sg.tokenizer import SGTokenizer
 from nasgen.space.cost import macro_cost
@@ -114,7 +114,7 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
             "that level first"
         )
     t = time.perf_counter()
-    evaluator = Evaluator(request.scorer_config(cfg.zc), device)
+    evaluator = ZCObjective(request.scorer_config(cfg.zc), device)
     for c in fit:
         c.record = evaluator.record(c.macro)
         c.fitness = evaluator.fitness(c.record)

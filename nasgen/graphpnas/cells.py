@@ -1,5 +1,5 @@
 """GraphPNAS on GraphNet cells: the reward of a generated cell is log10 of the search objective (T-CET by
-default) of alpha_x, its reference macro (paper Eq. 1), scored by an ``Evaluator`` — cache, evaluation count —
+default) of alpha_x, its reference macro (paper Eq. 1), scored by an ``ZCObjective`` — cache, evaluation count —
 as HL-Evo, raw Evo, random search and arch2vec's searches are, so all compare at equal ZC evaluations
 (``AlphaXOracle``). A cell whose alpha_x breaks ``max_params`` is refused before any evaluation: its cost is
 analytic; it is remembered as seen and never buffered. The random explorer is the configured Erdős–Rényi or
@@ -25,7 +25,7 @@ from nasgen.graphpnas.search import ReplayBuffer, search
 from nasgen.search.alpha_x import AlphaXOracle, alpha_x_satisfies
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 
@@ -49,7 +49,7 @@ def within_budget(cell: Cell, cfg: GraphPNASCellsConfig) -> bool:
     return alpha_x_satisfies(cell, constraint_of(cfg), cfg.zc.input_shape, cfg.zc.classes)
 
 
-def search_cells(cfg: GraphPNASCellsConfig, evaluator: Evaluator, seed: int | None = None,
+def search_cells(cfg: GraphPNASCellsConfig, evaluator: ZCObjective, seed: int | None = None,
                  op_weights: Sequence[float] = SamplerConfig().op_count_weights,
                  progress: Callable[[], None] | None = None) -> CellSearch:  # fmt: skip
     """One seeded GraphPNAS run of ``cfg.evaluations`` ZC evaluations (or until ``max_refused`` refusals).

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, history_row
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.space.cell import Cell
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import reference_macro
@@ -19,7 +19,7 @@ class AlphaXOracle:
     """Answers the objective of alpha_x(cell) for rows of a pool, at most ``budget`` evaluations, and keeps the
     run's history as a ``SearchResult`` (the search benchmark's currency)."""
 
-    def __init__(self, cells: Sequence[Cell], evaluator: Evaluator, constraint: ConstraintConfig, budget: int,
+    def __init__(self, cells: Sequence[Cell], evaluator: ZCObjective, constraint: ConstraintConfig, budget: int,
                  method: str) -> None:  # fmt: skip
         self.cells, self.evaluator, self.constraint = cells, evaluator, constraint
         self.budget, self.method = budget, method

@@ -17,7 +17,7 @@ import numpy as np
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, change_width_or_stride, evolve, history_row
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.space.config import SamplerConfig
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import CHANNELS, MAX_LAYERS, Layer, MacroArch
@@ -32,7 +32,7 @@ MAX_TRIES_PER_EVALUATION = 1000  # random search: constraint violators drawn per
 def random_search(
     cfg: HLEvoConfig,
     constraint: ConstraintConfig,
-    evaluator: Evaluator,
+    evaluator: ZCObjective,
     budget: int,
     progress: Callable[[int], None] | None = None,
     sampler: SamplerConfig = SamplerConfig(),
@@ -84,7 +84,7 @@ def mutate_raw(cand: Candidate, rng: np.random.Generator, depth: bool = False) -
 def raw_evo(
     cfg: HLEvoConfig,
     constraint: ConstraintConfig,
-    evaluator: Evaluator,
+    evaluator: ZCObjective,
     initial: MacroArch,
     progress: Callable[[int], None] | None = None,
 ) -> SearchResult:

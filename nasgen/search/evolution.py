@@ -17,7 +17,7 @@ import numpy as np
 
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.search.config import ConstraintConfig
-from nasgen.search.objective import Evaluator, satisfies
+from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import CHANNELS, STRIDES, HLSequence, MacroArch
 
@@ -57,7 +57,7 @@ def evolve(
     iterations: int,
     population: int,
     constraint: ConstraintConfig,
-    evaluator: Evaluator,
+    evaluator: ZCObjective,
     rng: np.random.Generator,
     progress: Callable[[int], None] | None = None,
 ) -> SearchResult:
@@ -101,7 +101,7 @@ def evolve(
     return res
 
 
-def _member(c: Candidate, evaluator: Evaluator, cost: Cost) -> Member:
+def _member(c: Candidate, evaluator: ZCObjective, cost: Cost) -> Member:
     rec = evaluator.record(c.macro)
     return Member(c, cost, rec, evaluator.fitness(rec))
 
@@ -113,7 +113,7 @@ def change_width_or_stride(layer, kind: str, rng: np.random.Generator):
     return replace(layer, stride=int(STRIDES[rng.integers(len(STRIDES))]))
 
 
-def history_row(m: Member, iteration: int, phase: str, constraint: ConstraintConfig, evaluator: Evaluator,
+def history_row(m: Member, iteration: int, phase: str, constraint: ConstraintConfig, evaluator: ZCObjective,
          evaluations: int, seconds: float) -> dict:  # fmt: skip
     c = m.candidate
     row = {

@@ -19,7 +19,7 @@ import numpy as np
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MAX_LAYERS, HLLayer, HLSequence
 
@@ -77,7 +77,7 @@ def mutate(
 def hl_evo(
     cfg: HLEvoConfig,
     constraint: ConstraintConfig,
-    evaluator: Evaluator,
+    evaluator: ZCObjective,
     gen_cell: GenCell,
     n_clusters: int,
     init_cluster: int,

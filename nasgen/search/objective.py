@@ -25,7 +25,10 @@ def satisfies(cost: Cost, c: ConstraintConfig) -> bool:
     return (c.max_params is None or cost.params <= c.max_params) and (c.max_flops is None or cost.flops <= c.max_flops)
 
 
-class Evaluator:
+class ZCObjective:
+    """What a search maximises: the ZC ``objective`` of a network, its record cached by architecture id, its
+    scorer calls counted (``evaluations``, the budget axis). Not a trained evaluation: that is stage `trained`."""
+
     def __init__(
         self,
         cfg: ZCConfig,

@@ -15,7 +15,7 @@ from nasgen.graphpnas.config import GraphPNASCellsConfig, GraphPNASConfig
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
 from nasgen.search.history import curve_png, schema, to_table
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
@@ -29,7 +29,7 @@ def key(cfg: GraphPNASCellsConfig) -> str:
 
 
 def compute(store: ArtifactStore, cfg: GraphPNASCellsConfig, progress=None, device: str = "cpu") -> Ref:
-    evaluator = Evaluator(cfg.zc, device, objective=cfg.objective)
+    evaluator = ZCObjective(cfg.zc, device, objective=cfg.objective)
     run = gp_cells.search_cells(cfg, evaluator, progress=progress)
     if not run.result.history:
         raise ConfigError(f"GraphPNAS evaluated no cell: all {run.refused} draws broke max_params={cfg.max_params}")

@@ -18,7 +18,7 @@ from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import curve_png, schema, to_table
 from nasgen.search.hl_evo import hl_evo, initial_cluster
-from nasgen.search.objective import Evaluator
+from nasgen.search.objective import ZCObjective
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
@@ -50,7 +50,7 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
     gen_cell = sampler.cell_source() if graphpnas_ref is None else graphpnas_stage.cell_source(
         graphpnas_stage.load_generator(graphpnas_ref))  # fmt: skip
-    evaluator = Evaluator(cfg.zc, device, objective=cfg.objective)
+    evaluator = ZCObjective(cfg.zc, device, objective=cfg.objective)
     k0 = initial_cluster(sampler.clusters.weights, cfg)
     t0 = time.perf_counter()
     res = hl_evo(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
