@@ -53,13 +53,17 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks."))
 
 def _settle(profile: str, config: Path | None, sets: list[str] | None, store: str | None = None,
             device: str = "cpu"):  # fmt: skip
-    """The flows' RunOptions with the profile and the device resolved here, before Prefect starts."""
+    """The flows' RunOptions with the profile and the device resolved here, before Prefect starts (and its
+    ephemeral database migrated once, under a lock: several commands may start at once)."""
+    from flows import backend
     from flows.options import RunOptions
     from nasgen.config import parse_overrides, resolve_profile
     from nasgen.device import resolve_device
 
     prof = resolve_profile(profile, config, parse_overrides(sets or []))
-    return RunOptions(profile=prof, store=store, device=resolve_device(device))
+    opts = RunOptions(profile=prof, store=store, device=resolve_device(device))
+    backend.prepare()
+    return opts
 
 
 def _print_ref(ref) -> None:

@@ -1,0 +1,32 @@
+"""Prefect's ephemeral backend, made safe for several runs at once on one machine.
+
+Without ``PREFECT_API_URL`` every flow run starts a temporary server on the SQLite database under
+``PREFECT_HOME``, and each server migrates that database on start. Two runs started together on a fresh home
+migrate it at once and one of them fails (``No such index: 'ix_deployment__worker_pool_queue_id'``, a logged
+traceback). ``prepare`` migrates it once, under a file lock, before the run, and tells the run's server not to.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+LOCK_NAME = "nasgen-migrate.lock"
+
+
+def prepare() -> None:
+    """With the ephemeral backend: the database migrated under an exclusive lock; a no-op against a server."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    import asyncio
+
+    from prefect.server.database import provide_database_interface
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / LOCK_NAME, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        asyncio.run(provide_database_interface().create_db())  # what the server runs on start
+    os.environ["PREFECT_API_DATABASE_MIGRATE_ON_START"] = "false"
