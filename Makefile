@@ -49,8 +49,8 @@ bench: $(STAMP)
 	$(BIN)/nasgen bench zc --json
 
 lint: $(STAMP)
-	$(BIN)/ruff check nasgen tasks flows benchmarks deployments cli tests
-	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments cli tests
+	$(BIN)/ruff check nasgen tasks flows benchmarks deployments tests
+	$(BIN)/ruff format --check nasgen tasks flows benchmarks deployments tests
 	$(BIN)/lint-imports
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link, page or anchor fails.

@@ -31,7 +31,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     """Run the `nasgen` entry point (with its exit-code mapping); returns (exit code, stdout, stderr)."""
-    from cli.main import main
+    from deployments.cli import main
 
     monkeypatch.setattr("sys.argv", ["nasgen", *args])
     with pytest.raises(SystemExit) as e:

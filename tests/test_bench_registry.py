@@ -9,7 +9,7 @@ import typing
 import typer.main
 
 from benchmarks.registry import BENCHMARKS, benchmark
-from cli.main import BENCH_HIDDEN, BENCH_SHARED, bench_app, cli_type
+from deployments.cli import BENCH_HIDDEN, BENCH_SHARED, bench_app, cli_type
 from nasgen.errors import ConfigError
 from tests.conftest import run_cli
 

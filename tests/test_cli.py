@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app, main
+from deployments.cli import app, main
 from tests.conftest import run_cli
 
 runner = CliRunner()

@@ -112,7 +112,7 @@ def test_killed_run_resumes_only_the_missing_shards(cells_ref):
     args = [cref.uri, "--set", f"zc.n_labelled={n}", "--set", "zc.shard_size=1", "--max-workers", "1", "--profile",
             "smoke"]  # fmt: skip
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "zc", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "deployments.cli", "zc", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 240
     while len(_shards(st)) < 2 and proc.poll() is None and time.monotonic() < deadline:

@@ -1,4 +1,6 @@
-"""The `nasgen` command. Bad input exits with code 2 and one line naming the problem (--debug: traceback).
+"""The `nasgen` command, beside the deployments: how nasgen is run, the outermost layer (over flows, benchmarks
+and the deployment helpers; nothing imports it). Bad input exits with code 2 and one line naming the problem
+(--debug: traceback).
 
 Every command settles its configuration once, on the way in (profile, ``--config FILE.yaml``, ``--set
 section.field=value``, the device, the generate request) and hands the resolved objects to the flows. The

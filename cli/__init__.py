@@ -1,1 +1,0 @@
-"""The `nasgen` command (``cli.main``): the outermost layer, over flows, benchmarks and deployments."""
