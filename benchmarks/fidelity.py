@@ -98,10 +98,10 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
                      "strided": sum(layer.stride == 2 for layer in macro.layers), "params": cost.params,
                      "flops": cost.flops, "reduced": runs,
                      **({"width": refs[name][1]} if name in refs else {})})  # fmt: skip
+    by_name = dict(nets)
     for row in rows:
         if row["name"] in full_names:
-            macro = dict(nets)[row["name"]]
-            row["full"] = train(macro, data, full)
+            row["full"] = train(by_name[row["name"]], data, full)
     val = np.array([[r["val_top1"] for r in row["reduced"]] for row in rows])
     with_full = [row for row in rows if "full" in row]
     red_mean = [float(np.mean([r["val_top1"] for r in row["reduced"]])) for row in with_full]

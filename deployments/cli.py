@@ -59,7 +59,7 @@ def _settle(profile: str, config: Path | None, sets: list[str] | None, store: st
     ephemeral database migrated once, under a lock: several commands may start at once)."""
     from flows import backend
     from flows.options import RunOptions
-    from nasgen.config import parse_overrides, resolve_profile
+    from nasgen.config import resolve_profile
     from nasgen.device import resolve_device
 
     prof = resolve_profile(profile, config, parse_overrides(sets or []))
@@ -499,7 +499,7 @@ def rehearse_cmd(
     `rehearse`), in a temporary store: time per unit of work, peak memory, the full profile's extrapolated cost
     beside the paper's Appendix A."""
     from benchmarks.rehearse import rehearse, table
-    from nasgen.config import parse_overrides, resolve_profile
+    from nasgen.config import resolve_profile
 
     result = rehearse(resolve_profile(profile, config), device=device, overrides=parse_overrides(sets or []))
     if out is not None:

@@ -17,12 +17,13 @@ LOCK_NAME = "nasgen-migrate.lock"
 
 def prepare() -> None:
     """With the ephemeral backend: the database migrated under an exclusive lock; a no-op against a server."""
-    if os.environ.get("PREFECT_API_URL"):
-        return
     import asyncio
 
     from prefect.server.database import provide_database_interface
-    from prefect.settings import PREFECT_HOME
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
+
+    if PREFECT_API_URL.value():  # a server (from the environment or a Prefect profile) owns its database
+        return
 
     home = Path(PREFECT_HOME.value()).expanduser()
     home.mkdir(parents=True, exist_ok=True)

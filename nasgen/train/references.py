@@ -86,7 +86,7 @@ class TwoConv(nn.Module):
 
 
 REFERENCES: dict[str, tuple[Callable[..., object], Callable[[object], Cost]]] = {
-    "two_conv": (lambda w, s, c: TwoConv(w, s, c), lambda net: net.cost()),
+    "two_conv": (TwoConv, TwoConv.cost),
     "resnet20": (resnet20, macro_cost),
     "mobilenetv2": (mobilenetv2, macro_cost),
 }
