@@ -21,11 +21,11 @@ from benchmarks.machine import machine_info
 from nasgen.config import get_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
-from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective
+from nasgen.search.strategies import search_graphnet
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf, sg
@@ -72,8 +72,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
                                              "zc": req.scorer_config(prof.generate.zc)})  # fmt: skip
         alpha0 = initial_candidate(cfg, initial_cluster(sampler.clusters.weights, cfg), sampler.cell_source(),
                                    np.random.default_rng(seed))  # fmt: skip
-        raw = raw_evo(cfg, level, ZCObjective(cfg.zc, objective="tcet"), alpha0.macro)
-        rnd = random_search(cfg, level, ZCObjective(cfg.zc, objective="tcet"), budget)
+        raw = search_graphnet("raw_evo", cfg, level, ZCObjective(cfg.zc, objective="tcet"), start=alpha0.macro)
+        rnd = search_graphnet("random", cfg, level, ZCObjective(cfg.zc, objective="tcet"), budget)
         picks = {
             "sg_ccnf": [(c.macro, c.fitness) for c in gen.chosen],
             "raw_evo": top_networks(raw, budget, top_k),

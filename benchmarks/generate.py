@@ -20,10 +20,10 @@ from benchmarks.search import best_so_far
 from nasgen.config import Profile, resolve_profile
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
-from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective
+from nasgen.search.strategies import search_graphnet
 from nasgen.stages import ccnf, hl_evo, sg
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -55,8 +55,8 @@ def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 
         cfg = prof.hl_evo.model_copy(update={"seed": seed, "iterations": 2 * budget})
         alpha0 = initial_candidate(cfg, initial_cluster(sampler.clusters.weights, cfg), sampler.cell_source(),
                                    np.random.default_rng(seed))  # fmt: skip
-        raw = raw_evo(cfg, level, ZCObjective(cfg.zc, objective=cfg.objective), alpha0.macro)
-        rnd = random_search(cfg, level, ZCObjective(cfg.zc, objective=cfg.objective), budget)
+        raw = search_graphnet("raw_evo", cfg, level, ZCObjective(cfg.zc, objective=cfg.objective), start=alpha0.macro)
+        rnd = search_graphnet("random", cfg, level, ZCObjective(cfg.zc, objective=cfg.objective), budget)
         fits = [x.fitness for x in res.candidates if x.satisfies]
         per_seed.append({
             "seed": seed,

@@ -5,7 +5,7 @@ Every method scores alpha_x(cell) with the profile's `graphpnas` scorer (HL-Evo'
 ``AlphaXOracle`` (one evaluation per new cell; a cell whose alpha_x breaks ``max_params`` is refused before
 any evaluation, as GraphPNAS refuses it) and draws in steps of ``samples_per_step`` cells:
 
-- ``graphpnas``: the GraphPNAS search (nasgen.graphpnas.cells), ``evaluations`` per run;
+- ``graphpnas``: the GraphPNAS search (nasgen.search.graphpnas), ``evaluations`` per run;
 - ``ccnf_gencell``: GenCell draws (the CCNF conditioned on a GMM family's mean), the family drawn by the GMM's
   weights for each cell — the CCNF's prior over cells, no feedback;
 - ``ccnf_synonyms``: the first step as ccnf_gencell, then each step draws synonyms of the best cell so far
@@ -32,11 +32,12 @@ import torch
 from benchmarks.machine import machine_info
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
-from nasgen.graphpnas import cells as gp
+from nasgen.graphpnas.cells import sample_cells
 from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.progress import ProgressLine
-from nasgen.search.alpha_x import AlphaXOracle
+from nasgen.search import graphpnas as gp
 from nasgen.search.evolution import SearchResult
+from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.objective import ZCObjective
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
@@ -54,8 +55,9 @@ class Run:
 
     def __init__(self, cfg: GraphPNASCellsConfig, budget: int, method: str) -> None:
         self.cfg = cfg
-        self.oracle = AlphaXOracle([], ZCObjective(cfg.zc, objective=cfg.objective), gp.constraint_of(cfg), budget,
-                                   method)  # fmt: skip
+        self.space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes)
+        self.oracle = MacroObjective(ZCObjective(cfg.zc, objective=cfg.objective), gp.constraint_of(cfg), budget,
+                                     method)  # fmt: skip
         self.seen: set[int] = set()
         self.draws = self.invalid = self.refused = self.duplicates = 0
         self.best: tuple[float, Cell] | None = None
@@ -72,7 +74,7 @@ class Run:
                 self.refused += 1
             elif self.oracle.left > 0:
                 self.seen.add(c.code)
-                v = self.oracle.query_cell(c)
+                v = self.oracle.query(self.space.alpha_x(c))
                 if math.isfinite(v) and (self.best is None or v > self.best[0]):
                     self.best = (v, c)
 
@@ -157,7 +159,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, evaluat
         g = gp.search_cells(cfg, ZCObjective(cfg.zc, objective=cfg.objective), seed=seed)
         seconds["graphpnas"] += time.perf_counter() - t
         budget = g.result.evaluations
-        draws = gp.sample_cells(g.model, n, seed)
+        draws = sample_cells(g.model, n, seed)
         per["graphpnas"].append({**summary(g.result), "refused": g.refused,
                                  "samples": gp.sample_stats(draws, cfg, family_of)})  # fmt: skip
         histories["graphpnas"].append(g.result)

@@ -1,19 +1,21 @@
 """NB-201 search benchmark: search strategies under the seed papers' two protocols, beside their tables.
 
-- *oracle*: ``queries`` NB201 validation-accuracy queries per run (random search, REA, REINFORCE; arch2vec-RL
-  and arch2vec-BO on the frozen embeddings of stage `arch2vec`, cached), reported as mean ± std over
-  ``oracle_runs`` (``arch2vec_rl_runs``, ``arch2vec_bo_runs``) runs of the validation and test accuracy of the
-  architecture each run returns; CATE-DNGO-LS on stage `cate`'s encodings likewise (``cate_runs``). The
+- *oracle*: ``queries`` NB201 validation-accuracy queries per run by every strategy of
+  ``nasgen.search.strategies.STRATEGIES`` that NB-201 offers the needs of (random search, REA, REINFORCE,
+  GraphPNAS; arch2vec-RL and arch2vec-BO on the frozen embeddings of stage `arch2vec`, CATE-DNGO-LS on stage
+  `cate`'s, cached), reported as mean ± std over ``<strategy>_runs`` (else ``oracle_runs``) runs of the
+  validation and test accuracy of the architecture each run returns. The
   dissertation's arch2vec runs had a 12,000 s budget of simulated training time; ours counts queries, the same
   150 as every oracle method here.
 - *zero-cost*: no oracle query. Random sampling of N architectures with a pick by NASWOT or T-CET (NASWOT's own
   protocol; N from ``zc_budgets``) over the scored sample of stage ``nb201_proxies`` (so N cannot exceed it),
   and REA on the proxy (Evo(T-CET)) with ``evo_budget`` proxy evaluations, scored on demand; the hierarchical
-  method (nasgen.stages.nb201_hierarchy): the pipeline pretrained on NB-201's cells (cached), CCNF samples at each
+  method (strategy ``hierarchy``; models from nasgen.stages.nb201_hierarchy): the pipeline pretrained on NB-201's
+  cells (cached), CCNF samples at each
   configured condition until ``hierarchy.budget`` distinct NB-201 cells, the pick by ``hierarchy.proxy``.
 
-A method is one entry of ``METHODS``: its name, protocol, budget and a function that runs one seeded search and
-returns the finished oracle. Our oracle is NB201's final validation accuracy; the published runs searched on
+A method (``methods``) is a strategy under a protocol: its name, budget and a function that runs one seeded
+search and returns the finished oracle. Our oracle is NB201's final validation accuracy; the published runs searched on
 its 12-epoch validation accuracy, a noisier signal, so the oracle methods here have an easier task.
 """
 
@@ -30,8 +32,6 @@ import torch
 
 from benchmarks.config import BenchProfile, bench_profile, split_overrides
 from benchmarks.machine import machine_info
-from nasgen.arch2vec.config import LatentSearchConfig
-from nasgen.arch2vec.search import bo_search, dngo_ls_search, rl_search
 from nasgen.ccnf.sampling import CellSampler, GenerationError
 from nasgen.config import Profile, resolve_profile
 from nasgen.device import resolve_device
@@ -42,8 +42,12 @@ from nasgen.nb201.config import NB201SearchConfig
 from nasgen.nb201.data import OPTIMUM, PUBLISHED_SEARCH, accuracy_table
 from nasgen.nb201.oracle import Oracle
 from nasgen.nb201.scoring import ProxyValues
-from nasgen.nb201.search import random_search, run_strategy
+from nasgen.nb201.space import NB201Space
 from nasgen.progress import ProgressLine
+from nasgen.search.config import StrategyConfig
+from nasgen.search.strategies import run as run_strategy
+from nasgen.search.strategies import supported
+from nasgen.search.strategy import CellDraws, Strategy
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import nb201_hierarchy as hierarchy
@@ -65,7 +69,7 @@ class Context:
     sampler: CellSampler | None = None  # the hierarchical method's models (pretrained on NB-201 cells)
     conditions: dict[str, hierarchy.Condition] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # stage `arch2vec`/`cate` -> its table
-    latent: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO settings (profile `latent_search`)
+    strategies: StrategyConfig = StrategyConfig()  # the strategies' numbers (``NB201SearchConfig.strategies``)
 
 
 @dataclass(frozen=True)
@@ -78,37 +82,22 @@ class Method:
     published: str | None = None  # its key in PUBLISHED_SEARCH's tables
     pooled: bool = False  # draws from the scored sample (its budget cannot exceed the sample)
     pretrained: bool = False  # needs the hierarchical method's models
-    embedded: str | None = None  # the stage of the frozen embeddings it searches (`arch2vec`, `cate`)
+    embedded: tuple[str, ...] = ()  # the stages of the frozen embeddings it searches (`arch2vec`, `cate`)
 
 
-def _oracle_method(strategy: str, cfg: NB201SearchConfig, runs: int | None = None) -> Method:
-    def search(ctx: Context, seed: int) -> Oracle:
-        oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"{strategy} oracle")
-        run_strategy(strategy, oracle, seed, ctx.cfg)
-        return oracle
-
-    return Method(strategy, "oracle", cfg.queries, runs or cfg.oracle_runs, search, published=strategy)
-
-
-LATENT = {  # name -> (search, embedding stage, runs field)
-    "arch2vec_rl": (rl_search, "arch2vec", "arch2vec_rl_runs"),
-    "arch2vec_bo": (bo_search, "arch2vec", "arch2vec_bo_runs"),
-    "cate_dngo_ls": (dngo_ls_search, "cate", "cate_runs"),
-}
-
-
-def _latent_method(name: str, cfg: NB201SearchConfig) -> Method:
-    """A search over frozen embeddings (nasgen.arch2vec.search) on the oracle: arch2vec-RL and -BO over stage
-    `arch2vec`'s table, CATE-DNGO-LS over stage `cate`'s."""
-    search_fn, stage, runs = LATENT[name]
+def _oracle_method(strategy: Strategy, cfg: NB201SearchConfig) -> Method:
+    """A strategy of STRATEGIES with NB201's validation accuracy as the oracle."""
+    name = strategy.name
+    tables = tuple(n.split(":", 1)[1] for n in strategy.needs if n.startswith("table:"))
 
     def search(ctx: Context, seed: int) -> Oracle:
         oracle = Oracle.from_table(ctx.valid, ctx.cfg.queries, name=f"{name} oracle")
-        search_fn(oracle, ctx.embeddings[stage], np.random.default_rng(seed), ctx.latent)
+        space = NB201Space(tables={t: ctx.embeddings[t] for t in tables})
+        oracle.info = run_strategy(name, space, oracle, np.random.default_rng(seed), ctx.strategies)
         return oracle
 
     published = name if any(name in table for table in PUBLISHED_SEARCH.values()) else None  # CATE: no NB-201 row
-    return Method(name, "oracle", cfg.queries, getattr(cfg, runs), search, published=published, embedded=stage)
+    return Method(name, "oracle", cfg.queries, cfg.runs(name), search, published=published, embedded=tables)
 
 
 def _proxy_oracle(ctx: Context, proxy: str, budget: int) -> Oracle:
@@ -116,9 +105,11 @@ def _proxy_oracle(ctx: Context, proxy: str, budget: int) -> Oracle:
 
 
 def _pick_method(proxy: str, n: int, cfg: NB201SearchConfig) -> Method:
+    """Random search over the scored sample, the pick by a proxy (NASWOT's protocol)."""
+
     def search(ctx: Context, seed: int) -> Oracle:
         oracle = _proxy_oracle(ctx, proxy, n)
-        random_search(oracle, np.random.default_rng(seed), ctx.cfg, pool=ctx.pool)
+        run_strategy("random", NB201Space(pool=ctx.pool), oracle, np.random.default_rng(seed), ctx.strategies)
         return oracle
 
     published = f"naswot-{n}" if proxy == "naswot" else None
@@ -127,29 +118,27 @@ def _pick_method(proxy: str, n: int, cfg: NB201SearchConfig) -> Method:
 
 
 def _evo_method(cfg: NB201SearchConfig) -> Method:
+    """REA on the proxy, scored on demand."""
+
     def search(ctx: Context, seed: int) -> Oracle:
         oracle = _proxy_oracle(ctx, ctx.cfg.evo_proxy, ctx.cfg.evo_budget)
-        run_strategy("rea", oracle, seed, ctx.cfg)
+        run_strategy("rea", NB201Space(), oracle, np.random.default_rng(seed), ctx.strategies)
         return oracle
 
     return Method(f"Evo({cfg.evo_proxy})", "zero-cost", cfg.evo_budget, cfg.evo_runs, search)
 
 
 def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
-    """CCNF samples at ``condition``, the distinct NB-201 cells among them each one ZC evaluation. A cell that
-    several NB-201 architectures compute is realised as one of them drawn with the run's seed."""
+    """Strategy ``hierarchy``: CCNF samples at ``condition``, the distinct NB-201 cells among them each one ZC
+    evaluation, the pick by ``hierarchy.proxy``."""
     h = cfg.hierarchy
 
     def search(ctx: Context, seed: int) -> Oracle:
         assert ctx.sampler is not None
-        found = hierarchy.nb201_candidates(ctx.sampler, ctx.conditions[condition].vector, h.budget, h, seed)
-        rng = np.random.default_rng(seed)
+        draws = CellDraws(ctx.sampler, ctx.conditions[condition].vector, nb201_indices, h.draw_batch, h.max_draws)
         oracle = _proxy_oracle(ctx, h.proxy, h.budget)
-        for cell in found.cells:
-            oracle.query(int(rng.choice(nb201_indices(cell))))
-        oracle.info = {"latents": found.drawn, "valid": found.valid / found.drawn,
-                       "in_nb201": found.in_space / max(found.valid, 1),
-                       "distinct_cells": len(found.cells)}  # fmt: skip
+        space = NB201Space(cell_draws=draws)
+        oracle.info = run_strategy("hierarchy", space, oracle, np.random.default_rng(seed), ctx.strategies)
         return oracle
 
     name = f"hierarchical: CCNF at {condition.replace('_', ' ')} + {h.proxy} pick"
@@ -157,10 +146,10 @@ def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
 
 
 def methods(cfg: NB201SearchConfig) -> list[Method]:
-    """Every method of the table, in its order; a new method is one more entry here."""
-    out = [_oracle_method(s, cfg) for s in ("random", "rea", "reinforce")]
-    out.append(_oracle_method("graphpnas", cfg, cfg.graphpnas_runs))
-    out += [_latent_method(k, cfg) for k in LATENT]
+    """The oracle protocol runs every strategy of STRATEGIES that NB-201 (with its encoders' tables) offers the
+    needs of; the zero-cost protocol the picks, Evo on the proxy and the hierarchical method."""
+    offered = NB201Space().capabilities() | {f"table:{t}" for t in EMBEDDING_STAGES}
+    out = [_oracle_method(s, cfg) for s in supported(offered)]
     out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
     return out + [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]
 
@@ -235,11 +224,11 @@ def run(profile: str | Profile = "demo", store: str | None = None, device: str =
         zc_info = {"pool_uri": ref.uri, "pool_seconds": time.perf_counter() - t0}
     searched = sorted({*cfg.zc_proxies, cfg.evo_proxy})
     values = ProxyValues("alpha_x", stage_cfg.zc, stored, device, proxies=searched)
-    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, pool, latent=prof.latent_search)
+    ctx = Context(cfg, table["valid_top1"].to_numpy(), values, pool, strategies=cfg.strategies(prof.latent_search))
     chosen = [m for m in every if not m.pooled or m.budget <= len(ctx.pool)]  # N above the pool cannot be drawn
     skipped = [m.name for m in every if m not in chosen]
     pretrained = _pretrained(ctx, prof, ArtifactStore(store), device) if any(m.pretrained for m in chosen) else None
-    embedded = _embedded(ctx, prof, ArtifactStore(store), {m.embedded for m in chosen if m.embedded})
+    embedded = _embedded(ctx, prof, ArtifactStore(store), {t for m in chosen for t in m.embedded})
     results = {m.name: run_method(m, ctx, table, progress) for m in chosen}
     result = {
         "benchmark": "nb201-search", "machine": machine_info(), "torch_threads": torch.get_num_threads(),

@@ -1,17 +1,19 @@
-"""Search benchmark: HL-Evo vs raw-space Evo vs random search on one scorer, objective, constraint and budget.
+"""Search benchmark on GraphNet: every strategy of ``nasgen.search.strategies.STRATEGIES`` that the GraphNet
+space offers the needs of, on one scorer, objective, constraint and budget.
 
 Paper Table 1's comparison at our scale: best T-CET (with ``objective``, Zen-score or ZiCo: the ZenNet rows)
 of a network with params <= ``max_params`` (3x32x32 input, 10 classes at the default ZC config) against the
 number of ZC evaluations, over several seeds.
-HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF; raw Evo runs the same T and N from the same
-alpha_0 with concrete-cell mutations; random search gets as many evaluations as HL-Evo spent, and so do
-arch2vec-RL, arch2vec-BO and CATE-DNGO-LS (nasgen.arch2vec.cells): searches over alpha_x of the first
-``latent_search.pool`` pipeline cells, on the frozen embeddings of stage `arch2vec_graphnet` (pre-trained on the
-profile's `cells` artifact, cached) or on the encodings of those same cells by the frozen CATE of stage
-`cate_graphnet` (pre-trained on its first ``cate.max_cells``, pairs by alpha_x params, cached).
-``hl_evo_graphpnas`` is HL-Evo with GenCell from the generator of stage `graphpnas` (``hl_evo.cell_source =
-graphpnas``; trained once, cached, like the CCNF: its own ZC evaluations are not counted here, as the
-pipeline's scored cells are not counted for the CCNF), from the same alpha_0 family and seed.
+HL-Evo runs T iterations of Algorithm 1 on the profile's CCNF, raw Evo the same T and N from the same alpha_0
+with concrete-cell mutations (both ``own_budget``); every other strategy gets as many ZC evaluations as HL-Evo
+spent: random search and REA in the raw space, GraphPNAS on cells (alpha_x), arch2vec-RL, arch2vec-BO and
+CATE-DNGO-LS over alpha_x of the first ``latent_search.pool`` pipeline cells, on the frozen embeddings of
+stage `arch2vec_graphnet` (pre-trained on the profile's `cells` artifact, cached) or on the encodings of
+those same cells by the frozen CATE of stage `cate_graphnet` (pre-trained on its first ``cate.max_cells``,
+pairs by alpha_x params, cached). ``hl_evo_graphpnas`` is HL-Evo with GenCell from the generator of stage
+`graphpnas` (``hl_evo.cell_source = graphpnas``; trained once, cached, like the CCNF: its own ZC evaluations
+are not counted here, as the pipeline's scored cells are not counted for the CCNF), from the same alpha_0
+family and seed.
 """
 
 from __future__ import annotations
@@ -23,17 +25,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from benchmarks.machine import machine_info
-from nasgen.arch2vec.cells import search_cells
 from nasgen.cate.graphs import GRAPHNET
 from nasgen.cate.pretraining import encode
 from nasgen.config import get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
-from nasgen.search.baselines import random_search, raw_evo
-from nasgen.search.config import ConstraintConfig
+from nasgen.search.config import ConstraintConfig, StrategyConfig
 from nasgen.search.evolution import SearchResult
-from nasgen.search.hl_evo import hl_evo, initial_candidate, initial_cluster
+from nasgen.search.graphnet import GraphNetSpace, MacroObjective
+from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective
+from nasgen.search.strategies import STRATEGIES, supported
+from nasgen.search.strategies import run as run_strategy
+from nasgen.search.strategy import HLView, Strategy
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import ccnf
@@ -44,8 +48,17 @@ from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 
-METHODS = ("hl_evo", "raw_evo", "random", "arch2vec_rl", "arch2vec_bo", "cate_dngo_ls", "hl_evo_graphpnas")
-ARCH2VEC = ("arch2vec_rl", "arch2vec_bo")
+TABLES = ("arch2vec", "cate")  # the frozen encoders' tables of the cell pool, each a cached stage
+OFFERED = (
+    GraphNetSpace((3, 32, 32), 10).capabilities()
+    | {"start", "hl:ccnf", "hl:graphpnas"}
+    | {f"table:{t}" for t in TABLES}
+)
+
+
+def methods() -> tuple[str, ...]:
+    """Every strategy of STRATEGIES the GraphNet space offers the needs of, in table order."""
+    return tuple(s.name for s in supported(OFFERED))
 
 
 def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
@@ -57,24 +70,24 @@ def best_so_far(res: SearchResult, budgets: list[int]) -> list[float]:
     return out
 
 
-def frozen_tables(st: ArtifactStore, prof, cells_ref, chosen: Sequence[str]) -> tuple[list, dict, dict]:
-    """The pool of the frozen-encoder searches among ``chosen`` (the first ``latent_search.pool`` cells, fewer
-    if arch2vec's table is shorter), each one's table of it, and what describes each encoder in the result."""
-    methods = [m for m in chosen if m in ARCH2VEC + ("cate_dngo_ls",)]
-    if not methods:
+def frozen_tables(st: ArtifactStore, prof, cells_ref, chosen: Sequence[Strategy]) -> tuple[list, dict, dict]:
+    """The cell pool of the latent-space searches among ``chosen`` (the first ``latent_search.pool`` cells, fewer
+    if arch2vec's table is shorter), each needed encoder's table of it, and what describes each encoder."""
+    needed = {n.split(":", 1)[1] for s in chosen for n in s.needs if n.startswith("table:")}
+    if not needed:
         return [], {}, {}
     pool = cell_stage.first_cells(cells_ref, prof.latent_search.pool)
     tables, info = {}, {}
-    if set(ARCH2VEC) & set(methods):
+    if "arch2vec" in needed:
         ref = run_stage("arch2vec_graphnet", st, cells_ref=cells_ref, cfg=prof.arch2vec)
         table = arch2vec_stage.embeddings(ref).numpy()
         pool = pool[: len(table)]
-        tables.update(dict.fromkeys(ARCH2VEC, table[: len(pool)]))
+        tables["arch2vec"] = table[: len(pool)]
         keys = ("reconstruction", "label_accuracy", "edge_accuracy", "validity", "seconds")
         info["arch2vec"] = {"uri": ref.uri, "pool": len(pool), **{k: metrics(ref)[k] for k in keys}}
-    if "cate_dngo_ls" in methods:
+    if "cate" in needed:
         ref = run_stage("cate_graphnet", st, cells_ref=cells_ref, cfg=prof.cate)
-        tables["cate_dngo_ls"] = encode(cate_stage.load_model(ref), pool, GRAPHNET).numpy()
+        tables["cate"] = encode(cate_stage.load_model(ref), pool, GRAPHNET).numpy()
         keys = ("masked_accuracy", "train_pairs", "seconds")
         info["cate"] = {"uri": ref.uri, "pool": len(pool), **{k: metrics(ref)[k] for k in keys}}
     return pool, tables, info
@@ -82,10 +95,11 @@ def frozen_tables(st: ArtifactStore, prof, cells_ref, chosen: Sequence[str]) -> 
 
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
         objective: str | None = None, plot: str | None = None, only: Sequence[str] | None = None) -> dict:  # fmt: skip
-    """Every method of METHODS (or those in ``only``; hl_evo always runs: it sets the budget)."""
-    if only and set(only) - set(METHODS):
-        raise ConfigError(f"unknown search method(s) {sorted(set(only) - set(METHODS))}; methods: {list(METHODS)}")
-    chosen = [m for m in METHODS if not only or m in only or m == "hl_evo"]
+    """Every strategy of ``methods()`` (or those in ``only``; hl_evo always runs: it sets the budget)."""
+    every = methods()
+    if only and set(only) - set(every):
+        raise ConfigError(f"unknown search method(s) {sorted(set(only) - set(every))}; methods: {list(every)}")
+    chosen = [STRATEGIES[m] for m in every if not only or m in only or m == "hl_evo"]
     prof = get_profile(profile)
     search = with_overrides(prof.hl_evo, "search benchmark", objective=objective)
     st = ArtifactStore(store)
@@ -93,32 +107,33 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     fref = refs["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
     pool, tables, encoders = frozen_tables(st, prof, refs["cells"], chosen)
-    if "hl_evo_graphpnas" in chosen:
+    gp_cell = None
+    if any("hl:graphpnas" in s.needs for s in chosen):
         gp_ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
         gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp_ref))
     level = ConstraintConfig(max_params=max_params)
-    runs: dict[str, list[SearchResult]] = {m: [] for m in chosen}
-    seconds = {m: 0.0 for m in chosen}
-    bar = ProgressLine(f"bench search ({', '.join(chosen)})", seeds * len(chosen))
+    runs: dict[str, list[SearchResult]] = {s.name: [] for s in chosen}
+    seconds = {s.name: 0.0 for s in chosen}
+    bar = ProgressLine(f"bench search ({', '.join(runs)})", seeds * len(chosen))
     for seed in range(seeds):
         cfg = search.model_copy(update={"seed": seed})
+        settings = StrategyConfig(evo=cfg, latent=prof.latent_search, graphpnas=prof.graphpnas.graphpnas,
+                                  graphpnas_max_refused=prof.graphpnas.max_refused)  # fmt: skip
         k0 = initial_cluster(sampler.clusters.weights, cfg)
         gen_cell = sampler.cell_source()
         alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
-        for m in chosen:  # hl_evo first: its evaluations are the budget of random and the arch2vec searches
+        hl = {"ccnf": HLView(gen_cell, sampler.clusters.k, k0)}
+        if gp_cell is not None:
+            hl["graphpnas"] = HLView(gp_cell, sampler.clusters.k, k0)
+        space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, depth=cfg.depth_mutations, start=alpha0,
+                              cells=pool, tables=tables, hl=hl)  # fmt: skip
+        for s in chosen:  # hl_evo first: its evaluations are the budget of every strategy without its own
             t = time.perf_counter()
-            ev = ZCObjective(cfg.zc, objective=cfg.objective)
-            if m in ("hl_evo", "hl_evo_graphpnas"):
-                res = hl_evo(cfg, level, ev, gen_cell if m == "hl_evo" else gp_cell, sampler.clusters.k, k0)
-            elif m == "raw_evo":
-                res = raw_evo(cfg, level, ev, alpha0)
-            elif m == "random":
-                res = random_search(cfg, level, ev, runs["hl_evo"][-1].evaluations)
-            else:
-                spent = runs["hl_evo"][-1].evaluations
-                res = search_cells(m, pool, tables[m], ev, level, spent, seed, prof.latent_search)
-            runs[m].append(res)
-            seconds[m] += time.perf_counter() - t
+            budget = None if s.own_budget else runs["hl_evo"][-1].evaluations
+            goal = MacroObjective(ZCObjective(cfg.zc, objective=cfg.objective), level, budget, s.name)
+            run_strategy(s.name, space, goal, np.random.default_rng(seed), settings)
+            runs[s.name].append(goal.result)
+            seconds[s.name] += time.perf_counter() - t
             bar.advance()
     budget = min(r.evaluations for rs in runs.values() for r in rs)
     budgets = sorted({b for b in (10, 25, 50, 100, 200, 500, 1000, 2000, 5000) if b < budget} | {budget})
@@ -149,7 +164,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "ccnf_uri": fref.uri,
     }
     result.update(encoders)
-    if "hl_evo_graphpnas" in chosen:
+    if gp_cell is not None:
         result["graphpnas"] = {"uri": gp_ref.uri, **graphpnas_stage.stats(gp_ref)}
     if plot:
         with open(plot, "wb") as f:

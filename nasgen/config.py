@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from nasgen.arch2vec.config import Arch2VecConfig, LatentSearchConfig
+from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.cate.config import CATEConfig
 from nasgen.ccnf.config import CCNFConfig
 from nasgen.clusters.config import ClusterConfig
@@ -25,7 +25,7 @@ from nasgen.generate.config import GenerateConfig
 from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.gvae.config import GVAEConfig
 from nasgen.nb201.config import NB201ProxiesConfig
-from nasgen.search.config import HLEvoConfig
+from nasgen.search.config import HLEvoConfig, LatentSearchConfig
 from nasgen.sg.config import SGConfig
 from nasgen.space.config import SampleCellsConfig
 from nasgen.zc.config import ScoreCellsConfig

@@ -82,39 +82,49 @@ def test_stage_embeds_every_cell_of_the_artifact(tmp_path):
     assert stage.load_model(ref).heads == GRAPHNET.heads
 
 
+def _cell_search(method, cells, table, constraint, budget, cfg):
+    """One seeded run of ``method`` over alpha_x of ``cells`` (both encoders' tables are ``table``)."""
+    from nasgen.config import get_profile
+    from nasgen.search.config import StrategyConfig
+    from nasgen.search.graphnet import GraphNetSpace, MacroObjective
+    from nasgen.search.objective import ZCObjective
+    from nasgen.search.strategies import run
+
+    zc = get_profile("smoke").hl_evo.zc
+    space = GraphNetSpace(zc.input_shape, zc.classes, cells=cells, tables={"arch2vec": table, "cate": table})
+    objective = MacroObjective(ZCObjective(zc), constraint, budget, method)
+    run(method, space, objective, np.random.default_rng(0), StrategyConfig(latent=cfg))
+    return objective.result
+
+
 @pytest.mark.parametrize("method", ["arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"])
 def test_cell_search_spends_its_budget_on_distinct_networks_within_the_constraint(method):
-    from nasgen.arch2vec.cells import search_cells
-    from nasgen.config import get_profile
-
-    SMOKE_SEARCH_ZC = get_profile("smoke").hl_evo.zc
-    from nasgen.arch2vec.config import LatentSearchConfig
-    from nasgen.search.config import ConstraintConfig
-    from nasgen.search.objective import ZCObjective
+    from nasgen.search.config import ConstraintConfig, LatentSearchConfig
 
     cells = _cells(40, seed=2)
     table = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
     level = ConstraintConfig(max_params=300_000)
     cfg = LatentSearchConfig(episode=3, bo_init=3, bo_top=2, dngo=DNGOConfig(hidden=8, epochs=3))
-    res = search_cells(method, cells, table, ZCObjective(SMOKE_SEARCH_ZC), level, 6, 0, cfg)
+    res = _cell_search(method, cells, table, level, 6, cfg)
     assert res.evaluations == 6 and len({r["arch_id"] for r in res.history}) == 6
     assert all(r["params"] <= 300_000 and r["positions"] == 17 for r in res.history)
     assert res.best.fitness == max(r["fitness"] for r in res.history)
+    assert res.discarded_constraint == sum(r > 300_000 for r in _alpha_x_params(cells))  # dropped, not scored
 
 
-def test_cell_search_names_an_impossible_constraint_and_an_unknown_method():
-    from nasgen.arch2vec.cells import search_cells
-    from nasgen.config import get_profile
-
-    SMOKE_SEARCH_ZC = get_profile("smoke").hl_evo.zc
-    from nasgen.arch2vec.config import LatentSearchConfig
+def test_cell_search_names_an_impossible_constraint():
     from nasgen.errors import ConfigError
-    from nasgen.search.config import ConstraintConfig
-    from nasgen.search.objective import ZCObjective
+    from nasgen.search.config import ConstraintConfig, LatentSearchConfig
 
     cells, table = _cells(5), np.zeros((5, 4), np.float32)
-    with pytest.raises(ConfigError, match="no cell of the pool"):
-        search_cells("arch2vec_rl", cells, table, ZCObjective(SMOKE_SEARCH_ZC), ConstraintConfig(max_params=10), 3, 0,
-                     LatentSearchConfig())  # fmt: skip
-    with pytest.raises(ConfigError, match="unknown cell search"):
-        search_cells("bo", cells, table, ZCObjective(SMOKE_SEARCH_ZC), ConstraintConfig(), 3, 0, LatentSearchConfig())
+    with pytest.raises(ConfigError, match="no architecture of the graphnet pool of arch2vec is admitted"):
+        _cell_search("arch2vec_rl", cells, table, ConstraintConfig(max_params=10), 3, LatentSearchConfig())
+
+
+def _alpha_x_params(cells):
+    from nasgen.config import get_profile
+    from nasgen.space.cost import macro_cost
+    from nasgen.space.macro import reference_macro
+
+    zc = get_profile("smoke").hl_evo.zc
+    return [macro_cost(reference_macro(c, zc.input_shape, zc.classes)).params for c in cells]

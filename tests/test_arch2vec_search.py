@@ -1,14 +1,17 @@
-"""arch2vec-RL and arch2vec-BO (nasgen.arch2vec.search) on frozen embedding tables: the return maths, the
-nearest-unvisited step, budget and distinctness, and both beating random search on a smooth landscape."""
+"""arch2vec-RL, arch2vec-BO and CATE-DNGO-LS (nasgen.search.arch2vec_rl, .arch2vec_bo, .cate_dngo_ls) on frozen
+embedding tables: the return maths, the nearest-unvisited step, budget and distinctness, and both beating random
+search on a smooth landscape."""
 
 import numpy as np
 import pytest
 import torch
 
-from nasgen.arch2vec.config import LatentSearchConfig
-from nasgen.arch2vec.search import bo_search, discounted_returns, dngo_ls_search, nearest_unvisited, rl_search
 from nasgen.nb201.oracle import Oracle
-from nasgen.search.config import DNGOConfig
+from nasgen.search.arch2vec_bo import bo_search
+from nasgen.search.arch2vec_rl import discounted_returns, rl_search
+from nasgen.search.cate_dngo_ls import dngo_ls_search
+from nasgen.search.config import DNGOConfig, LatentSearchConfig
+from nasgen.search.latent import nearest_unvisited
 
 CFG = LatentSearchConfig(dngo=DNGOConfig(epochs=30))
 GRID = np.array([(x, y) for x in range(40) for y in range(40)], dtype=np.float32) / 4  # 1,600 points, 10 x 10
@@ -76,7 +79,7 @@ def test_bo_finds_better_architectures_than_random_on_a_smooth_landscape():
 
 @pytest.mark.parametrize("search", [bo_search, dngo_ls_search])
 def test_dngo_ls_adds_neighbours_of_the_pool_top_each_round(search, monkeypatch):
-    import nasgen.arch2vec.search as module
+    import nasgen.search.arch2vec_bo as module
 
     fits, real = [], module.DNGO
 

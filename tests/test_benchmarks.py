@@ -27,17 +27,17 @@ def test_ccnf_benchmark_reports_table8_and_throughput(smoke_store, tmp_path):
     }
 
 
-def test_search_benchmark_compares_three_methods_on_one_budget(smoke_store, tmp_path):
-    from benchmarks.search import METHODS, run
+def test_search_benchmark_compares_every_strategy_on_one_budget(smoke_store, tmp_path):
+    from benchmarks.search import methods, run
 
     out = run(profile="smoke", store=smoke_store, seeds=2, plot=str(tmp_path / "s.png"))
-    assert set(out["methods"]) == set(METHODS) and out["constraint"] == "params<=1000000"
+    assert set(out["methods"]) == set(methods()) and out["constraint"] == "params<=1000000"
     for m in out["methods"].values():
         assert len(m["best_per_seed"]) == 2 and len(m["curve_mean"]) == len(out["budgets"])
         assert all(p <= 1_000_000 for p in m["best_params_per_seed"])
     hl, rnd = out["methods"]["hl_evo"], out["methods"]["random"]
     assert rnd["evaluations_per_seed"] == hl["evaluations_per_seed"]  # random search gets HL-Evo's budget
-    for m in ("arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"):  # and so do the searches over alpha_x of the cells
+    for m in ("rea", "graphpnas", "arch2vec_rl", "arch2vec_bo", "cate_dngo_ls"):  # and every search without its own
         assert out["methods"][m]["evaluations_per_seed"] == hl["evaluations_per_seed"], m
     assert out["arch2vec"]["pool"] == out["cate"]["pool"] == 500 and 0 <= out["arch2vec"]["edge_accuracy"] <= 1
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

@@ -150,11 +150,14 @@ def test_replay_buffer_keeps_the_top_rewards():
 def test_graphpnas_on_nb201_spends_its_budget_on_distinct_architectures():
     from nasgen.nb201.data import accuracy_table
     from nasgen.nb201.oracle import Oracle
-    from nasgen.nb201.search import run_strategy
+    from nasgen.nb201.space import NB201Space
+    from nasgen.search.config import LatentSearchConfig
+    from nasgen.search.strategies import run
 
     cfg = bench_profile("tiny").nb201_search
     oracle = Oracle.from_table(accuracy_table()["valid_top1"].to_numpy(), cfg.queries)
-    best, value = run_strategy("graphpnas", oracle, 0, cfg)
+    run("graphpnas", NB201Space(), oracle, np.random.default_rng(0), cfg.strategies(LatentSearchConfig()))
+    best, value = oracle.best()
     assert oracle.queries == cfg.queries
     assert len({i for i, _ in oracle.history}) == cfg.queries  # duplicates are redrawn
     assert value == max(v for _, v in oracle.history)
@@ -220,7 +223,8 @@ def test_buffer_share_shrinks_from_30_to_10_percent_of_the_evaluated():
 
 def test_graphpnas_on_graphnet_cells_spends_its_evaluations_on_distinct_cells_within_budget():
     from nasgen.config import get_profile
-    from nasgen.graphpnas.cells import sample_cells, sample_stats, search_cells
+    from nasgen.graphpnas.cells import sample_cells
+    from nasgen.search.graphpnas import sample_stats, search_cells
     from nasgen.search.objective import ZCObjective
 
     cfg = get_profile("tiny").graphpnas
@@ -236,7 +240,7 @@ def test_graphpnas_on_graphnet_cells_spends_its_evaluations_on_distinct_cells_wi
 
 def test_graphpnas_refuses_over_budget_cells_without_spending_an_evaluation():
     from nasgen.config import get_profile
-    from nasgen.graphpnas.cells import search_cells
+    from nasgen.search.graphpnas import search_cells
     from nasgen.search.objective import ZCObjective
 
     cfg = get_profile("tiny").graphpnas.model_copy(update={"max_params": 1, "max_refused": 5})

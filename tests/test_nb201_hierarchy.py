@@ -16,6 +16,8 @@ from nasgen.nb201.arch import from_index, to_string
 from nasgen.nb201.cell import BEST_CIFAR10, cell_index, nb201_cell, nb201_codes, nb201_indices
 from nasgen.nb201.config import NB201HierarchyConfig
 from nasgen.nb201.data import accuracy_table
+from nasgen.search.hierarchy import cell_candidates
+from nasgen.search.strategy import CellDraws
 from nasgen.space.cell import Cell
 from nasgen.space.config import NB201_CELLS, SampleCellsConfig
 from nasgen.stages import cells as cell_stage
@@ -89,14 +91,17 @@ def _nb201(i: int) -> Cell:
 def test_candidates_are_distinct_nb201_cells_and_misses_are_counted():
     a, b = _nb201(0), _nb201(1)
     sampler = ScriptedSampler([a, None, OUTSIDE, a, b, None])
-    cfg = NB201HierarchyConfig(draw_batch=3, max_draws=60)
-    found = hierarchy.nb201_candidates(sampler, torch.zeros(4), 2, cfg, seed=0)
+
+    def draws(s):
+        return CellDraws(s, torch.zeros(4), nb201_indices, draw_batch=3, max_draws=60)
+
+    found = cell_candidates(draws(sampler), 2, seed=0, space="nb201")
     assert [c.code for c in found.cells] == [a.code, b.code]
     assert (found.drawn, found.valid, found.in_space) == (6, 4, 3)  # stops after the batch that gave n cells
-    few = hierarchy.nb201_candidates(ScriptedSampler([a, OUTSIDE]), torch.zeros(4), 5, cfg, seed=0)
+    few = cell_candidates(draws(ScriptedSampler([a, OUTSIDE])), 5, seed=0, space="nb201")
     assert [c.code for c in few.cells] == [a.code] and few.drawn == 60  # max_draws bounds a run
-    with pytest.raises(GenerationError, match="no NB-201 cell among 60 CCNF samples"):
-        hierarchy.nb201_candidates(ScriptedSampler([OUTSIDE, None]), torch.zeros(4), 5, cfg, seed=0)
+    with pytest.raises(GenerationError, match="no nb201 cell among 60 CCNF samples"):
+        cell_candidates(draws(ScriptedSampler([OUTSIDE, None])), 5, seed=0, space="nb201")
 
 
 def test_the_hierarchical_entry_spends_one_zc_evaluation_per_candidate_cell():

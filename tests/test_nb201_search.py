@@ -12,14 +12,24 @@ from scipy.stats import mannwhitneyu
 
 from benchmarks.config import bench_profile
 from nasgen.config import get_profile
+from nasgen.errors import ConfigError
 from nasgen.nb201.arch import EDGES, SPACE_SIZE, from_index
 from nasgen.nb201.config import NB201SearchConfig
 from nasgen.nb201.data import accuracy_table
 from nasgen.nb201.oracle import BudgetExhausted, Oracle
-from nasgen.nb201.search import STRATEGIES, mutate, random_search, run_strategy
+from nasgen.nb201.space import NB201Space, mutate
+from nasgen.search.config import LatentSearchConfig
+from nasgen.search.strategies import run, supported
 from nasgen.stages import registry
 
 CFG = NB201SearchConfig()
+PLAIN = [s.name for s in supported(NB201Space().capabilities())]  # the strategies NB-201 runs without tables
+
+
+def run_strategy(name: str, oracle: Oracle, seed: int, cfg: NB201SearchConfig) -> tuple[int, float]:
+    """One seeded run on NB-201; the best architecture and its answer."""
+    run(name, NB201Space(), oracle, np.random.default_rng(seed), cfg.strategies(LatentSearchConfig()))
+    return oracle.best()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +73,7 @@ def test_a_mutation_changes_exactly_one_edge_and_stays_in_the_space(index, seed)
     assert sum(diff) == 1 and len(diff) == len(EDGES)
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
+@pytest.mark.parametrize("name", PLAIN)
 def test_every_strategy_spends_exactly_its_budget_and_returns_the_best_answer(valid, name):
     cfg = bench_profile("tiny").nb201_search
     o = Oracle.from_table(valid, cfg.queries)
@@ -84,7 +94,8 @@ def test_no_test_accuracy_reaches_the_search(valid):
     shuffled = table.assign(test_top1=np.random.default_rng(0).permutation(table["test_top1"].to_numpy()))
     ctx = Context(cfg, valid, ProxyValues("alpha_x", get_profile("tiny").nb201_proxies.zc), np.arange(50))
     emb = np.random.default_rng(0).normal(size=(len(valid), 4)).astype(np.float32)  # searches on embeddings
-    ctx.embeddings, ctx.latent = {"arch2vec": emb, "cate": emb}, get_profile("tiny").latent_search
+    ctx.embeddings = {"arch2vec": emb, "cate": emb}
+    ctx.strategies = cfg.strategies(get_profile("tiny").latent_search)
     for m in [m for m in methods(cfg) if m.protocol == "oracle"]:
         a, b = run_method(m, ctx, table, progress=False), run_method(m, ctx, shuffled, progress=False)
         assert a["valid_top1"] == b["valid_top1"] and a["test_top1"] != b["test_top1"], m.name
@@ -93,14 +104,16 @@ def test_no_test_accuracy_reaches_the_search(valid):
 def test_random_search_draws_distinct_architectures_from_a_pool(valid):
     pool = np.arange(100, 120)
     o = Oracle.from_table(valid, 50)
-    random_search(o, np.random.default_rng(0), CFG, pool=pool)
+    run("random", NB201Space(pool=pool), o, np.random.default_rng(0))
     queried = [i for i, _ in o.history]
     assert sorted(queried) == list(pool)  # the pool is smaller than the budget: each member once
 
 
 def test_an_unknown_strategy_is_named(valid):
-    with pytest.raises(ValueError, match="unknown NB-201 search strategy 'bo'"):
+    with pytest.raises(ConfigError, match="unknown search strategy 'bo'"):
         run_strategy("bo", Oracle.from_table(valid, 2), 0, CFG)
+    with pytest.raises(ConfigError, match=r"needs \['table:arch2vec'\] of the space"):
+        run_strategy("arch2vec_rl", Oracle.from_table(valid, 2), 0, CFG)
 
 
 def test_rea_beats_random_search_at_150_queries(valid):
@@ -123,14 +136,14 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
     for name, r in out["methods"].items():
         if name.startswith("hierarchical"):  # the tiny models decode almost no valid cell: runs may fail, said so
             assert r["runs"] == cfg.hierarchy.runs and r["budget"] == cfg.hierarchy.budget, name
-            assert r["failed_runs"] == r["runs"] and "no NB-201 cell among" in r["first_failure"] or r["spent"]
+            assert r["failed_runs"] == r["runs"] and "no nb201 cell among" in r["first_failure"] or r["spent"]
             continue
         runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
         runs.update(
             {
                 "arch2vec_rl": cfg.arch2vec_rl_runs,
                 "arch2vec_bo": cfg.arch2vec_bo_runs,
-                "cate_dngo_ls": cfg.cate_runs,
+                "cate_dngo_ls": cfg.cate_dngo_ls_runs,
                 "graphpnas": cfg.graphpnas_runs,
             }
         )

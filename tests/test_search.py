@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from nasgen.config import with_overrides
 from nasgen.errors import ConfigError, MutationNotApplicable
-from nasgen.search.baselines import random_search, raw_evo
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import from_table, to_table
-from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, hl_evo, initial_candidate, mutate
+from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, initial_candidate, mutate
+from nasgen.search.hl_evo import search as hl_evo
 from nasgen.search.objective import ZCObjective
+from nasgen.search.strategies import search_graphnet
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.macro import HLSequence, MacroArch
@@ -116,10 +117,10 @@ def test_impossible_or_mismatched_searches_fail_clearly(evaluator):
 
 def test_baselines_share_budget_constraint_and_row_format(evaluator):
     budget = 6
-    rs = random_search(CFG, CFG.levels[0], ZCObjective(ZC), budget)
+    rs = search_graphnet("random", CFG, CFG.levels[0], ZCObjective(ZC), budget)
     assert rs.evaluations == budget and all(r["params"] <= 300_000 for r in rs.history)
     init = initial_candidate(CFG, 0, gen_cell, np.random.default_rng(0)).macro
-    ev = raw_evo(CFG, CFG.levels[0], ZCObjective(ZC), init)
+    ev = search_graphnet("raw_evo", CFG, CFG.levels[0], ZCObjective(ZC), start=init)
     assert all(r["params"] <= 300_000 and r["hl_sequence"] is None for r in ev.history)
     assert {r["mutation"] for r in ev.history[1:]} <= {"channels", "stride", "cell", *DEPTH_MUTATIONS}
     assert set(rs.history[0]) == set(ev.history[0]) == set(_run(evaluator).history[0])

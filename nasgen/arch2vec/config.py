@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from nasgen.frozen import Frozen
-from nasgen.search.config import DNGOConfig
 
 
 class Arch2VecConfig(Frozen):
@@ -25,31 +24,3 @@ class Arch2VecConfig(Frozen):
     prior_samples: int = Field(10_000, ge=1)  # rescaled prior draws for validity and uniqueness
     max_cells: int = Field(20_000, ge=2)  # GraphNet cells (stage `arch2vec_graphnet`): the first of the artifact
     seed: int = 0
-
-
-class LatentSearchConfig(Frozen):
-    """Searches over a frozen embedding table (nasgen.arch2vec.search), dissertation ch. 3 on NB-201 CIFAR-10.
-
-    RL: an LSTM controller (``controller_hidden``) gives the mean of a Gaussian with covariance
-    ``policy_std``² I; the nearest unvisited embedding (L2) is the next architecture; REINFORCE with Adam
-    ``rl_lr`` after every ``episode`` architectures, returns discounted by ``discount`` within the episode, minus
-    the constant ``baseline`` (rewards are accuracy / 100). BO: ``bo_init`` random architectures, then per round
-    DNGO refit on every observation and the ``bo_top`` unvisited architectures of highest expected improvement
-    over ``ei_best``. CATE-DNGO-LS: the same with ``ls_epochs`` per refit plus the nearest unvisited neighbours
-    of the pool's other top architectures.
-    """
-
-    episode: int = Field(16, ge=1)
-    discount: float = Field(0.4, ge=0, le=1)
-    baseline: float = 0.4
-    rl_lr: float = Field(1e-2, gt=0)
-    controller_hidden: int = Field(128, ge=1)
-    policy_std: float = Field(1.0, gt=0)
-    bo_init: int = Field(16, ge=1)
-    bo_top: int = Field(5, ge=1)
-    ei_best: float = 0.95
-    dngo: DNGOConfig = DNGOConfig()
-    ls_epochs: int = Field(30, ge=1)  # CATE-DNGO-LS refits DNGO for 30 epochs per round (dissertation ch. 4)
-    # GraphNet: the searches choose among alpha_x of the first ``pool`` cells of the `cells` artifact, the same
-    # cells for every frozen encoder (arch2vec's table rows, CATE's encodings of them)
-    pool: int = Field(20_000, ge=1)

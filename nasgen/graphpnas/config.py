@@ -58,7 +58,7 @@ class GraphPNASConfig(Frozen):
 
 
 class GraphPNASCellsConfig(Frozen):
-    """Stage `graphpnas` and `bench generators`: GraphPNAS on GraphNet cells (nasgen.graphpnas.cells).
+    """Stage `graphpnas` and `bench generators`: GraphPNAS on GraphNet cells (nasgen.search.graphpnas).
 
     The reward is log10 of ``objective`` (HL-Evo's scorer: set ``zc`` as the profile's hl_evo.zc) of alpha_x,
     the reference macro of the cell; a cell whose alpha_x breaks ``max_params`` is refused before any

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from nasgen.frozen import Frozen
 from nasgen.graphpnas.config import GraphPNASConfig
+from nasgen.search.config import LatentSearchConfig, REAConfig, REINFORCEConfig, StrategyConfig
 from nasgen.space.config import NB201_CELLS
 from nasgen.zc.config import ALL_PROXIES, ProxyName, ZCConfig
 
@@ -67,20 +68,20 @@ class NB201SearchConfig(Frozen):
     evo_runs: int = Field(10, ge=1)  # of Evo on the proxy (each scores its evaluations on demand)
     evo_budget: int = Field(100, ge=2)
     evo_proxy: ProxyName = "tcet"
-    rea_population: int = Field(10, ge=2)  # NB201's R_EA: population 10, tournament sample 3
-    rea_sample: int = Field(3, ge=1)
-    reinforce_lr: float = Field(0.01, gt=0)  # NATS-Bench's REINFORCE: Adam lr 0.01 on a 6 x 5 logit table
-    reinforce_baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
+    rea: REAConfig = REAConfig()  # NB201's R_EA
+    reinforce: REINFORCEConfig = REINFORCEConfig()  # NATS-Bench's REINFORCE
     hierarchy: NB201HierarchyConfig = NB201HierarchyConfig()
     graphpnas: GraphPNASConfig = GraphPNASConfig()  # its NB-201 settings (paper Appendix A)
     graphpnas_runs: int = Field(10, ge=1)  # the paper's 10
     arch2vec_rl_runs: int = Field(500, ge=1)  # the dissertation's 500; about 0.13 s each
     arch2vec_bo_runs: int = Field(30, ge=1)  # each refits DNGO 27 times (150 queries, 16 + 5 per round): ~26 s
-    cate_runs: int = Field(30, ge=1)  # CATE-DNGO-LS (30 epochs per refit, 5-10 queries per round)
+    cate_dngo_ls_runs: int = Field(30, ge=1)  # CATE-DNGO-LS (30 epochs per refit, 5-10 queries per round)
     seed: int = 0
 
-    @model_validator(mode="after")
-    def _tournament_fits(self) -> NB201SearchConfig:
-        if self.rea_sample > self.rea_population:
-            raise ValueError(f"rea_sample {self.rea_sample} exceeds rea_population {self.rea_population}")
-        return self
+    def runs(self, strategy: str) -> int:
+        """Runs of a strategy under the oracle protocol: its ``<name>_runs`` field, else ``oracle_runs``."""
+        return getattr(self, f"{strategy}_runs", self.oracle_runs)
+
+    def strategies(self, latent: LatentSearchConfig) -> StrategyConfig:
+        """The strategies' numbers on NB-201 (the profile's ``latent_search`` for the latent-space searches)."""
+        return StrategyConfig(rea=self.rea, reinforce=self.reinforce, graphpnas=self.graphpnas, latent=latent)

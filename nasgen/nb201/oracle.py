@@ -48,7 +48,13 @@ class Oracle:
     def left(self) -> int:
         return self.budget - self.queries
 
-    def query(self, index: int) -> float:
+    def admits(self, index: int) -> bool:
+        """Every NB-201 architecture may be asked (the search interface's constraint check)."""
+        return True
+
+    def query(self, index: int, iteration: int | None = None, phase: str | None = None) -> float:
+        """The value of architecture ``index`` (``iteration`` and ``phase`` label a row of a search history;
+        an oracle keeps only (index, value))."""
         index = int(index)
         if not 0 <= index < SPACE_SIZE:
             raise ValueError(f"NB-201 index {index} outside 0..{SPACE_SIZE - 1}")

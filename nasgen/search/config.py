@@ -1,4 +1,5 @@
-"""HL-Evo and its baselines (stage `hl_evo`), size budgets, DNGO's surrogate."""
+"""The search strategies' numbers (nasgen.search.strategies): HL-Evo and raw Evo (stage `hl_evo`), REA,
+REINFORCE, the latent-space searches with DNGO's surrogate, and size budgets."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nasgen.frozen import Frozen
+from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.zc.config import ZCConfig
 
 
@@ -71,3 +73,65 @@ class DNGOConfig(Frozen):
     lr: float = Field(0.01, gt=0)
     batch_size: int = Field(10, ge=1)
     normalize_output: bool = False
+
+
+class LatentSearchConfig(Frozen):
+    """Searches over a frozen embedding table (nasgen.search.arch2vec_rl, .arch2vec_bo, .cate_dngo_ls),
+    dissertation ch. 3 on NB-201 CIFAR-10.
+
+    RL: an LSTM controller (``controller_hidden``) gives the mean of a Gaussian with covariance
+    ``policy_std``² I; the nearest unvisited embedding (L2) is the next architecture; REINFORCE with Adam
+    ``rl_lr`` after every ``episode`` architectures, returns discounted by ``discount`` within the episode, minus
+    the constant ``baseline`` (rewards are accuracy / 100). BO: ``bo_init`` random architectures, then per round
+    DNGO refit on every observation and the ``bo_top`` unvisited architectures of highest expected improvement
+    over ``ei_best``. CATE-DNGO-LS: the same with ``ls_epochs`` per refit plus the nearest unvisited neighbours
+    of the pool's other top architectures.
+    """
+
+    episode: int = Field(16, ge=1)
+    discount: float = Field(0.4, ge=0, le=1)
+    baseline: float = 0.4
+    rl_lr: float = Field(1e-2, gt=0)
+    controller_hidden: int = Field(128, ge=1)
+    policy_std: float = Field(1.0, gt=0)
+    bo_init: int = Field(16, ge=1)
+    bo_top: int = Field(5, ge=1)
+    ei_best: float = 0.95
+    dngo: DNGOConfig = DNGOConfig()
+    ls_epochs: int = Field(30, ge=1)  # CATE-DNGO-LS refits DNGO for 30 epochs per round (dissertation ch. 4)
+    # GraphNet: the searches choose among alpha_x of the first ``pool`` cells of the `cells` artifact, the same
+    # cells for every frozen encoder (arch2vec's table rows, CATE's encodings of them)
+    pool: int = Field(20_000, ge=1)
+
+
+class REAConfig(Frozen):
+    """Regularised evolution (Real et al. 2019) as NB201 runs it (R_EA): population 10, tournament sample 3."""
+
+    population: int = Field(10, ge=2)
+    sample: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _tournament_fits(self) -> REAConfig:
+        if self.sample > self.population:
+            raise ValueError(f"rea sample {self.sample} exceeds rea population {self.population}")
+        return self
+
+
+class REINFORCEConfig(Frozen):
+    """REINFORCE on independent categorical logits per decision (NATS-Bench's: Adam lr 0.01, 6 x 5 logits)."""
+
+    lr: float = Field(0.01, gt=0)
+    baseline_momentum: float = Field(0.9, ge=0, lt=1)  # exponential moving average of the reward
+
+
+class StrategyConfig(Frozen):
+    """Every strategy's numbers, one section each: what a benchmark hands to ``nasgen.search.strategies.run``.
+    ``evo`` gives T and N (HL-Evo, raw Evo); ``graphpnas_max_refused`` stops a GraphPNAS run on GraphNet cells
+    after that many draws over the budget (the stage `graphpnas` setting)."""
+
+    evo: HLEvoConfig = HLEvoConfig()
+    rea: REAConfig = REAConfig()
+    reinforce: REINFORCEConfig = REINFORCEConfig()
+    latent: LatentSearchConfig = LatentSearchConfig()
+    graphpnas: GraphPNASConfig = GraphPNASConfig()
+    graphpnas_max_refused: int = Field(5_000, ge=1)

@@ -9,17 +9,21 @@ exploitation); the mutation function is told the phase. Every accepted child is 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasgen.errors import ConfigError, NasgenError
+from nasgen.errors import ConfigError, MutationNotApplicable, NasgenError
 from nasgen.search.config import ConstraintConfig
-from nasgen.search.objective import ZCObjective, satisfies
+from nasgen.search.objective import ZCObjective
 from nasgen.space.cost import Cost, macro_cost
-from nasgen.space.macro import CHANNELS, STRIDES, HLSequence, MacroArch
+from nasgen.space.macro import CHANNELS, MAX_LAYERS, STRIDES, HLSequence, Layer, MacroArch
+from nasgen.space.mutations import mutate as mutate_cell
+
+if TYPE_CHECKING:
+    from nasgen.search.graphnet import MacroObjective
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class SearchResult:
     evaluations: int = 0
 
 
+RAW_MUTATIONS = ("channels", "stride", "cell")
+RAW_DEPTH = ("insert_position", "delete_position")
 COST_COLUMNS = ("params", "flops")  # already columns, from the analytic cost
 Mutate = Callable[[Candidate, np.random.Generator, str], Candidate]
 
@@ -56,54 +62,41 @@ def evolve(
     phases: tuple[str, ...],
     iterations: int,
     population: int,
-    constraint: ConstraintConfig,
-    evaluator: ZCObjective,
+    objective: MacroObjective,
     rng: np.random.Generator,
     progress: Callable[[int], None] | None = None,
 ) -> SearchResult:
-    res = SearchResult()
-    start = evaluator.evaluations
-    cost = macro_cost(initial.macro)
-    if not satisfies(cost, constraint):
+    """Algorithm 1's loop from ``initial``; the objective keeps the history (and stops the loop early if it
+    has an evaluation budget)."""
+    if not objective.admits(initial):
+        cost = macro_cost(initial.macro)
         raise ConfigError(
             f"the initial architecture ({cost.params} params, {cost.flops} FLOPs) violates the constraint "
-            f"{constraint.name}: no search can start from it"
+            f"{objective.constraint.name}: no search can start from it"
         )
-    init = _member(initial, evaluator, cost)
-    pop, res.best = [init], init
-    res.history.append(history_row(init, 0, "init", constraint, evaluator, evaluator.evaluations - start, 0.0))
+    res = objective.result
+    pop = [(initial, objective.query(initial, 0, "init"))]
     per_phase = [iterations // len(phases) + (1 if i < iterations % len(phases) else 0) for i in range(len(phases))]
     it = 0
     for phase, n in zip(phases, per_phase):
         for _ in range(n):
+            if objective.left <= 0:
+                return res
             it += 1
             _tick(progress)
-            t0 = time.perf_counter()
-            parent = pop[int(rng.integers(len(pop)))]
+            parent = pop[int(rng.integers(len(pop)))][0]
             try:
-                child = mutate(parent.candidate, rng, phase)
+                child = mutate(parent, rng, phase)
             except NasgenError:  # GenCell found no valid cell, or the mutation does not apply: the iteration is spent
                 res.discarded_mutation += 1
                 continue
-            cost = macro_cost(child.macro)
-            if not satisfies(cost, constraint):
-                res.discarded_constraint += 1
+            if not objective.admits(child):
                 continue
-            member = _member(child, evaluator, cost)
+            fitness = objective.query(child, it, phase)
             if len(pop) >= population:
-                pop.pop(min(range(len(pop)), key=lambda i: pop[i].fitness))
-            pop.append(member)
-            if member.fitness > res.best.fitness:  # line 37: the best over H, removed members included
-                res.best = member
-            spent, seconds = evaluator.evaluations - start, time.perf_counter() - t0
-            res.history.append(history_row(member, it, phase, constraint, evaluator, spent, seconds))
-    res.evaluations = evaluator.evaluations - start
+                pop.pop(min(range(len(pop)), key=lambda i: pop[i][1]))
+            pop.append((child, fitness))  # the best over H (line 37), removed members included, is the objective's
     return res
-
-
-def _member(c: Candidate, evaluator: ZCObjective, cost: Cost) -> Member:
-    rec = evaluator.record(c.macro)
-    return Member(c, cost, rec, evaluator.fitness(rec))
 
 
 def change_width_or_stride(layer, kind: str, rng: np.random.Generator):
@@ -111,6 +104,30 @@ def change_width_or_stride(layer, kind: str, rng: np.random.Generator):
     if kind == "channels":
         return replace(layer, channels=int(CHANNELS[rng.integers(len(CHANNELS))]))
     return replace(layer, stride=int(STRIDES[rng.integers(len(STRIDES))]))
+
+
+def mutate_raw(cand: Candidate, rng: np.random.Generator, depth: bool = False) -> Candidate:
+    """Raw-space Evo's mutation (ZenNAS-style): a random position's channels or stride or its concrete cell
+    (one structural edit: an edge or node added or removed, an op's type or kernel changed), and with ``depth``
+    a position inserted (a stride-1 copy) or deleted."""
+    layers = list(cand.macro.layers)
+    kinds = RAW_MUTATIONS + (RAW_DEPTH if depth else ())
+    kind = kinds[int(rng.integers(len(kinds)))]
+    i = int(rng.integers(len(layers)))
+    x = layers[i]
+    if kind in ("channels", "stride"):
+        layers[i] = change_width_or_stride(x, kind, rng)
+    elif kind == "cell":
+        layers[i] = replace(x, cell=mutate_cell(x.cell, rng)[0])
+    elif kind == "insert_position":
+        if len(layers) >= MAX_LAYERS:
+            raise MutationNotApplicable(f"a network has at most {MAX_LAYERS} positions")
+        layers.insert(i + 1, Layer(x.cell, x.channels, 1))
+    else:
+        if len(layers) == 1:
+            raise MutationNotApplicable("cannot delete the only position")
+        del layers[i]
+    return Candidate(MacroArch(tuple(layers), cand.macro.input_shape, cand.macro.classes), None, kind)
 
 
 def history_row(m: Member, iteration: int, phase: str, constraint: ConstraintConfig, evaluator: ZCObjective,

@@ -17,9 +17,11 @@ from dataclasses import replace
 import numpy as np
 
 from nasgen.errors import ConfigError, MutationNotApplicable
-from nasgen.search.config import ConstraintConfig, HLEvoConfig
+from nasgen.search.config import ConstraintConfig, HLEvoConfig, StrategyConfig
 from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
+from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.objective import ZCObjective
+from nasgen.search.strategy import HLView, Space
 from nasgen.space.cell import Cell
 from nasgen.space.macro import MAX_LAYERS, HLLayer, HLSequence
 
@@ -75,22 +77,36 @@ def mutate(
 
 
 def hl_evo(
-    cfg: HLEvoConfig,
-    constraint: ConstraintConfig,
-    evaluator: ZCObjective,
-    gen_cell: GenCell,
-    n_clusters: int,
-    init_cluster: int,
+    space: Space,
+    objective: MacroObjective,
+    rng: np.random.Generator,
+    cfg: StrategyConfig,
+    source: str = "ccnf",
     progress: Callable[[int], None] | None = None,
-) -> SearchResult:
-    """Algorithm 1 under one constraint; history rows carry the HL sequence and the concrete network."""
-    if not 0 <= init_cluster < n_clusters:
-        raise ConfigError(f"init_cluster {init_cluster} is not a cluster: the GMM has clusters 0..{n_clusters - 1}")
-    evaluator.check_input(cfg.zc.input_shape, cfg.zc.classes)
-    rng = np.random.default_rng(cfg.seed)
-    init = initial_candidate(cfg, init_cluster, gen_cell, rng)
+) -> None:
+    """Algorithm 1 on the space's hierarchical view ``source`` (its GenCell); history rows carry the HL
+    sequence and the concrete network."""
+    hl = space.hl[source]
+    if not 0 <= hl.init_cluster < hl.n_clusters:
+        raise ConfigError(
+            f"init_cluster {hl.init_cluster} is not a cluster: the GMM has clusters 0..{hl.n_clusters - 1}"
+        )
+    evo = cfg.evo
+    objective.zc.check_input(evo.zc.input_shape, evo.zc.classes)
+    init = initial_candidate(evo, hl.init_cluster, hl.gen_cell, rng)
 
     def step(c: Candidate, r: np.random.Generator, phase: str) -> Candidate:
-        return mutate(c, r, phase, gen_cell, n_clusters, cfg.depth_mutations)
+        return mutate(c, r, phase, hl.gen_cell, hl.n_clusters, evo.depth_mutations)
 
-    return evolve(init, step, PHASES, cfg.iterations, cfg.population, constraint, evaluator, rng, progress)
+    evolve(init, step, PHASES, evo.iterations, evo.population, objective, rng, progress)
+
+
+def search(cfg: HLEvoConfig, constraint: ConstraintConfig, evaluator: ZCObjective, gen_cell: GenCell,
+           n_clusters: int, init_cluster: int,
+           progress: Callable[[int], None] | None = None) -> SearchResult:  # fmt: skip
+    """One HL-Evo run under ``constraint`` seeded by ``cfg.seed`` (stage `hl_evo`'s call)."""
+    hl = {"ccnf": HLView(gen_cell, n_clusters, init_cluster)}
+    space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, hl=hl)
+    objective = MacroObjective(evaluator, constraint, method="hl_evo")
+    hl_evo(space, objective, np.random.default_rng(cfg.seed), StrategyConfig(evo=cfg), progress=progress)
+    return objective.result

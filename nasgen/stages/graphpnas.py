@@ -1,4 +1,4 @@
-"""Stage `graphpnas`: one GraphPNAS run on GraphNet cells (nasgen.graphpnas.cells), its generator frozen as the
+"""Stage `graphpnas`: one GraphPNAS run on GraphNet cells (nasgen.search.graphpnas), its generator frozen as the
 learnt distribution of good cells — what HL-Evo draws from with ``hl_evo.cell_source = graphpnas``.
 
 Written: ``weights.safetensors`` (the generator's state dict), ``model.json`` (its config), ``buffer.json``
@@ -10,10 +10,11 @@ validity / uniqueness of ``diversity_samples`` draws of the trained generator) a
 from __future__ import annotations
 
 from nasgen.errors import ConfigError, CorruptArtifactError
-from nasgen.graphpnas import cells as gp_cells
+from nasgen.graphpnas.cells import sample_cells
 from nasgen.graphpnas.config import GraphPNASCellsConfig, GraphPNASConfig
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.graphpnas.model import Generator
+from nasgen.search import graphpnas as gp_search
 from nasgen.search.history import curve_png, schema, to_table
 from nasgen.search.objective import ZCObjective
 from nasgen.stages.readers import METRICS
@@ -30,10 +31,10 @@ def key(cfg: GraphPNASCellsConfig) -> str:
 
 def compute(store: ArtifactStore, cfg: GraphPNASCellsConfig, progress=None, device: str = "cpu") -> Ref:
     evaluator = ZCObjective(cfg.zc, device, objective=cfg.objective)
-    run = gp_cells.search_cells(cfg, evaluator, progress=progress)
+    run = gp_search.search_cells(cfg, evaluator, progress=progress)
     if not run.result.history:
         raise ConfigError(f"GraphPNAS evaluated no cell: all {run.refused} draws broke max_params={cfg.max_params}")
-    draws = gp_cells.sample_cells(run.model, cfg.diversity_samples, cfg.seed)
+    draws = sample_cells(run.model, cfg.diversity_samples, cfg.seed)
     best = max(run.result.history, key=lambda r: r["fitness"])
     stats = {
         "evaluations": run.result.evaluations,
@@ -41,10 +42,10 @@ def compute(store: ArtifactStore, cfg: GraphPNASCellsConfig, progress=None, devi
         "objective": cfg.objective,
         "best_fitness": best["fitness"],
         "best_cell": best["cells"][0],
-        "top10_mean": gp_cells.top_mean(run.result, 10),
+        "top10_mean": gp_search.top_mean(run.result, 10),
         "buffer": len(run.buffer),
         "seconds": run.seconds,
-        "samples": gp_cells.sample_stats(draws, cfg),
+        "samples": gp_search.sample_stats(draws, cfg),
     }
     with store.writer(STAGE, key(cfg), config=cfg) as w:
         w.write_safetensors(WEIGHTS, {n: v.detach().cpu() for n, v in run.model.state_dict().items()})
@@ -79,7 +80,7 @@ def cell_source(model: Generator):
     more redraw). Seeded from the search's own rng."""
 
     def gen_cell(cluster: int, rng):
-        cells = gp_cells.sample_cells(model, 1, int(rng.integers(2**31)))
+        cells = sample_cells(model, 1, int(rng.integers(2**31)))
         if cells[0] is None:  # cannot happen: the generator is valid by construction (tests)
             raise CorruptArtifactError("the GraphPNAS generator drew an invalid cell")
         return cells[0]

@@ -17,7 +17,7 @@ import time
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import curve_png, schema, to_table
-from nasgen.search.hl_evo import hl_evo, initial_cluster
+from nasgen.search.hl_evo import initial_cluster, search
 from nasgen.search.objective import ZCObjective
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import graphpnas as graphpnas_stage
@@ -53,7 +53,7 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
     evaluator = ZCObjective(cfg.zc, device, objective=cfg.objective)
     k0 = initial_cluster(sampler.clusters.weights, cfg)
     t0 = time.perf_counter()
-    res = hl_evo(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
+    res = search(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
     seconds = time.perf_counter() - t0
     best = max(res.history, key=lambda r: r["fitness"])
     stats = {

@@ -118,33 +118,3 @@ def load(refs: dict[str, Ref], cfg: NB201HierarchyConfig, device: str = "cpu") -
     ref = refs[PRETRAINED]
     sampler = ccnf_stage.load_sampler(store_of(ref), ref, device)
     return sampler, conditions(refs, sampler, cfg)
-
-
-@dataclass
-class Candidates:
-    cells: list[Cell]  # distinct NB-201 cells in the order they were drawn
-    drawn: int  # CCNF latents decoded
-    valid: int  # of them, valid GraphNet cells
-    in_space: int  # of those, cells NB-201 contains
-
-
-def nb201_candidates(sampler: CellSampler, cond: torch.Tensor, n: int, cfg: NB201HierarchyConfig,
-                     seed: int) -> Candidates:  # fmt: skip
-    """Up to ``n`` distinct NB-201 cells from the CCNF at ``cond`` (decoded in batches, at most ``max_draws``
-    latents). A decoded cell outside NB-201 is a miss, counted, never projected onto the space."""
-    gen = torch.Generator().manual_seed(seed)
-    found: dict[str, Cell] = {}
-    drawn = valid = in_space = 0
-    while len(found) < n and drawn < cfg.max_draws:
-        batch = min(cfg.draw_batch, cfg.max_draws - drawn)
-        for d in sampler.draw(cond.expand(batch, -1), gen):
-            if d.ok:
-                valid += 1
-                if nb201_indices(d.cell):
-                    in_space += 1
-                    if len(found) < n:
-                        found.setdefault(d.cell.cell_id, d.cell)
-        drawn += batch
-    if not found:
-        raise GenerationError(f"no NB-201 cell among {drawn} CCNF samples ({valid} valid GraphNet cells)")
-    return Candidates(list(found.values()), drawn, valid, in_space)
