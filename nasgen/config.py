@@ -7,13 +7,15 @@ same format a user's ``--config FILE.yaml`` takes over a profile; ``--set sectio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from nasgen.arch2vec.config import Arch2VecConfig
 from nasgen.cate.config import CATEConfig
@@ -24,7 +26,6 @@ from nasgen.frozen import Frozen
 from nasgen.generate.config import GenerateConfig
 from nasgen.graphpnas.config import GraphPNASCellsConfig
 from nasgen.gvae.config import GVAEConfig
-from nasgen.nb201.config import NB201ProxiesConfig
 from nasgen.search.config import HLEvoConfig, LatentSearchConfig
 from nasgen.sg.config import SGConfig
 from nasgen.space.config import SampleCellsConfig
@@ -47,8 +48,8 @@ class OrchestrationConfig(Frozen):
     zc_runner: Literal["auto", "threads", "processes"] = "auto"
 
 
-class Profile(Frozen):
-    """Every number of a run: one section per stage, named after it."""
+class ProfileFields(Frozen):
+    """Every number of a run: one section per stage, named after it (``Profile`` adds the declared sections)."""
 
     name: ProfileName
     cells: SampleCellsConfig = SampleCellsConfig()
@@ -59,7 +60,6 @@ class Profile(Frozen):
     hl_evo: HLEvoConfig = HLEvoConfig()
     sg: SGConfig = SGConfig()
     generate: GenerateConfig = GenerateConfig()
-    nb201_proxies: NB201ProxiesConfig = NB201ProxiesConfig()
     arch2vec: Arch2VecConfig = Arch2VecConfig()
     latent_search: LatentSearchConfig = LatentSearchConfig()  # arch2vec-RL and -BO (NB-201 and GraphNet)
     cate: CATEConfig = CATEConfig()
@@ -67,6 +67,35 @@ class Profile(Frozen):
     orchestration: OrchestrationConfig = OrchestrationConfig()
     describe_examples: int = Field(3, ge=0)
     demo_budget: int = Field(1_000_000, ge=1)  # params budget `make demo` generates for
+
+
+def declared_sections(modules: Iterable[str]) -> dict[str, type[Frozen]]:
+    """The config classes of ``modules`` that declare a profile section (``SECTION: ClassVar[str]``): a
+    config-only stage's config, written beside its code, becomes a Profile section without a field here."""
+    out: dict[str, type[Frozen]] = {}
+    for name in modules:
+        for obj in vars(importlib.import_module(name)).values():
+            section = getattr(obj, "SECTION", None)
+            if isinstance(obj, type) and issubclass(obj, Frozen) and obj.__module__ == name and section:
+                if section in out or section in ProfileFields.model_fields:
+                    raise TypeError(f"profile section {section!r} declared twice ({name}.{obj.__name__})")
+                out[section] = obj
+    return out
+
+
+def library_config_modules() -> list[str]:
+    """``nasgen.<package>.config`` of every library package (not ``stages``: it sits above the profile)."""
+    return [f"nasgen.{m.name}.config" for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+            if m.ispkg and m.name != "stages" and (Path(__file__).parent / m.name / "config.py").exists()]  # fmt: skip
+
+
+def profile_model(sections: dict[str, type[Frozen]]) -> type[ProfileFields]:
+    """``ProfileFields`` plus one defaulted field per declared section."""
+    fields: dict[str, Any] = {name: (cls, cls()) for name, cls in sections.items()}
+    return create_model("Profile", __base__=ProfileFields, __module__=__name__, **fields)
+
+
+Profile = profile_model(declared_sections(library_config_modules()))
 
 
 @cache

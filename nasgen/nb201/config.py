@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -14,7 +14,10 @@ from nasgen.zc.config import ALL_PROXIES, ProxyName, ZCConfig
 
 
 class NB201ProxiesConfig(Frozen):
-    """Stage `nb201_proxies`: every proxy of a seeded sample of NAS-Bench-201 architectures on one network."""
+    """Stage `nb201_proxies`: every proxy of a seeded sample of NAS-Bench-201 architectures on one network.
+    A config-only stage's config: ``SECTION`` makes it the profile's section of that name (nasgen.config)."""
+
+    SECTION: ClassVar[str] = "nb201_proxies"
 
     n: int | None = Field(1000, ge=3)  # architectures drawn without replacement (None: all 15,625)
     seed: int = 0

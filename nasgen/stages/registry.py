@@ -46,7 +46,7 @@ class Stage:
     name: str  # the store's stage directory; also the task, flow and CLI command name (dashes for underscores)
     key_fn: Callable[..., str]
     compute: Callable[..., Ref]
-    section: str | None = None  # the Profile field whose config is passed as ``cfg``
+    section: str | None = None  # the profile section whose config is passed as ``cfg``
     title: str = ""  # for tables and logs
     run_name: str | None = None  # task-run name template over the inputs, e.g. "zc-shard-{index}"
     units: Callable[..., int] | None = None  # (some inputs) -> the progress ticks compute makes (an upper bound)
