@@ -57,11 +57,11 @@ class FidelityConfig(Frozen):
 
     budgets: dict[str, tuple[int, int]] = {"b1": (100_000, 15_000_000), "b2": (500_000, 60_000_000)}  # params, MACs
     networks: int = Field(30, ge=2)
-    references: tuple[str, ...] = ("resnet20", "mobilenetv2")  # in the macro space (nasgen.train.references)
+    references: tuple[str, ...] = ("two_conv", "resnet20", "mobilenetv2")  # nasgen.train.references
     seeds: int = Field(2, ge=2)
     subset: int = Field(10_000, ge=10)
     reduced_epochs: int = Field(2, ge=1)
-    full_networks: int = Field(14, ge=0)  # the 2 references and 12 random networks
+    full_networks: int = Field(15, ge=0)  # the 3 references and 12 random networks
     full_epochs: int | None = Field(None, ge=1)  # None: the dataset recipe's
     val_fraction: float = Field(1 / 6, gt=0, lt=1)  # 10,000 of Fashion-MNIST's 60,000
     max_draws: int = Field(1_000_000, ge=1)  # random macros drawn before the budget is said to be unreachable

@@ -33,7 +33,7 @@ from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 from nasgen.train.config import RECIPES, DatasetConfig
-from nasgen.train.references import fit_budget
+from nasgen.train.references import PlainNet, fit_budget
 
 INPUT, CLASSES = (1, 28, 28), 10
 # Zalando's benchmark table (the dataset package's README.md): test accuracy of hand-designed networks
@@ -85,18 +85,19 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     st = ArtifactStore(store)
     bar = ProgressLine(f"bench fidelity {budget}", len(nets) * cfg.seeds + len(full_names), every=30.0)
 
-    def train(macro: MacroArch, dataset: DatasetConfig, r) -> dict:
+    def train(macro: MacroArch | PlainNet, dataset: DatasetConfig, r) -> dict:
         m = metrics(run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r))
         bar.advance()
         return {k: m[k] for k in ("val_top1", "test_top1", "seconds")}
 
     rows = []
     for name, macro in nets:
-        cost = macro_cost(macro)
+        cost = refs[name][2] if name in refs else macro_cost(macro)
+        layers = getattr(macro, "layers", None)  # a plain reference has no positions
         runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
-        rows.append({"name": name, "arch_id": macro.arch_id, "positions": len(macro.layers),
-                     "strided": sum(layer.stride == 2 for layer in macro.layers), "params": cost.params,
-                     "flops": cost.flops, "reduced": runs,
+        rows.append({"name": name, "arch_id": macro.arch_id, "positions": None if layers is None else len(layers),
+                     "strided": None if layers is None else sum(layer.stride == 2 for layer in layers),
+                     "params": cost.params, "flops": cost.flops, "reduced": runs,
                      **({"width": refs[name][1]} if name in refs else {})})  # fmt: skip
     by_name = dict(nets)
     for row in rows:

@@ -25,16 +25,18 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     store = str(tmp_path / "store")
     out = run(profile="tiny", store=store, root=str(root), threads=1)
     names = [r["name"] for r in out["networks"]]
-    assert names == ["random-0", "random-1", "random-2", "resnet20"]
+    assert names == ["random-0", "random-1", "random-2", "two_conv", "resnet20"]
     assert all(len(r["reduced"]) == 2 for r in out["networks"])
-    assert {r["name"] for r in out["networks"] if "full" in r} == {"resnet20", "random-0", "random-1"}
+    assert {r["name"] for r in out["networks"] if "full" in r} == {"two_conv", "resnet20", "random-0"}
+    two_conv = out["networks"][3]  # a plain-torch reference, trained through the same stage
+    assert two_conv["arch_id"].startswith("two_conv-") and two_conv["positions"] is None and two_conv["width"] > 0
     assert all(0 <= run_["val_top1"] <= 100 for r in out["networks"] for run_ in r["reduced"])
     s = out["spread_val_reduced"]
     assert s["across_architectures"] >= 0 and s["across_seeds"] >= 0
     assert out["reduced_vs_full"]["networks"] == 3 and -1 <= out["reduced_vs_full"]["spearman_val_top1"] <= 1
     assert 0 < out["acceptance"] <= 1 and sum(out["positions"]) == 3
     trained = len(ArtifactStore(store).list("trained"))
-    assert trained == 4 * 2 + 3
+    assert trained == 5 * 2 + 3
     again = run(profile="tiny", store=store, root=str(root), threads=1)  # every run found in the store
     assert len(ArtifactStore(store).list("trained")) == trained
     assert [r["reduced"] for r in again["networks"]] == [r["reduced"] for r in out["networks"]]

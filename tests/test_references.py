@@ -7,8 +7,18 @@ import torch
 
 from nasgen.errors import ConfigError
 from nasgen.space.cost import macro_cost
-from nasgen.space.network import build_network
-from nasgen.train.references import REFERENCES, WIDTHS, TwoConv, fit_budget, mobilenetv2, resnet20
+from nasgen.train.checkpoint import checkpoint_bytes, load_checkpoint
+from nasgen.train.references import (
+    REFERENCES,
+    WIDTHS,
+    PlainNet,
+    TwoConv,
+    build,
+    fit_budget,
+    mobilenetv2,
+    resnet20,
+    spec_from_dict,
+)
 
 B1, B2 = (100_000, 15_000_000), (500_000, 60_000_000)  # the real-task budgets: params, MACs
 
@@ -37,11 +47,11 @@ def test_resnet20_is_he_et_als_plus_the_spaces_projection_shortcuts():
 def test_the_widest_reference_that_fits_the_budget(name, budget):
     net, width, cost = fit_budget(name, *budget)
     assert cost.params <= budget[0] and cost.flops <= budget[1]
-    build, cost_of = REFERENCES[name]
+    make, cost_of = REFERENCES[name]
     for w in (w for w in WIDTHS if w > width):  # no wider width fits
-        c = cost_of(build(w, (1, 28, 28), 10))
+        c = cost_of(make(w, (1, 28, 28), 10))
         assert c.params > budget[0] or c.flops > budget[1]
-    module = net if isinstance(net, torch.nn.Module) else build_network(net)
+    module = build(net)
     assert sum(p.numel() for p in module.parameters()) == cost.params
     assert module(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
@@ -53,3 +63,30 @@ def test_mobilenetv2_stages_and_errors():
         fit_budget("resnet20", 1_000, None)
     with pytest.raises(ConfigError, match="unknown reference network"):
         fit_budget("vgg", None, None)
+
+
+def test_a_plain_reference_is_a_spec_the_trained_stage_keys_builds_and_checkpoints():
+    spec = PlainNet("two_conv", 0.5)
+    assert spec_from_dict(spec.to_dict()) == spec and spec_from_dict(resnet20().to_dict()) == resnet20()
+    assert spec.arch_id == PlainNet("two_conv", 0.5).arch_id != PlainNet("two_conv", 1.0).arch_id
+    assert spec.cost() == TwoConv(0.5).cost()
+    net = build(spec)
+    torch.nn.init.normal_(net.classifier.weight)
+    loaded, stored = load_checkpoint(checkpoint_bytes(net, spec))
+    assert stored == spec and torch.equal(loaded.classifier.weight, net.classifier.weight)
+    with pytest.raises(ConfigError, match="unknown plain reference network 'vgg'"):
+        PlainNet("vgg", 1.0)
+
+
+def test_the_trained_key_of_a_macro_is_unchanged_by_plain_references():
+    """Keys of stored `trained` artifacts: a MacroArch's config is what it was before PlainNet existed."""
+    from nasgen.stages.trained import _config
+    from nasgen.train.config import RECIPES, DatasetConfig
+
+    m = resnet20(0.5, (1, 28, 28), 10)
+    cfg = _config(m, DatasetConfig(name="fashion_mnist"), RECIPES["fashion_mnist"])
+    assert (
+        cfg["arch_id"] == m.arch_id
+        and cfg["macro"] == m.to_dict()
+        and set(cfg) == {"arch_id", "macro", "dataset", "recipe"}
+    )

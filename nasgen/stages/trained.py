@@ -1,7 +1,8 @@
 """Stage `trained`: one network trained and evaluated on one dataset under one recipe and seed.
 
-Key: the network's architecture id (its spec), the dataset (name, root, size), the recipe and the seed, so
-a network is trained once per setting wherever it came from (a generate artifact, a search, a JSON file).
+Key: the network's architecture id (its spec: a MacroArch, or a ``PlainNet`` reference outside the macro space),
+the dataset (name, root, size), the recipe and the seed, so a network is trained once per setting wherever it
+came from (a generate artifact, a search, a JSON file, a hand-designed reference).
 Written: ``checkpoint.safetensors`` (weights with the spec in the metadata), ``curve.parquet`` (one row per
 epoch: the learning curve a later predictor can use), ``metrics.json`` (final and best test accuracy,
 seconds) and ``curve.png``.
@@ -17,13 +18,13 @@ import torch
 
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
-from nasgen.space.network import build_network
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key
 from nasgen.train.checkpoint import checkpoint_bytes
 from nasgen.train.config import DatasetConfig, TrainRecipe
 from nasgen.train.datasets import load_dataset, training_subset, with_validation
 from nasgen.train.loop import train_network
+from nasgen.train.references import PlainNet, build
 
 STAGE = "trained"
 CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "val_loss", "val_top1", "test_loss", "test_top1", "test_top5",
@@ -32,17 +33,17 @@ CURVE_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), nullable=False)]
                          + [pa.field(c, pa.float64(), nullable=False) for c in CURVE_COLUMNS])  # fmt: skip
 
 
-def _config(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> dict:
+def _config(macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe) -> dict:
     return {"arch_id": macro.arch_id, "macro": macro.to_dict(), "dataset": dataset.model_dump(mode="json"),
             "recipe": recipe.model_dump(mode="json")}  # fmt: skip
 
 
-def key(macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
+def key(macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
     return content_key(STAGE, _config(macro, dataset, recipe))
 
 
-def compute(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, recipe: TrainRecipe, device: str = "cpu",
-            progress=None) -> Ref:  # fmt: skip
+def compute(store: ArtifactStore, macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe,
+            device: str = "cpu", progress=None) -> Ref:  # fmt: skip
     """Train and evaluate on ``device`` (not part of the key)."""
     ds = load_dataset(dataset.name, dataset.root, dataset.size, seed=recipe.seed)
     split_seed = recipe.seed if dataset.split_seed is None else dataset.split_seed
@@ -55,7 +56,7 @@ def compute(store: ArtifactStore, macro: MacroArch, dataset: DatasetConfig, reci
                           f"classes; dataset {ds.name} has {ds.input_shape} and {ds.classes}: generate for that "
                           "input and class count")  # fmt: skip
     torch.manual_seed(recipe.seed)
-    net = build_network(macro)
+    net = build(macro)
     rows = train_network(net, ds, recipe, device, progress)
     last = rows[-1]
     metrics = {"arch_id": macro.arch_id, "dataset": ds.name, "epochs": len(rows), "test_top1": last["test_top1"],

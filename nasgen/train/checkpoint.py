@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 from safetensors.torch import load, save
 from torch import nn
 
 from nasgen.errors import CorruptArtifactError
 from nasgen.space.macro import MacroArch
-from nasgen.space.network import Network, build_network
+from nasgen.train.references import PlainNet, build, spec_from_dict
 
 
-def checkpoint_bytes(net: nn.Module, macro: MacroArch) -> bytes:
+def checkpoint_bytes(net: nn.Module, macro: MacroArch | PlainNet) -> bytes:
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     return save(state, metadata={"arch_id": macro.arch_id, "spec": macro.to_json()})
 
 
-def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[Network, MacroArch]:
+def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[nn.Module, MacroArch | PlainNet]:
     """The network (eval mode) and its spec from checkpoint bytes; the spec travels in the metadata."""
     try:
         state = load(blob)
         meta = _metadata(blob)
-        macro = MacroArch.from_json(meta["spec"])
+        macro = spec_from_dict(json.loads(meta["spec"]))
     except Exception as e:  # safetensors' own error, a bad header, no spec in the metadata, an invalid spec
         raise CorruptArtifactError(f"not a nasgen checkpoint: {e}") from None
-    net = build_network(macro)
+    net = build(macro)
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shape mismatches
@@ -36,7 +38,5 @@ def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[Network, MacroArc
 
 def _metadata(blob: bytes) -> dict[str, str]:
     """The safetensors header's __metadata__ (8-byte little-endian header length, then JSON)."""
-    import json
-
     n = int.from_bytes(blob[:8], "little")
     return json.loads(blob[8 : 8 + n]).get("__metadata__", {})

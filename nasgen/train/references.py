@@ -2,7 +2,8 @@
 
 - ``two_conv``: Zalando's "2 Conv <100K parameters" entry of the Fashion-MNIST benchmark (92.5%; hardmaru's
   ``pytorch_tiny_custom_mnist_adam`` notebook): 5x5 conv (32) -> ReLU -> 2x2 max-pool, 5x5 conv (64) -> ReLU ->
-  2x2 max-pool, one linear layer. Max-pooling and a flattened classifier are not in the macro space: plain torch.
+  2x2 max-pool, one linear layer. Max-pooling and a flattened classifier are not in the macro space: plain torch,
+  specified as a ``PlainNet`` so stage `trained` keys, trains and checkpoints it like a MacroArch.
 - ``resnet20``: He et al.'s CIFAR ResNet-20 in the macro space: 3 stages of 3 basic blocks (a cell of two 3x3
   convs with an identity edge), widths b, 2b, 4b, stride 2 at the 2nd and 3rd stage. The space's convs are
   ReLU -> conv -> BN (pre-activation order) and a width or stride change is a 1x1 projection (shortcut B).
@@ -14,7 +15,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -23,6 +27,7 @@ from nasgen.errors import ConfigError
 from nasgen.space.cell import Cell
 from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import CHANNEL_STEP, MAX_CHANNELS, MacroArch
+from nasgen.space.network import build_network
 
 
 def _cell(ops: tuple[str, ...], edges: list[list[int]]) -> Cell:
@@ -85,8 +90,57 @@ class TwoConv(nn.Module):
         return Cost(params=params, flops=macs)
 
 
+PLAIN: dict[str, Callable[..., nn.Module]] = {"two_conv": TwoConv}  # references outside the macro space
+
+
+@dataclass(frozen=True)
+class PlainNet:
+    """A reference network outside the macro space as a spec: what stage `trained` keys, builds and checkpoints
+    in place of a MacroArch (``arch_id``, ``to_dict``, ``to_json``, ``input_shape``, ``classes``)."""
+
+    name: str
+    width: float
+    input_shape: tuple[int, int, int] = (1, 28, 28)
+    classes: int = 10
+
+    def __post_init__(self) -> None:
+        if self.name not in PLAIN:
+            raise ConfigError(f"unknown plain reference network {self.name!r}; plain ones: {', '.join(PLAIN)}")
+
+    def to_dict(self) -> dict:
+        return {"reference": self.name, "width": self.width, "input_shape": list(self.input_shape),
+                "classes": self.classes}  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PlainNet:
+        return cls(d["reference"], float(d["width"]), tuple(d["input_shape"]), int(d["classes"]))
+
+    @property
+    def arch_id(self) -> str:
+        return f"{self.name}-{hashlib.sha256(self.to_json().encode()).hexdigest()[:12]}"
+
+    def build(self) -> nn.Module:
+        return PLAIN[self.name](self.width, self.input_shape, self.classes)
+
+    def cost(self) -> Cost:
+        return self.build().cost()
+
+
+def build(spec: MacroArch | PlainNet) -> nn.Module:
+    """The torch module of a network spec: the macro space's, or a plain reference's."""
+    return spec.build() if isinstance(spec, PlainNet) else build_network(spec)
+
+
+def spec_from_dict(d: dict) -> MacroArch | PlainNet:
+    """A spec's dict (``to_dict``) back: a plain reference names itself, anything else is a MacroArch."""
+    return PlainNet.from_dict(d) if "reference" in d else MacroArch.from_dict(d)
+
+
 REFERENCES: dict[str, tuple[Callable[..., object], Callable[[object], Cost]]] = {
-    "two_conv": (TwoConv, TwoConv.cost),
+    "two_conv": (lambda w, shape, classes: PlainNet("two_conv", w, tuple(shape), classes), PlainNet.cost),
     "resnet20": (resnet20, macro_cost),
     "mobilenetv2": (mobilenetv2, macro_cost),
 }
@@ -95,7 +149,7 @@ REFERENCES: dict[str, tuple[Callable[..., object], Callable[[object], Cost]]] = 
 def fit_budget(name: str, max_params: int | None, max_flops: int | None, input_shape=(1, 28, 28),
                classes: int = 10) -> tuple[object, float, Cost]:  # fmt: skip
     """Reference ``name`` at the largest width of ``WIDTHS`` whose params and MACs meet the budget:
-    (the network — a MacroArch, or a torch module for two_conv —, its width, its cost)."""
+    (the network — a MacroArch, or a ``PlainNet`` for two_conv —, its width, its cost)."""
     if name not in REFERENCES:
         raise ConfigError(f"unknown reference network {name!r}; references: {', '.join(REFERENCES)}")
     build, cost_of = REFERENCES[name]
