@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -47,6 +47,9 @@ class GPUBenchConfig(Frozen):
     seed: int = 0
 
 
+REAL_TASK_BUDGETS: dict[str, tuple[int, int]] = {"b1": (100_000, 15_000_000), "b2": (500_000, 60_000_000)}
+
+
 class FidelityConfig(Frozen):
     """`nasgen bench fidelity` (benchmarks/fidelity.py): how cheaply trained accuracy still ranks architectures on
     Fashion-MNIST. Per budget, ``networks`` random networks of the macro space (random search's draws) and the
@@ -55,7 +58,7 @@ class FidelityConfig(Frozen):
     dataset's full recipe (all images, its epochs); a stratified ``val_fraction`` of the training split is held
     out (fixed split seed) for every decision, the test split only reported."""
 
-    budgets: dict[str, tuple[int, int]] = {"b1": (100_000, 15_000_000), "b2": (500_000, 60_000_000)}  # params, MACs
+    budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS  # name -> (params, MACs) at 1x28x28
     networks: int = Field(30, ge=2)
     references: tuple[str, ...] = ("two_conv", "resnet20", "mobilenetv2")  # nasgen.train.references
     seeds: int = Field(2, ge=2)
@@ -68,7 +71,26 @@ class FidelityConfig(Frozen):
     seed: int = 0
 
 
-BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity")
+class Table1Config(Frozen):
+    """`nasgen bench table1` (benchmarks/table1.py): paper Table 1's protocol on Fashion-MNIST at the real-task
+    budgets. Per budget and seed, every strategy of the GraphNet space at 1x28x28 under params and MACs: HL-Evo
+    (the profile's T and N) sets E, the ZC evaluations every other strategy gets; random search also at
+    ``evaluations`` (the paper's 100); raw Evo(objective) with ``evo_iterations`` (a large E); SG + CCNF
+    (``generate``) with ``evaluations`` sequences. Each method's ``top_k`` distinct networks by the objective
+    are trained with the fidelity study's reduced recipe (its ``subset``, ``reduced_epochs``, validation split)
+    and, with ``full``, the best of them by validation accuracy with the full recipe, its test accuracy the
+    method's score."""
+
+    budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
+    seeds: int = Field(3, ge=1)
+    evaluations: int = Field(100, ge=1)
+    evo_iterations: int = Field(1_000, ge=2)
+    top_k: int = Field(3, ge=1)
+    full: bool = True
+    zc_data: Literal["noise", "fashion_mnist"] = "fashion_mnist"  # the ZC batch: the task's images or noise
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1")
 
 
 class BenchProfile(Frozen):
@@ -80,6 +102,7 @@ class BenchProfile(Frozen):
     rehearse: RehearseConfig = RehearseConfig()
     bench_gpu: GPUBenchConfig = GPUBenchConfig()
     fidelity: FidelityConfig = FidelityConfig()
+    table1: Table1Config = Table1Config()
 
 
 def bench_profile(name: str, config_file: str | Path | None = None,

@@ -88,6 +88,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "rank agreement, cost per network (resumes from the store's trained networks).",
                   {"budget": "b1 (<= 100k params, 15M MACs) | b2 (<= 500k, 60M) (profile section fidelity).",
                    "threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
+        Benchmark("table1", "benchmarks.table1:run",
+                  "Paper Table 1's protocol on Fashion-MNIST: every search strategy and SG + CCNF at each real-task "
+                  "budget, their top networks trained (reduced recipe, then the best with the full one); "
+                  "resumes from the store's trained networks.",
+                  {"budget": "b1 | b2 (default: both; profile section table1).", "threads": "Torch threads.",
+                   "root": "Fashion-MNIST's directory (default: Debian's)."}),
         Benchmark("arch2vec", "benchmarks.arch2vec:run",
                   "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
                   {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",

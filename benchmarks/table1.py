@@ -1,0 +1,277 @@
+"""Paper Table 1's protocol on Fashion-MNIST at CPU scale: does each search, and SG + CCNF, find networks that
+train well at a real budget?
+
+Per budget (params and MACs at 1x28x28) and seed, every strategy the GraphNet space offers
+(``nasgen.search.strategies``, as ``bench search`` runs them) maximises the profile's objective (T-CET by
+default) of networks at 1x28x28 under both limits, on a ZC batch of Fashion-MNIST images (``zc_data``):
+HL-Evo sets E, its ZC evaluations, which every strategy without its own budget gets; ``random_100`` is random
+search at ``evaluations`` (the paper's 100); raw Evo runs ``evo_iterations`` (a large E); ``sg_ccnf`` is
+``generate`` with ``evaluations`` sequences from the profile's pretrained SG and CCNF. Each method's ``top_k``
+distinct networks by the objective are trained with the fidelity study's reduced recipe (the training subset,
+its epochs, the fixed validation split); with ``full`` the best of them by validation accuracy is trained with
+the full recipe and its test accuracy is the method's score. Every training is a cached `trained` artifact, so
+an interrupted run resumes. Also reported: the Spearman correlation of the objective with reduced validation
+accuracy over every trained network (does the objective rank networks on this task?).
+
+alpha_0 of HL-Evo and raw Evo is ``hl_evo.init_layers`` with its widths halved until it meets the budget
+(Algorithm 1 starts from a feasible network; the paper's alpha_0 exceeds 15M MACs at 1x28x28).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from benchmarks.config import Table1Config, bench_profile, split_overrides
+from benchmarks.evaluate import top_networks
+from benchmarks.fidelity import CLASSES, INPUT, ZALANDO
+from benchmarks.machine import machine_info
+from benchmarks.search import frozen_tables, methods
+from nasgen.config import Profile, resolve_profile
+from nasgen.errors import ConfigError, NasgenError
+from nasgen.generate.candidates import run as generate_run
+from nasgen.generate.request import GenerateRequest
+from nasgen.progress import ProgressLine
+from nasgen.search.config import ConstraintConfig, HLEvoConfig, StrategyConfig
+from nasgen.search.evolution import SearchResult
+from nasgen.search.graphnet import GraphNetSpace, MacroObjective
+from nasgen.search.hl_evo import initial_candidate, initial_cluster
+from nasgen.search.objective import ZCObjective, satisfies
+from nasgen.search.strategies import STRATEGIES
+from nasgen.search.strategies import run as run_strategy
+from nasgen.search.strategy import HLView
+from nasgen.space.cost import macro_cost
+from nasgen.space.macro import CHANNEL_STEP, MacroArch
+from nasgen.stages import ccnf, sg
+from nasgen.stages import graphpnas as graphpnas_stage
+from nasgen.stages.pipeline import build
+from nasgen.stages.readers import metrics
+from nasgen.stages.registry import run as run_stage
+from nasgen.store import ArtifactStore
+from nasgen.train.config import RECIPES, DatasetConfig
+
+EXTRA = ("random_100", "sg_ccnf")  # beside the strategies: random search at 100 evaluations, SG + CCNF
+START_HALVINGS = 4  # alpha_0's widths halved at most this often to meet a budget
+
+
+def fitting_start(cfg: HLEvoConfig, k0: int, gen_cell, constraint: ConstraintConfig) -> HLEvoConfig:
+    """``cfg`` with ``init_layers`` narrowed (halved, CHANNEL_STEP at least) until alpha_0 meets ``constraint``;
+    the cells are the ones HL-Evo draws with its seed, whatever the widths."""
+    for h in range(START_HALVINGS + 1):
+        layers = tuple((max(CHANNEL_STEP, c >> h), s) for c, s in cfg.init_layers)
+        trial = cfg.model_copy(update={"init_layers": layers})
+        macro = initial_candidate(trial, k0, gen_cell, np.random.default_rng(cfg.seed)).macro
+        if satisfies(macro_cost(macro), constraint):
+            return trial
+    raise ConfigError(f"alpha_0 meets {constraint.name} at no width down to 1/{2**START_HALVINGS}")
+
+
+def _data(fid, root: str | None, subset: bool) -> DatasetConfig:
+    d = DatasetConfig(name="fashion_mnist", root=root, val_fraction=fid.val_fraction, split_seed=fid.seed)
+    return d.model_copy(update={"train_subset": fid.subset}) if subset else d
+
+
+@dataclass
+class Context:
+    """What every budget and seed shares: the pretrained models, the latent searches' pool and tables."""
+
+    prof: Profile
+    cfg: Table1Config
+    fid: object  # FidelityConfig
+    st: ArtifactStore
+    sampler: object  # CellSampler
+    sg: tuple  # (model, tokenizer)
+    zc: object  # ZCConfig at 1x28x28
+    device: str
+    root: str | None
+    pool: list = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
+    gp_cell: object = None
+
+
+def run(profile: str = "demo", store: str | None = None, budget: str | None = None, device: str = "cpu",
+        threads: int = 2, root: str | None = None, plot: str | None = None, only: Sequence[str] | None = None,
+        overrides: dict | None = None) -> dict:  # fmt: skip
+    """``budget``: one of the section's budgets (None: all); ``only``: these methods (HL-Evo always runs: it
+    sets E); ``overrides``: of the library profile and of the ``table1`` / ``fidelity`` sections."""
+    lib, ours = split_overrides(overrides or {})
+    prof = resolve_profile(profile, overrides=lib)
+    bench = bench_profile(prof.name, overrides=ours)
+    cfg, fid = bench.table1, bench.fidelity
+    names = [*methods(), *EXTRA]
+    if only and set(only) - set(names):
+        raise ConfigError(f"unknown table1 method(s) {sorted(set(only) - set(names))}; methods: {names}")
+    chosen = [m for m in names if not only or m in only or m == "hl_evo"]
+    budgets = list(cfg.budgets) if budget is None else [budget]
+    if set(budgets) - set(cfg.budgets):
+        raise ConfigError(f"unknown budget {budget!r}; budgets: {', '.join(cfg.budgets)}")
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    st = ArtifactStore(store)
+    refs = build(st, prof)
+    zc = prof.hl_evo.zc.model_copy(update={"in_channels": INPUT[0], "resolution": INPUT[1], "classes": CLASSES,
+                                           "data": cfg.zc_data, "data_root": root})  # fmt: skip
+    ctx = Context(prof, cfg, fid, st, ccnf.load_sampler(st, refs["ccnf"], device), sg.load_model(st, refs["sg"]), zc,
+                  device, root)  # fmt: skip
+    ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
+                                                   [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
+    if "hl_evo_graphpnas" in chosen:
+        gp = run_stage("graphpnas", st, cfg=prof.graphpnas)
+        ctx.gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp))
+    out = {b: _budget(ctx, b, chosen) for b in budgets}
+    result = {
+        "benchmark": "table1", "machine": machine_info(), "torch_threads": threads, "device": device,
+        "profile": prof.name, "config": cfg.model_dump(mode="json"), "fidelity": fid.model_dump(mode="json"),
+        "objective": prof.hl_evo.objective, "zc": zc.model_dump(mode="json"), "methods": chosen,
+        "budgets": out, **encoders, "zalando_published_test": ZALANDO, "wall_seconds": time.perf_counter() - t0,
+    }  # fmt: skip
+    if plot:
+        with open(plot, "wb") as f:
+            f.write(table_png(result))
+        result["plot"] = plot
+    return result
+
+
+def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
+    cfg, fid = ctx.cfg, ctx.fid
+    max_params, max_flops = cfg.budgets[b]
+    constraint = ConstraintConfig(max_params=max_params, max_flops=max_flops)
+    recipe = RECIPES["fashion_mnist"]
+    recipes = {"reduced": recipe.model_copy(update={"epochs": fid.reduced_epochs}),
+               "full": recipe.model_copy(update={"epochs": fid.full_epochs or recipe.epochs})}  # fmt: skip
+    bar = ProgressLine(f"bench table1 {b}", cfg.seeds * len(chosen), every=30.0)
+    per_seed = []
+    for seed in range(cfg.seeds):
+        hl = ctx.prof.hl_evo.model_copy(update={"seed": seed, "zc": ctx.zc})
+        k0 = initial_cluster(ctx.sampler.clusters.weights, hl)
+        gen_cell = ctx.sampler.cell_source()
+        hl = fitting_start(hl, k0, gen_cell, constraint)
+        alpha0 = initial_candidate(hl, k0, gen_cell, np.random.default_rng(seed)).macro
+        views = {"ccnf": HLView(gen_cell, ctx.sampler.clusters.k, k0)}
+        if ctx.gp_cell is not None:
+            views["graphpnas"] = HLView(ctx.gp_cell, ctx.sampler.clusters.k, k0)
+        space = GraphNetSpace(INPUT, CLASSES, depth=hl.depth_mutations, start=alpha0, cells=ctx.pool,
+                              tables=ctx.tables, hl=views)  # fmt: skip
+        rows: dict[str, dict] = {}
+        for m in chosen:
+            t = time.perf_counter()
+            try:
+                picks, spent = _search(ctx, m, hl, constraint, space, rows, seed)
+            except NasgenError as e:  # a method that cannot run at this budget is reported, not fatal
+                rows[m] = {"error": str(e).splitlines()[0], "evaluations": 0, "networks": []}
+            else:
+                rows[m] = {"evaluations": spent, "search_seconds": time.perf_counter() - t,
+                           "best_objective": picks[0][1] if picks else None,
+                           "networks": _train(ctx, picks, recipes, seed)}  # fmt: skip
+                if rows[m]["networks"] and cfg.full:
+                    best = max(rows[m]["networks"], key=lambda r: r["reduced_val_top1"])
+                    best["full"] = _trained(ctx, MacroArch.from_json(best["macro"]), recipes["full"], seed, False)
+            bar.advance()
+        per_seed.append({"seed": seed, "alpha0_layers": [list(x) for x in hl.init_layers], "methods": rows})
+    return {"max_params": max_params, "max_flops": max_flops, "constraint": constraint.name,
+            "recipes": {k: r.model_dump(mode="json", exclude={"seed"}) for k, r in recipes.items()},
+            "summary": {m: _summary(per_seed, m) for m in chosen},
+            "spearman_objective_vs_reduced_val": _rho(per_seed), "per_seed": per_seed}  # fmt: skip
+
+
+def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig, space: GraphNetSpace,
+            rows: dict, seed: int) -> tuple[list[tuple[MacroArch, float]], int]:  # fmt: skip
+    """One method's seeded run: its top_k distinct networks by the objective, and the ZC evaluations spent."""
+    cfg, prof = ctx.cfg, ctx.prof
+    if m == "sg_ccnf":
+        req = GenerateRequest(max_params=constraint.max_params, max_flops=constraint.max_flops, input_shape=INPUT,
+                              classes=CLASSES, n=cfg.evaluations, top_k=cfg.top_k, seed=seed)  # fmt: skip
+        zc = prof.generate.zc.model_copy(update={"data": cfg.zc_data, "data_root": ctx.root})
+        gen = generate_run(req, *ctx.sg, ctx.sampler, prof.generate.model_copy(update={"zc": zc}))
+        return [(c.macro, c.fitness) for c in gen.chosen], gen.evaluations
+    strategy = "random" if m == "random_100" else m
+    s = STRATEGIES[strategy]
+    budget = cfg.evaluations if m == "random_100" else None if s.own_budget else rows["hl_evo"]["evaluations"]
+    evo = hl.model_copy(update={"iterations": cfg.evo_iterations}) if m == "raw_evo" else hl
+    settings = StrategyConfig(evo=evo, latent=prof.latent_search, graphpnas=prof.graphpnas.graphpnas,
+                              graphpnas_max_refused=prof.graphpnas.max_refused)  # fmt: skip
+    goal = MacroObjective(ZCObjective(ctx.zc, ctx.device, objective=hl.objective), constraint, budget, m)
+    run_strategy(strategy, space, goal, np.random.default_rng(seed), settings)
+    res: SearchResult = goal.result
+    return top_networks(res, res.evaluations, cfg.top_k), res.evaluations
+
+
+def _trained(ctx: Context, macro: MacroArch, recipe, seed: int, subset: bool) -> dict:
+    data = DatasetConfig(name="fashion_mnist", root=ctx.root, val_fraction=ctx.fid.val_fraction,
+                         split_seed=ctx.fid.seed, train_subset=ctx.fid.subset if subset else None)  # fmt: skip
+    ref = run_stage("trained", ctx.st, ctx.device, macro=macro, dataset=data, recipe=recipe.model_copy(
+        update={"seed": seed}))  # fmt: skip
+    m = metrics(ref)
+    return {"val_top1": m["val_top1"], "test_top1": m["test_top1"], "seconds": m["seconds"]}
+
+
+def _train(ctx: Context, picks: list[tuple[MacroArch, float]], recipes: dict, seed: int) -> list[dict]:
+    """The picks trained with the reduced recipe (cached): one row each, best objective first."""
+    out = []
+    for macro, objective in picks:
+        cost = macro_cost(macro)
+        r = _trained(ctx, macro, recipes["reduced"], seed, True)
+        out.append({"arch_id": macro.arch_id, "macro": macro.to_json(), "params": cost.params, "flops": cost.flops,
+                    "positions": len(macro.layers), "objective": objective, "reduced_val_top1": r["val_top1"],
+                    "reduced_test_top1": r["test_top1"], "reduced_seconds": r["seconds"]})  # fmt: skip
+    return out
+
+
+def _stat(values: list[float]) -> dict | None:
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std()), "n": int(len(v))} if len(v) else None
+
+
+def _summary(per_seed: list[dict], m: str) -> dict:
+    rows = [s["methods"][m] for s in per_seed]
+    nets = [r["networks"] for r in rows]
+    best = [max(n, key=lambda x: x["reduced_val_top1"]) if n else None for n in nets]
+    return {
+        "evaluations": _stat([r["evaluations"] for r in rows]),
+        "search_seconds": _stat([r.get("search_seconds") for r in rows]),
+        "best_objective": _stat([r.get("best_objective") for r in rows]),
+        "best_reduced_val_top1": _stat([b["reduced_val_top1"] if b else None for b in best]),
+        "full_test_top1": _stat([b["full"]["test_top1"] if b and "full" in b else None for b in best]),
+        "errors": [r["error"] for r in rows if "error" in r],
+    }
+
+
+def _rho(per_seed: list[dict]) -> float | None:
+    every = {n["arch_id"]: n for s in per_seed for r in s["methods"].values() for n in r["networks"]}.values()
+    pairs = [(n["objective"], n["reduced_val_top1"]) for n in every if np.isfinite(n["objective"])]
+    rho = float(spearmanr(*zip(*pairs)).statistic) if len(pairs) >= 3 else float("nan")
+    return rho if np.isfinite(rho) else None  # undefined for fewer than 3 networks or constant values
+
+
+def table_png(result: dict) -> bytes:
+    """Per budget: each method's best objective and the trained accuracy of its pick (mean ± std over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    budgets = result["budgets"]
+    fig, axes = plt.subplots(len(budgets), 2, figsize=(12, 3.5 * len(budgets)), squeeze=False)
+    for (a, b), (name, r) in zip(axes, budgets.items()):
+        ms = [m for m in result["methods"] if r["summary"][m]["best_objective"]]
+        y = np.arange(len(ms))
+        obj = [r["summary"][m]["best_objective"] for m in ms]
+        a.barh(y, [o["mean"] for o in obj], xerr=[o["std"] for o in obj])
+        a.set(yticks=y, yticklabels=ms, xscale="log", xlabel=f"best {result['objective']}", title=r["constraint"])
+        for key, label in (("best_reduced_val_top1", "reduced, validation"), ("full_test_top1", "full, test")):
+            acc = [r["summary"][m][key] for m in ms]
+            b.errorbar([x["mean"] if x else np.nan for x in acc], y, xerr=[x["std"] if x else 0 for x in acc],
+                       fmt="o", label=label)  # fmt: skip
+        b.set(yticks=y, yticklabels=ms, xlabel="top-1 of the pick", title=f"{name}: trained on Fashion-MNIST")
+        b.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
