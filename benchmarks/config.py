@@ -79,7 +79,7 @@ class Table1Config(Frozen):
     (``generate``) with ``evaluations`` sequences. Each method's ``top_k`` distinct networks by the objective
     are trained with the fidelity study's reduced recipe (its ``subset``, ``reduced_epochs``, validation split)
     and, with ``full``, the best of them by validation accuracy with the full recipe, its test accuracy the
-    method's score."""
+    method's score. SG + CCNF's SG is trained on HL-Evo histories at this input and these budgets."""
 
     budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
     seeds: int = Field(3, ge=1)
@@ -88,6 +88,9 @@ class Table1Config(Frozen):
     top_k: int = Field(3, ge=1)
     full: bool = True
     zc_data: Literal["noise", "fashion_mnist"] = "fashion_mnist"  # the ZC batch: the task's images or noise
+    # The SG of ``sg_ccnf`` learns from HL-Evo histories at this input and these budgets: the pretrain's `hl_evo`
+    # and `sg` stages rerun (cached) with one level per budget and this T (2 x 1,500: >= 2,000 networks)
+    history_iterations: int = Field(1_500, ge=2)
 
 
 BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1")

@@ -72,9 +72,15 @@ def fitting_start(cfg: HLEvoConfig, k0: int, gen_cell, constraint: ConstraintCon
     raise ConfigError(f"alpha_0 meets {constraint.name} at no width down to 1/{2**START_HALVINGS}")
 
 
-def _data(fid, root: str | None, subset: bool) -> DatasetConfig:
-    d = DatasetConfig(name="fashion_mnist", root=root, val_fraction=fid.val_fraction, split_seed=fid.seed)
-    return d.model_copy(update={"train_subset": fid.subset}) if subset else d
+def history_profile(prof: Profile, cfg: Table1Config, zc, sampler) -> Profile:
+    """``prof`` whose `hl_evo` stage searches this input, one level per budget, ``history_iterations`` each,
+    from an alpha_0 that meets the tightest budget: the history the table's SG learns from."""
+    levels = [ConstraintConfig(max_params=p, max_flops=f) for p, f in cfg.budgets.values()]
+    hl = prof.hl_evo.model_copy(update={"zc": zc, "iterations": cfg.history_iterations, "levels": tuple(levels)})
+    k0 = initial_cluster(sampler.clusters.weights, hl)
+    widths = [fitting_start(hl, k0, sampler.cell_source(), c).init_layers for c in levels]
+    narrowest = min(widths, key=lambda layers: sum(c for c, _ in layers))
+    return prof.model_copy(update={"hl_evo": hl.model_copy(update={"init_layers": narrowest})})
 
 
 @dataclass
@@ -114,11 +120,13 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     st = ArtifactStore(store)
-    refs = build(st, prof)
+    refs = build(st, prof, upto="ccnf")
+    sampler = ccnf.load_sampler(st, refs["ccnf"], device)
     zc = prof.hl_evo.zc.model_copy(update={"in_channels": INPUT[0], "resolution": INPUT[1], "classes": CLASSES,
                                            "data": cfg.zc_data, "data_root": root})  # fmt: skip
-    ctx = Context(prof, cfg, fid, st, ccnf.load_sampler(st, refs["ccnf"], device), sg.load_model(st, refs["sg"]), zc,
-                  device, root)  # fmt: skip
+    history = history_profile(prof, cfg, zc, sampler)
+    refs = build(st, history)  # the cells-level models are the profile's (cached); hl_evo and sg at this input
+    ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root)
     ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
                                                    [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
     if "hl_evo_graphpnas" in chosen:
@@ -129,6 +137,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
         "benchmark": "table1", "machine": machine_info(), "torch_threads": threads, "device": device,
         "profile": prof.name, "config": cfg.model_dump(mode="json"), "fidelity": fid.model_dump(mode="json"),
         "objective": prof.hl_evo.objective, "zc": zc.model_dump(mode="json"), "methods": chosen,
+        "sg_history": {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"}), "hl_evo_uris":
+                       [r.uri for r in refs["hl_evo"]], "sg_uri": refs["sg"].uri},
         "budgets": out, **encoders, "zalando_published_test": ZALANDO, "wall_seconds": time.perf_counter() - t0,
     }  # fmt: skip
     if plot:
