@@ -37,11 +37,12 @@ from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective
 from nasgen.search.strategies import STRATEGIES, supported
 from nasgen.search.strategies import run as run_strategy
-from nasgen.search.strategy import HLView, Strategy
+from nasgen.search.strategy import HLView, Strategy, family_draws
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import ccnf
 from nasgen.stages import cells as cell_stage
+from nasgen.stages import clusters as clusters_stage
 from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -51,7 +52,7 @@ from nasgen.store import ArtifactStore
 TABLES = ("arch2vec", "cate")  # the frozen encoders' tables of the cell pool, each a cached stage
 OFFERED = (
     GraphNetSpace((3, 32, 32), 10).capabilities()
-    | {"start", "hl:ccnf", "hl:graphpnas"}
+    | {"start", "hl:ccnf", "hl:graphpnas", "hl:scored"}
     | {f"table:{t}" for t in TABLES}
 )
 
@@ -111,6 +112,9 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     if any("hl:graphpnas" in s.needs for s in chosen):
         gp_ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
         gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp_ref))
+    scored = None
+    if any("hl:scored" in s.needs for s in chosen):
+        scored = family_draws(clusters_stage.family_cells(refs["clusters"]))
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {s.name: [] for s in chosen}
     seconds = {s.name: 0.0 for s in chosen}
@@ -125,6 +129,8 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         hl = {"ccnf": HLView(gen_cell, sampler.clusters.k, k0)}
         if gp_cell is not None:
             hl["graphpnas"] = HLView(gp_cell, sampler.clusters.k, k0)
+        if scored is not None:
+            hl["scored"] = HLView(scored, sampler.clusters.k, k0)
         space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, depth=cfg.depth_mutations, start=alpha0,
                               cells=pool, tables=tables, hl=hl)  # fmt: skip
         for s in chosen:  # hl_evo first: its evaluations are the budget of every strategy without its own

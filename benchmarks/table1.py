@@ -45,10 +45,11 @@ from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.search.strategies import STRATEGIES
 from nasgen.search.strategies import run as run_strategy
-from nasgen.search.strategy import HLView
+from nasgen.search.strategy import HLView, family_draws
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import CHANNEL_STEP, MacroArch
 from nasgen.stages import ccnf, sg
+from nasgen.stages import clusters as clusters_stage
 from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -99,6 +100,7 @@ class Context:
     pool: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
     gp_cell: object = None
+    scored: object = None  # GenCell of the no-CCNF ablation
 
 
 def run(profile: str = "demo", store: str | None = None, budget: str | None = None, device: str = "cpu",
@@ -132,6 +134,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     if "hl_evo_graphpnas" in chosen:
         gp = run_stage("graphpnas", st, cfg=prof.graphpnas)
         ctx.gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp))
+    if "hl_evo_scored_cells" in chosen:
+        ctx.scored = family_draws(clusters_stage.family_cells(refs["clusters"]))
     out = {b: _budget(ctx, b, chosen) for b in budgets}
     result = {
         "benchmark": "table1", "machine": machine_info(), "torch_threads": threads, "device": device,
@@ -166,6 +170,8 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
         views = {"ccnf": HLView(gen_cell, ctx.sampler.clusters.k, k0)}
         if ctx.gp_cell is not None:
             views["graphpnas"] = HLView(ctx.gp_cell, ctx.sampler.clusters.k, k0)
+        if ctx.scored is not None:
+            views["scored"] = HLView(ctx.scored, ctx.sampler.clusters.k, k0)
         space = GraphNetSpace(INPUT, CLASSES, depth=hl.depth_mutations, start=alpha0, cells=ctx.pool,
                               tables=ctx.tables, hl=views)  # fmt: skip
         rows: dict[str, dict] = {}

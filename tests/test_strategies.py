@@ -20,7 +20,7 @@ from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.hl_evo import initial_candidate
 from nasgen.search.objective import ZCObjective
 from nasgen.search.strategies import STRATEGIES, run, search_graphnet, supported
-from nasgen.search.strategy import CellDraws, HLView, Strategy, draws
+from nasgen.search.strategy import CellDraws, HLView, Strategy, draws, family_draws
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import unique_codes
@@ -66,11 +66,13 @@ def gen_cell(cluster: int, rng: np.random.Generator) -> Cell:
 def graphnet_space() -> GraphNetSpace:
     cfg = HLEvoConfig(zc=ZC)
     view = HLView(gen_cell, 3, 0)
+    scored = HLView(family_draws({k: CELLS[4 * k : 4 * k + 4] for k in range(2)}), 3, 0)  # family 2: no cells
 
     alpha0 = initial_candidate(cfg, 0, gen_cell, np.random.default_rng(0)).macro
     table = np.random.default_rng(0).normal(size=(len(CELLS), 4)).astype(np.float32)
+    views = {"ccnf": view, "graphpnas": view, "scored": scored}
     return GraphNetSpace(ZC.input_shape, ZC.classes, start=alpha0, cells=CELLS,
-                         tables={"arch2vec": table, "cate": table}, hl={"ccnf": view, "graphpnas": view})  # fmt: skip
+                         tables={"arch2vec": table, "cate": table}, hl=views)  # fmt: skip
 
 
 SETTINGS = StrategyConfig(
@@ -83,7 +85,7 @@ SETTINGS = StrategyConfig(
 
 def test_every_space_offers_what_its_strategies_need():
     assert {s.name for s in supported(nb201_space().capabilities())} == set(STRATEGIES) - {
-        "hl_evo", "raw_evo", "hl_evo_graphpnas"}  # fmt: skip
+        "hl_evo", "raw_evo", "hl_evo_graphpnas", "hl_evo_scored_cells"}  # fmt: skip
     assert {s.name for s in supported(graphnet_space().capabilities())} == set(STRATEGIES) - {"reinforce", "hierarchy"}
     assert not supported(set())
 
@@ -109,6 +111,14 @@ def test_every_strategy_searches_graphnet_within_the_constraint_and_budget(name)
         assert len(res.history) <= SETTINGS.evo.iterations + 1
     else:
         assert res.evaluations == 5
+
+
+def test_the_no_ccnf_ablation_draws_only_its_familys_scored_cells():
+    goal = MacroObjective(ZCObjective(ZC), ConstraintConfig(max_params=400_000), None, "hl_evo_scored_cells")
+    run("hl_evo_scored_cells", graphnet_space(), goal, np.random.default_rng(0), SETTINGS)
+    for row in goal.result.history:
+        assert all(c in {x.cell_id for x in CELLS[:8]} for c in row["cells"])  # families 0 and 1 only
+    assert goal.result.discarded_mutation >= 0  # a change to family 2 (no cells) is a spent iteration
 
 
 def test_a_new_strategy_is_one_entry_and_both_benchmarks_run_it(monkeypatch, valid):

@@ -45,6 +45,13 @@ STRATEGIES: dict[str, Strategy] = {
             "HL-Evo with GenCell from stage graphpnas's learnt cell distribution",
             True,
         ),
+        Strategy(
+            "hl_evo_scored_cells",
+            partial(hl_evo, source="scored"),
+            ("hl:scored",),
+            "HL-Evo ablation without the CCNF: GenCell = a uniform draw of the family's scored cells",
+            True,
+        ),
         Strategy("hierarchy", hierarchy, ("hierarchy",), "CCNF samples at a condition, distinct cells, a pick"),
     )
 }

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from nasgen.ccnf.sampling import GenerationError
 from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.config import StrategyConfig
 
@@ -121,6 +122,18 @@ class HLView:
     gen_cell: Callable[[int, np.random.Generator], Any]
     n_clusters: int
     init_cluster: int
+
+
+def family_draws(families: dict[int, list]) -> Callable[[int, np.random.Generator], Any]:
+    """A GenCell without a generator: a uniform draw of the family's own cells (the no-CCNF ablation)."""
+
+    def gen_cell(cluster: int, rng: np.random.Generator) -> Any:
+        cells = families.get(cluster)
+        if not cells:
+            raise GenerationError(f"family {cluster} has no scored cell to draw")
+        return cells[int(rng.integers(len(cells)))]
+
+    return gen_cell
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import torch
 from nasgen.clusters.config import ClusterConfig
 from nasgen.clusters.gmm import ClusterModel, Selection, fit_clusters, selection_png
 from nasgen.errors import CorruptArtifactError
+from nasgen.space.cell import Cell
 from nasgen.stages import zc
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of
 from nasgen.zc.transform import ZCTransform
@@ -115,6 +116,16 @@ def load(uri: str) -> ClusterModel:
 
 def load_assignments(store: ArtifactStore, ref: Ref) -> pa.Table:
     return store.read_parquet(ref, "assignments.parquet")
+
+
+def family_cells(ref: Ref) -> dict[int, list[Cell]]:
+    """The scored cells of each family (cluster -> cells, in the artifact's order): what GenCell is replaced by
+    in the no-CCNF ablation (uniform draws of a family's own scored cells)."""
+    t = load_assignments(store_of(ref), ref)
+    out: dict[int, list[Cell]] = {}
+    for cell_id, k in zip(t.column("cell_id").to_pylist(), t.column("cluster").to_pylist()):
+        out.setdefault(int(k), []).append(Cell.from_id(cell_id))
+    return out
 
 
 def model_info(ref: Ref) -> dict:
