@@ -11,9 +11,7 @@ import numpy as np
 from nasgen.graphpnas.graphs import Graph
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, from_index, to_index
 from nasgen.nb201.graphs import graph_space, to_arch
-from nasgen.search.strategy import CellDraws, GraphForm, Rows
-
-REWARD_SCALE = 100.0  # accuracy in percent -> the fraction the latent-space searches were set for
+from nasgen.search.strategy import CellDraws, GraphForm, Rows, fraction
 
 
 def mutate(index: int, rng: np.random.Generator) -> int:
@@ -25,8 +23,11 @@ def mutate(index: int, rng: np.random.Generator) -> int:
 
 
 def _explorer(cfg) -> object:
+    """GraphPNAS's explorer on NB-201: uniform op types on the fixed topology."""
+    edges = graph_space().fixed_edges
+
     def explore(rng: np.random.Generator) -> Graph:
-        return Graph(tuple(int(o) for o in rng.integers(len(OPS), size=len(EDGES))), graph_space().fixed_edges)
+        return Graph(tuple(int(o) for o in rng.integers(len(OPS), size=len(EDGES))), edges)
 
     return explore
 
@@ -66,4 +67,4 @@ class NB201Space:
     @property
     def rows(self) -> Rows:
         """The tables' row i is architecture i; rewards are accuracy / 100 (the authors' scale)."""
-        return Rows(self.tables, lambda row: int(row), lambda v: v / REWARD_SCALE)
+        return Rows(self.tables, lambda row: int(row), fraction)

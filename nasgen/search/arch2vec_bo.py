@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nasgen.search.arch2vec_rl import fraction
 from nasgen.search.config import LatentSearchConfig, StrategyConfig
 from nasgen.search.dngo import DNGO, expected_improvement
 from nasgen.search.latent import Reward, RowOracle, nearest_unvisited, table_oracle
-from nasgen.search.strategy import Objective, Space
+from nasgen.search.strategy import Objective, Space, fraction
 
 
 def bo_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig,

@@ -17,13 +17,7 @@ from torch import nn
 
 from nasgen.search.config import LatentSearchConfig, StrategyConfig
 from nasgen.search.latent import Reward, RowOracle, nearest_unvisited, table_oracle
-from nasgen.search.strategy import Objective, Space
-
-REWARD_SCALE = 100.0  # default reward: accuracy in percent -> the fraction the searches were set for
-
-
-def fraction(value: float) -> float:
-    return value / REWARD_SCALE
+from nasgen.search.strategy import Objective, Space, fraction
 
 
 class Controller(nn.Module):

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from nasgen.search.arch2vec_bo import bo_search
-from nasgen.search.arch2vec_rl import fraction
 from nasgen.search.config import LatentSearchConfig, StrategyConfig
 from nasgen.search.latent import Reward, RowOracle, table_oracle
-from nasgen.search.strategy import Objective, Space
+from nasgen.search.strategy import Objective, Space, fraction
 
 
 def dngo_ls_search(oracle: RowOracle, table: np.ndarray, rng: np.random.Generator, cfg: LatentSearchConfig,

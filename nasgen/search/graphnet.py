@@ -39,15 +39,16 @@ def macro_of(arch: Arch) -> MacroArch:
     return arch.macro if isinstance(arch, Candidate) else arch
 
 
-def log_reward(value: float) -> float:
-    """T-CET values (about 1e8 at the demo ZC config) as log10 / 10, about 0.7-0.85: the scale of the accuracy
-    fractions the latent-space searches' baseline (0.4) and EI target (0.95) were set for; a failure is 0."""
-    return math.log10(value) / 10 if math.isfinite(value) and value > 0 else 0.0
-
-
 def log10_reward(value: float) -> float | None:
     """GraphPNAS's reward on GraphNet: log10 of the objective (None: scoring failed, not buffered)."""
     return math.log10(value) if math.isfinite(value) and value > 0 else None
+
+
+def log_reward(value: float) -> float:
+    """T-CET values (about 1e8 at the demo ZC config) as log10 / 10, about 0.7-0.85: the scale of the accuracy
+    fractions the latent-space searches' baseline (0.4) and EI target (0.95) were set for; a failure is 0."""
+    r = log10_reward(value)
+    return 0.0 if r is None else r / 10
 
 
 class GraphNetSpace:

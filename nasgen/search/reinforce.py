@@ -7,9 +7,7 @@ import numpy as np
 import torch
 
 from nasgen.search.config import StrategyConfig
-from nasgen.search.strategy import Objective, Space
-
-REWARD_SCALE = 100.0  # accuracy in percent -> fraction
+from nasgen.search.strategy import Objective, Space, fraction
 
 
 def reinforce(space: Space, objective: Objective, rng: np.random.Generator, cfg: StrategyConfig) -> None:
@@ -22,7 +20,7 @@ def reinforce(space: Space, objective: Objective, rng: np.random.Generator, cfg:
     while objective.left > 0:
         probs = torch.softmax(logits, dim=-1)
         choice = torch.multinomial(probs.detach(), 1, generator=gen).squeeze(1)
-        reward = objective.query(space.from_decisions(choice.tolist())) / REWARD_SCALE
+        reward = fraction(objective.query(space.from_decisions(choice.tolist())))
         advantage = 0.0 if baseline is None else reward - baseline  # against the baseline before this reward
         baseline = reward if baseline is None else m * baseline + (1 - m) * reward
         log_prob = torch.log(probs[torch.arange(n), choice]).sum()

@@ -28,6 +28,12 @@ from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.config import StrategyConfig
 
 MAX_TRIES_PER_DRAW = 1000  # refused or inapplicable draws per accepted architecture, on average, at most
+ACCURACY_SCALE = 100.0  # an oracle answers accuracy in percent; the searches' rewards are fractions (the authors')
+
+
+def fraction(value: float) -> float:
+    """An accuracy in percent as the reward the NB-201 searches were set for (REINFORCE, arch2vec, CATE)."""
+    return value / ACCURACY_SCALE
 
 
 class Space(Protocol):
