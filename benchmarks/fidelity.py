@@ -32,7 +32,7 @@ from nasgen.space.sampling import random_macro
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
-from nasgen.train.config import RECIPES, DatasetConfig
+from nasgen.train.config import RECIPES, DatasetConfig, TrainRecipe
 from nasgen.train.references import PlainNet, fit_budget
 
 INPUT, CLASSES = (1, 28, 28), 10
@@ -56,6 +56,16 @@ def random_networks(n: int, constraint: ConstraintConfig, seed: int, max_draws: 
     return list(found.values()), draws
 
 
+def protocol(cfg: FidelityConfig, root: str | None = None) -> dict[str, tuple[DatasetConfig, TrainRecipe]]:
+    """The study's two trainings, each its data and recipe: ``reduced`` (a stratified training subset, a few
+    epochs) and ``full`` (every training image, the dataset recipe's epochs), one fixed validation split."""
+    recipe = RECIPES["fashion_mnist"]
+    data = DatasetConfig(name="fashion_mnist", root=root, val_fraction=cfg.val_fraction, split_seed=cfg.seed)
+    return {"reduced": (data.model_copy(update={"train_subset": cfg.subset}),
+                        recipe.model_copy(update={"epochs": cfg.reduced_epochs})),
+            "full": (data, recipe.model_copy(update={"epochs": cfg.full_epochs or recipe.epochs}))}  # fmt: skip
+
+
 def _spread(values: np.ndarray) -> dict:
     """values: networks x seeds. Across architectures: the std of the seed means; across seeds: the mean std."""
     arch, seed = float(values.mean(axis=1).std()), float(values.std(axis=1).mean())
@@ -77,11 +87,9 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     nets = [(f"random-{i}", m) for i, m in enumerate(randoms)] + [(n, net) for n, (net, _, _) in refs.items()]
     order = [n for n, _ in nets if not n.startswith("random-")] + [n for n, _ in nets if n.startswith("random-")]
     full_names = order[: cfg.full_networks]  # the references first
-    recipe = RECIPES["fashion_mnist"]
-    reduced = recipe.model_copy(update={"epochs": cfg.reduced_epochs})
-    full = recipe.model_copy(update={"epochs": cfg.full_epochs or recipe.epochs})
-    data = DatasetConfig(name="fashion_mnist", root=root, val_fraction=cfg.val_fraction, split_seed=cfg.seed)
-    data_reduced = data.model_copy(update={"train_subset": cfg.subset})
+    trainings = protocol(cfg, root)
+    data_reduced, reduced = trainings["reduced"]
+    data, full = trainings["full"]
     st = ArtifactStore(store)
     bar = ProgressLine(f"bench fidelity {budget}", len(nets) * cfg.seeds + len(full_names), every=30.0)
 

@@ -30,7 +30,7 @@ from nasgen.cate.pretraining import encode
 from nasgen.config import get_profile, with_overrides
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
-from nasgen.search.config import ConstraintConfig, StrategyConfig
+from nasgen.search.config import ConstraintConfig, HLEvoConfig, StrategyConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
@@ -94,6 +94,38 @@ def frozen_tables(st: ArtifactStore, prof, cells_ref, chosen: Sequence[Strategy]
     return pool, tables, info
 
 
+def gencell_sources(st: ArtifactStore, prof, refs, chosen: Sequence[Strategy]) -> tuple[dict, dict]:
+    """The GenCells besides the CCNF's that ``chosen`` needs (``hl:<source>``): stage `graphpnas`'s learnt
+    distribution (trained once, cached) and the families' scored cells (the no-CCNF ablation); and what
+    describes them in a result."""
+    needed = {n.split(":", 1)[1] for s in chosen for n in s.needs if n.startswith("hl:")}
+    sources, info = {}, {}
+    if "graphpnas" in needed:
+        ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
+        sources["graphpnas"] = graphpnas_stage.cell_source(graphpnas_stage.load_generator(ref))
+        info["graphpnas"] = {"uri": ref.uri, **graphpnas_stage.stats(ref)}
+    if "scored" in needed:
+        sources["scored"] = family_draws(clusters_stage.family_cells(refs["clusters"]))
+    return sources, info
+
+
+def seed_space(cfg: HLEvoConfig, sampler, sources: dict, pool: list, tables: dict) -> GraphNetSpace:
+    """GraphNet at ``cfg``'s input for one seed (``cfg.seed``): HL-Evo's views (the CCNF's GenCell and
+    ``sources``) from its alpha_0 family, that alpha_0 as raw Evo's start, the latent searches' pool."""
+    k0 = initial_cluster(sampler.clusters.weights, cfg)
+    gen_cell = sampler.cell_source()
+    alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(cfg.seed)).macro  # HL-Evo's own alpha_0
+    views = {name: HLView(g, sampler.clusters.k, k0) for name, g in {"ccnf": gen_cell, **sources}.items()}
+    return GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, depth=cfg.depth_mutations, start=alpha0, cells=pool,
+                         tables=tables, hl=views)  # fmt: skip
+
+
+def strategy_config(prof, evo: HLEvoConfig) -> StrategyConfig:
+    """The strategies' numbers on GraphNet: ``evo``'s T and N, the profile's latent-search and GraphPNAS ones."""
+    return StrategyConfig(evo=evo, latent=prof.latent_search, graphpnas=prof.graphpnas.graphpnas,
+                          graphpnas_max_refused=prof.graphpnas.max_refused)  # fmt: skip
+
+
 def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_params: int = 1_000_000,
         objective: str | None = None, plot: str | None = None, only: Sequence[str] | None = None) -> dict:  # fmt: skip
     """Every strategy of ``methods()`` (or those in ``only``; hl_evo always runs: it sets the budget)."""
@@ -108,31 +140,15 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
     fref = refs["ccnf"]
     sampler = ccnf.load_sampler(st, fref)
     pool, tables, encoders = frozen_tables(st, prof, refs["cells"], chosen)
-    gp_cell = None
-    if any("hl:graphpnas" in s.needs for s in chosen):
-        gp_ref = run_stage("graphpnas", st, cfg=prof.graphpnas)
-        gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp_ref))
-    scored = None
-    if any("hl:scored" in s.needs for s in chosen):
-        scored = family_draws(clusters_stage.family_cells(refs["clusters"]))
+    sources, sources_info = gencell_sources(st, prof, refs, chosen)
     level = ConstraintConfig(max_params=max_params)
     runs: dict[str, list[SearchResult]] = {s.name: [] for s in chosen}
     seconds = {s.name: 0.0 for s in chosen}
     bar = ProgressLine(f"bench search ({', '.join(runs)})", seeds * len(chosen))
     for seed in range(seeds):
         cfg = search.model_copy(update={"seed": seed})
-        settings = StrategyConfig(evo=cfg, latent=prof.latent_search, graphpnas=prof.graphpnas.graphpnas,
-                                  graphpnas_max_refused=prof.graphpnas.max_refused)  # fmt: skip
-        k0 = initial_cluster(sampler.clusters.weights, cfg)
-        gen_cell = sampler.cell_source()
-        alpha0 = initial_candidate(cfg, k0, gen_cell, np.random.default_rng(seed)).macro  # HL-Evo's own alpha_0
-        hl = {"ccnf": HLView(gen_cell, sampler.clusters.k, k0)}
-        if gp_cell is not None:
-            hl["graphpnas"] = HLView(gp_cell, sampler.clusters.k, k0)
-        if scored is not None:
-            hl["scored"] = HLView(scored, sampler.clusters.k, k0)
-        space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, depth=cfg.depth_mutations, start=alpha0,
-                              cells=pool, tables=tables, hl=hl)  # fmt: skip
+        settings = strategy_config(prof, cfg)
+        space = seed_space(cfg, sampler, sources, pool, tables)
         for s in chosen:  # hl_evo first: its evaluations are the budget of every strategy without its own
             t = time.perf_counter()
             budget = None if s.own_budget else runs["hl_evo"][-1].evaluations
@@ -170,8 +186,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
         "ccnf_uri": fref.uri,
     }
     result.update(encoders)
-    if gp_cell is not None:
-        result["graphpnas"] = {"uri": gp_ref.uri, **graphpnas_stage.stats(gp_ref)}
+    result.update(sources_info)
     if plot:
         with open(plot, "wb") as f:
             f.write(comparison_png(runs, budgets, level.name, search.objective))

@@ -30,32 +30,29 @@ from scipy.stats import spearmanr
 
 from benchmarks.config import Table1Config, bench_profile, split_overrides
 from benchmarks.evaluate import top_networks
-from benchmarks.fidelity import CLASSES, INPUT, ZALANDO
+from benchmarks.fidelity import CLASSES, INPUT, ZALANDO, protocol
 from benchmarks.machine import machine_info
-from benchmarks.search import frozen_tables, methods
+from benchmarks.search import frozen_tables, gencell_sources, methods, seed_space, strategy_config
 from nasgen.config import Profile, resolve_profile
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.request import GenerateRequest
 from nasgen.progress import ProgressLine
-from nasgen.search.config import ConstraintConfig, HLEvoConfig, StrategyConfig
+from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.evolution import SearchResult
 from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.search.strategies import STRATEGIES
 from nasgen.search.strategies import run as run_strategy
-from nasgen.search.strategy import HLView, family_draws
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import CHANNEL_STEP, MacroArch
 from nasgen.stages import ccnf, sg
-from nasgen.stages import clusters as clusters_stage
-from nasgen.stages import graphpnas as graphpnas_stage
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
-from nasgen.train.config import RECIPES, DatasetConfig
+from nasgen.train.config import DatasetConfig, TrainRecipe
 
 EXTRA = ("random_100", "sg_ccnf")  # beside the strategies: random search at 100 evaluations, SG + CCNF
 START_HALVINGS = 4  # alpha_0's widths halved at most this often to meet a budget
@@ -99,8 +96,7 @@ class Context:
     root: str | None
     pool: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
-    gp_cell: object = None
-    scored: object = None  # GenCell of the no-CCNF ablation
+    sources: dict = field(default_factory=dict)  # GenCells besides the CCNF's (benchmarks.search.gencell_sources)
 
 
 def run(profile: str = "demo", store: str | None = None, budget: str | None = None, device: str = "cpu",
@@ -131,11 +127,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root)
     ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
                                                    [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
-    if "hl_evo_graphpnas" in chosen:
-        gp = run_stage("graphpnas", st, cfg=prof.graphpnas)
-        ctx.gp_cell = graphpnas_stage.cell_source(graphpnas_stage.load_generator(gp))
-    if "hl_evo_scored_cells" in chosen:
-        ctx.scored = family_draws(clusters_stage.family_cells(refs["clusters"]))
+    ctx.sources, sources_info = gencell_sources(st, prof, refs, [STRATEGIES[m] for m in chosen if m in STRATEGIES])
     out = {b: _budget(ctx, b, chosen) for b in budgets}
     result = {
         "benchmark": "table1", "machine": machine_info(), "torch_threads": threads, "device": device,
@@ -143,7 +135,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
         "objective": prof.hl_evo.objective, "zc": zc.model_dump(mode="json"), "methods": chosen,
         "sg_history": {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"}), "hl_evo_uris":
                        [r.uri for r in refs["hl_evo"]], "sg_uri": refs["sg"].uri},
-        "budgets": out, **encoders, "zalando_published_test": ZALANDO, "wall_seconds": time.perf_counter() - t0,
+        "budgets": out, **encoders, **sources_info, "zalando_published_test": ZALANDO,
+        "wall_seconds": time.perf_counter() - t0,
     }  # fmt: skip
     if plot:
         with open(plot, "wb") as f:
@@ -156,24 +149,15 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
     cfg, fid = ctx.cfg, ctx.fid
     max_params, max_flops = cfg.budgets[b]
     constraint = ConstraintConfig(max_params=max_params, max_flops=max_flops)
-    recipe = RECIPES["fashion_mnist"]
-    recipes = {"reduced": recipe.model_copy(update={"epochs": fid.reduced_epochs}),
-               "full": recipe.model_copy(update={"epochs": fid.full_epochs or recipe.epochs})}  # fmt: skip
+    trainings = protocol(fid, ctx.root)
     bar = ProgressLine(f"bench table1 {b}", cfg.seeds * len(chosen), every=30.0)
     per_seed = []
     for seed in range(cfg.seeds):
         hl = ctx.prof.hl_evo.model_copy(update={"seed": seed, "zc": ctx.zc})
-        k0 = initial_cluster(ctx.sampler.clusters.weights, hl)
-        gen_cell = ctx.sampler.cell_source()
-        hl = fitting_start(hl, k0, gen_cell, constraint)
-        alpha0 = initial_candidate(hl, k0, gen_cell, np.random.default_rng(seed)).macro
-        views = {"ccnf": HLView(gen_cell, ctx.sampler.clusters.k, k0)}
-        if ctx.gp_cell is not None:
-            views["graphpnas"] = HLView(ctx.gp_cell, ctx.sampler.clusters.k, k0)
-        if ctx.scored is not None:
-            views["scored"] = HLView(ctx.scored, ctx.sampler.clusters.k, k0)
-        space = GraphNetSpace(INPUT, CLASSES, depth=hl.depth_mutations, start=alpha0, cells=ctx.pool,
-                              tables=ctx.tables, hl=views)  # fmt: skip
+        hl = fitting_start(
+            hl, initial_cluster(ctx.sampler.clusters.weights, hl), ctx.sampler.cell_source(), constraint
+        )  # GenCell is seeded by the search's rng: the same cells as HL-Evo draws
+        space = seed_space(hl, ctx.sampler, ctx.sources, ctx.pool, ctx.tables)
         rows: dict[str, dict] = {}
         for m in chosen:
             t = time.perf_counter()
@@ -184,14 +168,14 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
             else:
                 rows[m] = {"evaluations": spent, "search_seconds": time.perf_counter() - t,
                            "best_objective": picks[0][1] if picks else None,
-                           "networks": _train(ctx, picks, recipes, seed)}  # fmt: skip
+                           "networks": _train(ctx, picks, trainings["reduced"], seed)}  # fmt: skip
                 if rows[m]["networks"] and cfg.full:
                     best = max(rows[m]["networks"], key=lambda r: r["reduced_val_top1"])
-                    best["full"] = _trained(ctx, MacroArch.from_json(best["macro"]), recipes["full"], seed, False)
+                    best["full"] = _trained(ctx, MacroArch.from_json(best["macro"]), trainings["full"], seed)
             bar.advance()
         per_seed.append({"seed": seed, "alpha0_layers": [list(x) for x in hl.init_layers], "methods": rows})
     return {"max_params": max_params, "max_flops": max_flops, "constraint": constraint.name,
-            "recipes": {k: r.model_dump(mode="json", exclude={"seed"}) for k, r in recipes.items()},
+            "recipes": {k: r.model_dump(mode="json", exclude={"seed"}) for k, (_, r) in trainings.items()},
             "summary": {m: _summary(per_seed, m) for m in chosen},
             "spearman_objective_vs_reduced_val": _rho(per_seed), "per_seed": per_seed}  # fmt: skip
 
@@ -210,29 +194,28 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
     s = STRATEGIES[strategy]
     budget = cfg.evaluations if m == "random_100" else None if s.own_budget else rows["hl_evo"]["evaluations"]
     evo = hl.model_copy(update={"iterations": cfg.evo_iterations}) if m == "raw_evo" else hl
-    settings = StrategyConfig(evo=evo, latent=prof.latent_search, graphpnas=prof.graphpnas.graphpnas,
-                              graphpnas_max_refused=prof.graphpnas.max_refused)  # fmt: skip
+    settings = strategy_config(prof, evo)
     goal = MacroObjective(ZCObjective(ctx.zc, ctx.device, objective=hl.objective), constraint, budget, m)
     run_strategy(strategy, space, goal, np.random.default_rng(seed), settings)
     res: SearchResult = goal.result
     return top_networks(res, res.evaluations, cfg.top_k), res.evaluations
 
 
-def _trained(ctx: Context, macro: MacroArch, recipe, seed: int, subset: bool) -> dict:
-    data = DatasetConfig(name="fashion_mnist", root=ctx.root, val_fraction=ctx.fid.val_fraction,
-                         split_seed=ctx.fid.seed, train_subset=ctx.fid.subset if subset else None)  # fmt: skip
-    ref = run_stage("trained", ctx.st, ctx.device, macro=macro, dataset=data, recipe=recipe.model_copy(
-        update={"seed": seed}))  # fmt: skip
+def _trained(ctx: Context, macro: MacroArch, training: tuple[DatasetConfig, TrainRecipe], seed: int) -> dict:
+    """One cached `trained` artifact of ``macro`` under one of the fidelity study's trainings, at ``seed``."""
+    data, recipe = training
+    ref = run_stage("trained", ctx.st, ctx.device, macro=macro, dataset=data,
+                    recipe=recipe.model_copy(update={"seed": seed}))  # fmt: skip
     m = metrics(ref)
     return {"val_top1": m["val_top1"], "test_top1": m["test_top1"], "seconds": m["seconds"]}
 
 
-def _train(ctx: Context, picks: list[tuple[MacroArch, float]], recipes: dict, seed: int) -> list[dict]:
+def _train(ctx: Context, picks: list[tuple[MacroArch, float]], reduced: tuple, seed: int) -> list[dict]:
     """The picks trained with the reduced recipe (cached): one row each, best objective first."""
     out = []
     for macro, objective in picks:
         cost = macro_cost(macro)
-        r = _trained(ctx, macro, recipes["reduced"], seed, True)
+        r = _trained(ctx, macro, reduced, seed)
         out.append({"arch_id": macro.arch_id, "macro": macro.to_json(), "params": cost.params, "flops": cost.flops,
                     "positions": len(macro.layers), "objective": objective, "reduced_val_top1": r["val_top1"],
                     "reduced_test_top1": r["test_top1"], "reduced_seconds": r["seconds"]})  # fmt: skip
