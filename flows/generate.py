@@ -46,6 +46,8 @@ def generate(request: GenerateRequest, run: RunOptions = RunOptions(), sg_uri: s
     summary = generate_stage.summary(ref)
     report(ref, summary)
     log.info("generate: %s %s", ref.uri, summary["counts"])
+    for w in summary.get("warnings", []):
+        log.warning("generate: %s", w)
     return ref
 
 
@@ -58,7 +60,8 @@ def report(ref: Ref, summary: dict) -> None:
         description=f"generate: chosen networks for {summary['request']}",
     )
     parts = [f"### Generated networks\n\nrequest `{summary['request']}`\n\nSG condition `{summary['condition']}`"
-             f"\n\ncounts `{summary['counts']}`\n\nartifact: `{ref.uri}`\n"]  # fmt: skip
+             f"\n\ncounts `{summary['counts']}`\n\nartifact: `{ref.uri}`\n",
+             *(f"\n> warning: {w}\n" for w in summary.get("warnings", []))]  # fmt: skip
     for c in summary["chosen"]:
         png = base64.b64encode(generate_stage.chosen_picture(ref, c["rank"])).decode()
         parts.append(f"#### rank {c['rank']}: T-CET {c['tcet']:.1f}, {c['params']:,} params\n\n"

@@ -1,5 +1,5 @@
 """Shared fixtures: isolated Prefect home, one Prefect test server per session, moto S3 on 127.0.0.1,
-and hypothesis strategies for cells."""
+and hypothesis strategies for cells and macro architectures."""
 
 from __future__ import annotations
 
@@ -120,6 +120,19 @@ def cells(draw, max_ops: int = 6, n_labels: int = 28):
         if not any(i == v for i, _ in edges):
             edges.add((v, draw(st.integers(v + 1, n - 1))))
     return Cell(ops, tuple(edges))
+
+
+@st.composite
+def macros(draw, max_layers: int = 20, square: bool = False):
+    """Valid macro architectures: 1..max_layers positions of random cells, channels and strides; any input
+    (``square``: H = W, as generate's requests have)."""
+    from nasgen.space.macro import CHANNELS, STRIDES, MacroArch
+
+    layers = draw(st.lists(st.tuples(cells(), st.sampled_from(CHANNELS), st.sampled_from(STRIDES)), min_size=1,
+                           max_size=max_layers))  # fmt: skip
+    h = draw(st.integers(1, 40))
+    return MacroArch.from_triples(layers, (draw(st.integers(1, 4)), h, h if square else draw(st.integers(1, 40))),
+                                  draw(st.integers(1, 1000)))  # fmt: skip
 
 
 def relabel(cell, order):

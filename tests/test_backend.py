@@ -18,9 +18,9 @@ PREPARE = (
 def test_concurrent_prepares_register_once_without_traceback(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path / ".prefect")
+    run = [sys.executable, "-c", PREPARE]
     procs = [
-        subprocess.Popen([sys.executable, "-c", PREPARE], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(3)
+        subprocess.Popen(run, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)
     ]
     for proc in procs:
         out, err = proc.communicate(timeout=300)
@@ -37,7 +37,10 @@ def test_concurrent_prepares_register_once_without_traceback(tmp_path):
 def test_prepare_is_a_no_op_against_a_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(tmp_path / ".prefect"), PREFECT_API_URL="http://127.0.0.1:9/api")
-    code = "from flows import backend; backend.prepare(); import os; print('PREFECT_API_BLOCKS_REGISTER_ON_START' in os.environ)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    code = (
+        "from flows import backend; backend.prepare(); import os; "
+        "print('PREFECT_API_BLOCKS_REGISTER_ON_START' in os.environ)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
     assert out.split() == ["False"]
     assert not (tmp_path / ".prefect" / "prefect.db").exists()

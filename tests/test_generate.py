@@ -9,9 +9,11 @@ import torch
 
 from flows.options import RunOptions
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.generate import candidates
 from nasgen.generate.candidates import NoFeasibleNetworkError
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
+from nasgen.generate.width import scaled
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.sg.config import SGConfig
@@ -19,7 +21,7 @@ from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf, generate, hl_evo, sg
 from nasgen.stages.registry import run
-from nasgen.store import ArtifactStore
+from nasgen.store import ArtifactStore, upstream_of
 from nasgen.train.config import DatasetConfig, SelectionConfig
 from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
@@ -98,13 +100,41 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
         generate.load_chosen(gref.uri, 9)
 
 
+def test_generate_narrows_networks_over_a_budget_the_sg_never_saw(trained_sg):
+    """A budget an eighth of the SG's smallest history level: the paper's generate drops what the SG proposes
+    over it; the default narrows each such network (same cells, depth, strides) and warns, naming a pretrain."""
+    st, levels, ref = trained_sg
+    low = st.manifest(hl_evo.STAGE, levels[0].key)["config"]["level"]["max_params"] // 8
+    req = GenerateRequest(max_params=low, seed=2)
+    gref = run("generate", st, sg_ref=ref, request=req, cfg=GEN)
+    narrow = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
+    summary = st.read_json(gref, "summary.json")
+    paper = candidates.run(req, *sg.load_model(st, ref), ccnf.load_sampler(st, upstream_of(ref, "ccnf")),
+                           GEN.model_copy(update={"over_budget": "drop"}))  # fmt: skip
+    assert len(narrow) == len(paper.candidates) == 12
+    widths = []
+    for a, b in zip(narrow, paper.candidates):
+        if b.satisfies:  # within the budget as proposed: the same network either way
+            assert a["width"] == 1.0 and a["arch_id"] == b.macro.arch_id
+        elif a["satisfies"]:
+            assert a["width"] < 1.0 and a["params"] <= low
+            assert MacroArch.from_json(a["macro"]) == scaled(b.macro, a["width"])
+            widths.append(a["width"])
+    assert widths and summary["counts"]["narrowed"] == len(widths)
+    assert sum(r["satisfies"] for r in narrow) >= 0.95 * summary["counts"]["valid_sequences"]
+    assert sum(c.satisfies for c in paper.candidates) + len(widths) == sum(r["satisfies"] for r in narrow)
+    [warning] = summary["warnings"]
+    assert f"does not cover params<={low}" in warning
+    assert f"nasgen pretrain --set 'hl_evo.levels=[{{max_params: {low}}}]'" in warning
+
+
 def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
     st, _, ref = trained_sg
     before = len(st.list(generate.STAGE))
     with pytest.raises(ValueError, match="impossible budget: params <= 100"):
         GenerateRequest(max_params=100)
     with pytest.raises(NoFeasibleNetworkError, match="none of the 12 generated networks meets params<=2000"):
-        run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=2000), cfg=GEN)
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=2000), cfg=GEN)  # not even narrowed
     with pytest.raises(ConfigError, match="unknown condition field 'accuracy'"):
         run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=10**6, zc={"accuracy": 0.9}), cfg=GEN)
     assert len(st.list(generate.STAGE)) == before

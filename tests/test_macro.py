@@ -6,20 +6,10 @@ from hypothesis import strategies as st
 
 from nasgen.errors import InvalidMacroError
 from nasgen.space.macro import CHANNELS, HLLayer, HLSequence, Layer, MacroArch, load_spec, reference_macro
-from tests.conftest import cells
+from tests.conftest import cells, macros
 
 channel = st.sampled_from(CHANNELS)
 stride = st.sampled_from((1, 2))
-
-
-@st.composite
-def macros(draw):
-    layers = draw(st.lists(st.tuples(cells(), channel, stride), min_size=1, max_size=20))
-    return MacroArch.from_triples(
-        layers,
-        (draw(st.integers(1, 4)), draw(st.integers(1, 40)), draw(st.integers(1, 40))),
-        draw(st.integers(1, 1000)),
-    )
 
 
 @given(macros())

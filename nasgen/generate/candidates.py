@@ -4,8 +4,10 @@
    (``aim_high``) the top bin of the objective, so the SG proposes the kind of design HL-Evo found best.
 2. ``n`` HL sequences, grammar-constrained. 3. GenCell per position: the CCNF + G-VAE decoder draw a cell of
    the position's cluster; all positions of one cluster are drawn in one batched solve. 4. alpha(alpha_hat),
-   analytic cost, constraint check. 5. T-CET of every network that fits (cached by architecture id, so a
-   network generated twice is scored once). 6. The top-k distinct networks by T-CET.
+   analytic cost, constraint check; a network over the budget narrowed until it fits (``over_budget``,
+   nasgen.generate.width) or dropped, and a warning when few met it as proposed (``coverage``). 5. T-CET of
+   every network that fits (cached by architecture id, so a network generated twice is scored once).
+6. The top-k distinct networks by T-CET.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from nasgen.ccnf.sampling import CellSampler
 from nasgen.errors import NasgenError
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
+from nasgen.generate.width import scaled, width_factor
 from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.sg.sampling import generate as sample_sequences
 from nasgen.sg.tokenizer import SGTokenizer
 from nasgen.space.cost import macro_cost
-from nasgen.space.macro import HLSequence, MacroArch
+from nasgen.space.macro import DEFAULT_INPUT, HLSequence, MacroArch
 
 
 class NoFeasibleNetworkError(NasgenError):
@@ -41,6 +44,7 @@ class Candidate:
     params: int | None = None
     flops: int | None = None
     satisfies: bool = False
+    width: float = 1.0  # the factor its channels were scaled by to meet the budget (1.0: as the SG proposed)
     record: dict = field(default_factory=dict)  # ZC record (only for networks that satisfy the budget)
     fitness: float = -math.inf
     rank: int | None = None  # 1..top_k for the chosen networks
@@ -54,6 +58,7 @@ class Generation:
     candidates: list[Candidate]
     evaluations: int
     seconds: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def chosen(self) -> list[Candidate]:
@@ -64,7 +69,8 @@ class Generation:
         fit = [c for c in ok if c.satisfies]
         return {"generated": len(self.candidates), "valid_sequences": len(ok),
                 "unique_sequences": len({c.seq.seq_id for c in ok}), "satisfying": len(fit),
-                "unique_networks": len({c.macro.arch_id for c in fit}), "evaluations": self.evaluations,
+                "unique_networks": len({c.macro.arch_id for c in fit}),
+                "narrowed": sum(c.width < 1.0 for c in fit), "evaluations": self.evaluations,
                 "chosen": len(self.chosen)}  # fmt: skip
 
 
@@ -102,16 +108,15 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
     ok = [c for c in cands if c.seq is not None]
     for c, cells in zip(ok, draw_cells([c.seq for c in ok], sampler, request.seed)):
         c.macro = c.seq.materialise(cells)
-        cost = macro_cost(c.macro)
-        c.params, c.flops, c.satisfies = cost.params, cost.flops, satisfies(cost, request.constraint)
+        _fit(c, request, cfg)
     seconds["cells"] = time.perf_counter() - t
     fit = [c for c in ok if c.satisfies]
+    warnings = [w] if (w := coverage_warning(ok, request, tokenizer, cfg)) else []
     if not fit:
         smallest = min((c.params for c in ok), default=None)
         raise NoFeasibleNetworkError(
             f"none of the {n} generated networks meets {request.constraint.name} (smallest generated: {smallest} "
-            "params); the SG learnt sizes from its HL-Evo history, so a budget far outside it needs a search at "
-            "that level first"
+            "params); " + (warnings[0] if warnings else "the SG learnt sizes from its HL-Evo history")
         )
     t = time.perf_counter()
     evaluator = ZCObjective(request.scorer_config(cfg.zc), device)
@@ -122,7 +127,43 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
             progress(1)
     seconds["scoring"] = time.perf_counter() - t
     _rank(fit, top_k)
-    return Generation(request, cond, cands, evaluator.evaluations, seconds)
+    return Generation(request, cond, cands, evaluator.evaluations, seconds, warnings)
+
+
+def _fit(c: Candidate, request: GenerateRequest, cfg: GenerateConfig) -> None:
+    """Cost and budget check of ``c``'s network; over the budget, narrowed to fit when ``over_budget`` says so."""
+    cost = macro_cost(c.macro)
+    c.satisfies = satisfies(cost, request.constraint)
+    if not c.satisfies and cfg.over_budget == "narrow":
+        f = width_factor(c.macro, request.constraint)
+        if f is not None:
+            c.seq, c.macro, c.width, c.satisfies = scaled(c.seq, f), scaled(c.macro, f), f, True
+            cost = macro_cost(c.macro)
+    c.params, c.flops = cost.params, cost.flops
+
+
+def coverage_warning(ok: list[Candidate], request: GenerateRequest, tokenizer: SGTokenizer,
+                     cfg: GenerateConfig) -> str | None:  # fmt: skip
+    """Why and what to do, when fewer than ``coverage`` of the valid sequences met the budget as proposed."""
+    proposed = sum(c.satisfies and c.width == 1.0 for c in ok)
+    if not ok or proposed >= cfg.coverage * len(ok):
+        return None
+    narrowed, fit = sum(c.width < 1.0 for c in ok if c.satisfies), sum(c.satisfies for c in ok)
+    span = ""
+    if "params" in tokenizer.fields and tokenizer.bins("params") > 2:
+        low, high = tokenizer.bin_range("params", 0)[1], tokenizer.bin_range("params", tokenizer.bins("params") - 1)[0]
+        span = f" (its history's params lie mostly in {low:,.0f}..{high:,.0f})"
+    level = ", ".join(f"{k}: {v}" for k, v in (("max_params", request.max_params), ("max_flops", request.max_flops))
+                      if v is not None)  # fmt: skip
+    task = "" if request.input_shape == DEFAULT_INPUT else (
+        f" with hl_evo.zc.in_channels={request.input_shape[0]}, hl_evo.zc.resolution={request.input_shape[1]}, "
+        f"hl_evo.zc.classes={request.classes}"
+    )  # fmt: skip
+    return (
+        f"the cached SG does not cover {request.constraint.name}{span}: {proposed} of {len(ok)} valid "
+        f"sequences met it as proposed, {narrowed} were narrowed to fit, {len(ok) - fit} could not be; "
+        f"`nasgen pretrain --set 'hl_evo.levels=[{{{level}}}]'`{task} trains an SG on histories at this budget"
+    )
 
 
 def _rank(fit: list[Candidate], top_k: int) -> None:

@@ -20,6 +20,13 @@ class GenerateConfig(Frozen):
     decoding: Literal["sample", "greedy"] = "sample"  # greedy: one sequence, n materialisations (paper Eq. 8)
     temperature: float = Field(1.0, gt=0)
     budget_fraction: float = Field(0.8, gt=0, le=1)  # the SG is asked for params/FLOPs of this share of the budget
+    # A network over the budget: "narrow" scales its widths down until it fits (nasgen.generate.width; cells,
+    # depth and strides kept), "drop" discards it (the paper). An SG asked for a budget far from its history's
+    # sizes proposes mostly networks over it: 13 of 100 fitted 100k params at 1x28x28 after `make demo`.
+    over_budget: Literal["narrow", "drop"] = "narrow"
+    # Below this share of valid sequences meeting the budget as the SG proposed them, the generation carries a
+    # warning that the cached models do not cover the budget, naming the `pretrain` that would.
+    coverage: float = Field(0.95, ge=0, le=1)
     aim_high: str | None = "tcet"  # also condition on this field's top bin (the history's best T-CET); None: off
     # The scorer of the candidates (input and classes come from the request). Only what ranking needs: T-CET's
     # passes alone cost ~45% of the full record (README, ZC benchmark).

@@ -19,4 +19,6 @@ def show_generation(summary: dict, uri: str, console: Console) -> None:
         t.add_row(str(c["rank"]), f"{c['tcet']:.1f}", f"{c['params']:,}", f"{c['flops']:,}", str(c["positions"]),
                   " ".join(f"{x['cluster']}/{x['channels']}/{x['stride']}" for x in seq))  # fmt: skip
     console.print(t)
+    for w in summary.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
     console.print(f"artifact: {uri} (rank<i>.json spec, rank<i>.safetensors weights, rank<i>.png)")

@@ -32,6 +32,7 @@ BASE_FIELDS = [
     pa.field("params", pa.int64()),
     pa.field("flops", pa.int64()),
     pa.field("satisfies", pa.bool_(), nullable=False),
+    pa.field("width", pa.float64(), nullable=False),  # channels' factor to meet the budget (1.0: as proposed)
     pa.field("status", pa.string()),  # of ZC scoring; null when not scored (invalid or over budget)
     pa.field("fitness", pa.float64(), nullable=False),  # T-CET; -inf when not scored
     pa.field("rank", pa.int32()),
@@ -80,6 +81,7 @@ def summarise(result: Generation) -> dict:
         "request": result.request.model_dump(mode="json"),
         "condition": result.condition,
         "counts": result.counts(),
+        "warnings": result.warnings,
         "seconds": result.seconds,
         "chosen": [
             {
@@ -89,6 +91,7 @@ def summarise(result: Generation) -> dict:
                 "params": c.params,
                 "flops": c.flops,
                 "positions": len(c.macro.layers),
+                "width": c.width,
                 "hl_sequence": c.seq.to_json(),
             }
             for c in result.chosen
@@ -104,8 +107,8 @@ def to_table(result: Generation, proxies: tuple[str, ...]) -> pa.Table:
                "macro": None if c.macro is None else c.macro.to_json(),
                "arch_id": None if c.macro is None else c.macro.arch_id,
                "positions": None if c.seq is None else len(c.seq.layers), "params": c.params, "flops": c.flops,
-               "satisfies": c.satisfies, "status": c.record.get("status"), "fitness": c.fitness, "rank": c.rank,
-               "error": c.error or c.record.get("error")}  # fmt: skip
+               "satisfies": c.satisfies, "width": c.width, "status": c.record.get("status"), "fitness": c.fitness,
+               "rank": c.rank, "error": c.error or c.record.get("error")}  # fmt: skip
         row.update({p: c.record.get(p) for p in proxies if p not in row})
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=sch)
