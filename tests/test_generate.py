@@ -16,7 +16,9 @@ from nasgen.generate.request import GenerateRequest
 from nasgen.generate.width import scaled
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
+from nasgen.search.objective import satisfies
 from nasgen.sg.config import SGConfig
+from nasgen.sg.sampling import generate as sample_sequences
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf, generate, hl_evo, sg
@@ -109,20 +111,27 @@ def test_generate_narrows_networks_over_a_budget_the_sg_never_saw(trained_sg):
     gref = run("generate", st, sg_ref=ref, request=req, cfg=GEN)
     narrow = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
     summary = st.read_json(gref, "summary.json")
-    paper = candidates.run(req, *sg.load_model(st, ref), ccnf.load_sampler(st, upstream_of(ref, "ccnf")),
-                           GEN.model_copy(update={"over_budget": "drop"}))  # fmt: skip
-    assert len(narrow) == len(paper.candidates) == 12
+    # the SG's proposals for this request, materialised as generate does before its budget check
+    (model, tok), sampler = sg.load_model(st, ref), ccnf.load_sampler(st, upstream_of(ref, "ccnf"))
+    seqs = sample_sequences(model, tok, candidates.sg_condition(req, tok, GEN), 12, GEN.decoding, GEN.temperature,
+                            req.seed).sequences  # fmt: skip
+    proposed = [q.materialise(cells) for q, cells in zip(seqs, candidates.draw_cells(seqs, sampler, req.seed))]
+    assert len(narrow) == len(proposed) == 12
+    within = [satisfies(macro_cost(m), req.constraint) for m in proposed]
     widths = []
-    for a, b in zip(narrow, paper.candidates):
-        if b.satisfies:  # within the budget as proposed: the same network either way
-            assert a["width"] == 1.0 and a["arch_id"] == b.macro.arch_id
+    for a, b, ok in zip(narrow, proposed, within):
+        if ok:  # within the budget as proposed: the same network either way
+            assert a["width"] == 1.0 and a["arch_id"] == b.arch_id
         elif a["satisfies"]:
             assert a["width"] < 1.0 and a["params"] <= low
-            assert MacroArch.from_json(a["macro"]) == scaled(b.macro, a["width"])
+            assert MacroArch.from_json(a["macro"]) == scaled(b, a["width"])
             widths.append(a["width"])
     assert widths and summary["counts"]["narrowed"] == len(widths)
     assert sum(r["satisfies"] for r in narrow) >= 0.95 * summary["counts"]["valid_sequences"]
-    assert sum(c.satisfies for c in paper.candidates) + len(widths) == sum(r["satisfies"] for r in narrow)
+    assert sum(within) + len(widths) == sum(r["satisfies"] for r in narrow)
+    if not any(within):  # the paper's generate keeps none of them
+        with pytest.raises(NoFeasibleNetworkError, match="does not cover"):
+            candidates.run(req, model, tok, sampler, GEN.model_copy(update={"over_budget": "drop"}))
     [warning] = summary["warnings"]
     assert f"does not cover params<={low}" in warning
     assert f"nasgen pretrain --set 'hl_evo.levels=[{{max_params: {low}}}]'" in warning
