@@ -31,11 +31,12 @@ data:
 	else echo "Fashion-MNIST: run 'sudo apt-get install dataset-fashion-mnist', or set NASGEN_FASHION_MNIST to a"; \
 	  echo "directory holding Zalando's four idx.gz files (its tests are skipped until then)"; fi
 
-# One pytest worker per core (pytest-xdist), each test file on one worker so its fixtures are built once.
+# One pytest worker per core (pytest-xdist), each test file on one worker so its fixtures are built once; files
+# marked heavy are handed out first (tests/conftest.py), in collection order, so both workers finish together.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow tests; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc

@@ -24,6 +24,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemet
 # A test that names no store writes here, never into the checkout's ./artifacts or a user's $NASGEN_STORE.
 os.environ["NASGEN_STORE"] = tempfile.mkdtemp(prefix="nasgen-store-")
 
+
+def pytest_collection_modifyitems(config, items):
+    """Test files marked ``heavy`` first. `make test` hands whole files to two workers in collection order
+    (``--dist loadfile --no-loadscope-reorder``): the long files start at once and the short ones fill in around
+    them, so the workers finish together instead of one running a long file alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: file order kept otherwise
+
+
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

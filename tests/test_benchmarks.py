@@ -2,6 +2,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def smoke_store(tmp_path_factory):

@@ -27,6 +27,8 @@ from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.sampling import sample_codes
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 SMALL = CATEConfig(layers=2, cross_layers=2, heads=2, d_model=32, d_ff=32, batch_size=128, epochs=4)
 
 

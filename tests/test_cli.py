@@ -6,6 +6,8 @@ from typer.testing import CliRunner
 from deployments.cli import app, main
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 runner = CliRunner()
 CELL = {
     "nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"],

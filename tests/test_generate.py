@@ -28,6 +28,8 @@ from nasgen.train.config import DatasetConfig, SelectionConfig
 from nasgen.zc.config import ZCConfig
 from nasgen.zc.scorer import Scorer, derive_seed, seeded_network
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
 SEARCH = HLEvoConfig(iterations=12, population=4, zc=ZC)
 SG = SGConfig(layers=1, hidden=32, heads=2, bins=4, epochs=40, patience=40, batch_size=8, dropout=0.0)

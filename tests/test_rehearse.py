@@ -17,6 +17,8 @@ from benchmarks.rehearse import PAPER_V100_H, PeakMemory, slice_profile, steps_p
 from nasgen.config import get_profile
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 
 def test_slice_keeps_the_profiles_model_sizes_and_numerics():
     paper = get_profile("paper")

@@ -12,6 +12,8 @@ import torch
 from flows.options import RunOptions
 from nasgen.generate.request import GenerateRequest
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 SMOKE = RunOptions(profile="smoke")
 
 

@@ -15,6 +15,8 @@ from nasgen.space.cell import Cell
 from nasgen.store import ArtifactStore
 from tests.test_fashion_mnist import fake_fashion
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 
 def test_alpha0_is_narrowed_until_it_meets_the_budget():
     cell = Cell.from_graph(["input", "conv_3", "output"], [(0, 1), (1, 2)])

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.heavy  # a minute or more: started first (tests/conftest.py)
+
 NASGEN = str(Path(sys.executable).with_name("nasgen"))
 CELL = '{"nodes": ["input", "conv_3", "mbconv_e6_5", "skip", "output"], "edges": [[0,1],[1,2],[2,3],[0,3],[3,4]]}'
 

@@ -17,7 +17,7 @@ from nasgen.stages.pipeline import run_cells, run_zc
 from nasgen.store import ArtifactStore
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.heavy]  # heavy: started first (conftest)
 FOUR = {"zc.n_labelled": 4, "zc.shard_size": 2}  # the first 4 cells in 2 shards
 CELLS = SampleCellsConfig(n=40, shard_size=20, seed=11, sampler=SamplerConfig(batch_size=512))
 
