@@ -11,6 +11,7 @@ from pydantic import Field
 from nasgen.config import ProfileName, load_profile, settle
 from nasgen.frozen import Frozen
 from nasgen.nb201.config import NB201SearchConfig
+from nasgen.zc.config import ALL_PROXIES, ProxyName
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -69,6 +70,9 @@ class FidelityConfig(Frozen):
     val_fraction: float = Field(1 / 6, gt=0, lt=1)  # 10,000 of Fashion-MNIST's 60,000
     max_draws: int = Field(1_000_000, ge=1)  # random macros drawn before the budget is said to be unreachable
     seed: int = 0
+    # every network's ZC record, on a batch of the task's images (the profile's hl_evo.zc at 1x28x28): every
+    # proxy and variant nasgen computes, each set beside trained accuracy
+    proxies: tuple[ProxyName, ...] = ALL_PROXIES
 
 
 class Table1Config(Frozen):

@@ -8,19 +8,23 @@ subset, a few epochs) at several seeds and ``full_networks`` of them (the refere
 recipe. Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only
 what is missing. Reported: the spread of validation accuracy across architectures against the spread across
 seeds of one architecture (their ratio), the Spearman correlation of reduced with full accuracy, the cost per
-network, and the references' full-recipe test accuracy beside Zalando's published figures.
+network, and the references' full-recipe test accuracy beside Zalando's published figures. Every network also
+gets its ZC record (``proxies``, on a batch of Fashion-MNIST images) and each proxy's rank agreement with
+trained accuracy (Spearman, Kendall): does a zero-cost proxy rank the networks of this budget on this task?
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
+from scipy.stats import kendalltau, spearmanr
 
 from benchmarks.config import FidelityConfig, bench_profile
 from benchmarks.machine import machine_info
+from nasgen.config import resolve_profile
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
 from nasgen.search.config import ConstraintConfig
@@ -34,6 +38,8 @@ from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 from nasgen.train.config import RECIPES, DatasetConfig, TrainRecipe
 from nasgen.train.references import PlainNet, fit_budget
+from nasgen.zc.config import ZCConfig
+from nasgen.zc.scorer import Scorer
 
 INPUT, CLASSES = (1, 28, 28), 10
 # Zalando's benchmark table (the dataset package's README.md): test accuracy of hand-designed networks
@@ -66,6 +72,45 @@ def protocol(cfg: FidelityConfig, root: str | None = None) -> dict[str, tuple[Da
             "full": (data, recipe.model_copy(update={"epochs": cfg.full_epochs or recipe.epochs}))}  # fmt: skip
 
 
+def task_zc(zc: ZCConfig, data: str, root: str | None, proxies: Sequence[str] | None = None) -> ZCConfig:
+    """``zc`` at the task's input (1x28x28, 10 classes) on a batch of ``data`` (its ``proxies`` if given)."""
+    update = {"in_channels": INPUT[0], "resolution": INPUT[1], "classes": CLASSES, "data": data, "data_root": root}
+    return ZCConfig.model_validate({**zc.model_dump(), **update, **({"proxies": proxies} if proxies else {})})
+
+
+def zc_row(scorer: Scorer, net: MacroArch | PlainNet) -> dict:
+    """The ZC record of one network of the study (a plain reference scored as the module it builds)."""
+    if isinstance(net, PlainNet):
+        return scorer.score_module(net.build, net.arch_id)
+    return scorer.score_macro(net)
+
+
+FEATURES = ("positions",)  # of a network besides its proxies, set beside trained accuracy too
+
+
+def features(rows: Sequence[dict]) -> list[dict]:
+    """Each row's ZC record with the row's FEATURES (None for a plain reference: it has no positions)."""
+    return [{**r["zc"], **{f: r.get(f) for f in FEATURES}} for r in rows]
+
+
+def rank_agreement(records: Sequence[dict], accuracy: Sequence[float], proxies: Sequence[str]) -> dict:
+    """How each proxy (or feature of the record, e.g. ``positions``) ranks networks by trained accuracy:
+    Spearman's rho and Kendall's tau over the networks whose record is ok and has a finite value (None where
+    undefined: fewer than 3 networks or a constant proxy)."""
+    out: dict = {"networks": 0, "spearman": {}, "kendall": {}}
+    for p in proxies:
+        pairs = [(r[p], a) for r, a in zip(records, accuracy, strict=True)
+                 if r.get("status") == "ok" and r.get(p) is not None and np.isfinite(r[p])]  # fmt: skip
+        out["networks"] = max(out["networks"], len(pairs))
+        rho = tau = float("nan")
+        if len(pairs) >= 3 and len({x for x, _ in pairs}) > 1:
+            x, y = zip(*pairs)
+            rho, tau = float(spearmanr(x, y).statistic), float(kendalltau(x, y).statistic)
+        out["spearman"][p] = rho if np.isfinite(rho) else None
+        out["kendall"][p] = tau if np.isfinite(tau) else None
+    return out
+
+
 def _spread(values: np.ndarray) -> dict:
     """values: networks x seeds. Across architectures: the std of the seed means; across seeds: the mean std."""
     arch, seed = float(values.mean(axis=1).std()), float(values.std(axis=1).mean())
@@ -91,7 +136,9 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     data_reduced, reduced = trainings["reduced"]
     data, full = trainings["full"]
     st = ArtifactStore(store)
-    bar = ProgressLine(f"bench fidelity {budget}", len(nets) * cfg.seeds + len(full_names), every=30.0)
+    zc = task_zc(resolve_profile(profile).hl_evo.zc, "fashion_mnist", root, cfg.proxies)
+    scorer = Scorer(zc, device)
+    bar = ProgressLine(f"bench fidelity {budget}", len(nets) * (cfg.seeds + 1) + len(full_names), every=30.0)
 
     def train(macro: MacroArch | PlainNet, dataset: DatasetConfig, r) -> dict:
         m = metrics(run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r))
@@ -103,9 +150,11 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         cost = refs[name][2] if name in refs else macro_cost(macro)
         layers = getattr(macro, "layers", None)  # a plain reference has no positions
         runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
+        record = zc_row(scorer, macro)
+        bar.advance()
         rows.append({"name": name, "arch_id": macro.arch_id, "positions": None if layers is None else len(layers),
                      "strided": None if layers is None else sum(layer.stride == 2 for layer in layers),
-                     "params": cost.params, "flops": cost.flops, "reduced": runs,
+                     "params": cost.params, "flops": cost.flops, "reduced": runs, "zc": record,
                      **({"width": refs[name][1]} if name in refs else {})})  # fmt: skip
     by_name = dict(nets)
     for row in rows:
@@ -120,6 +169,15 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         for split in ("val_top1", "test_top1"):
             full_acc = [r["full"][split] for r in with_full]
             agreement[f"spearman_{split}"] = float(spearmanr(red_mean, full_acc).statistic)
+    mean_val, scored = val.mean(axis=1), (*zc.proxies, *FEATURES)
+    randoms_only = [i for i, r in enumerate(rows) if r["name"].startswith("random-")]
+    proxies = {
+        "reduced_val_top1": rank_agreement(features(rows), mean_val.tolist(), scored),
+        "reduced_val_top1_random_only": rank_agreement(features([rows[i] for i in randoms_only]),
+                                                       mean_val[randoms_only].tolist(), scored),
+        "full_val_top1": rank_agreement(features(with_full), [r["full"]["val_top1"] for r in with_full],
+                                        scored) if with_full else None,
+    }  # fmt: skip
     return {
         "benchmark": "fidelity", "machine": machine_info(), "torch_threads": threads, "device": device,
         "profile": profile, "budget": {"name": budget, "max_params": max_params, "max_flops": max_flops},
@@ -130,5 +188,6 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         "spread_val_reduced": _spread(val), "reduced_vs_full": agreement,
         "seconds_per_reduced_run": float(np.mean([r["seconds"] for row in rows for r in row["reduced"]])),
         "seconds_per_full_run": float(np.mean([r["full"]["seconds"] for r in with_full])) if with_full else None,
+        "zc": zc.model_dump(mode="json"), "proxies_vs_accuracy": proxies,
         "wall_seconds": time.perf_counter() - t0, "zalando_published_test": ZALANDO, "networks": rows,
     }  # fmt: skip

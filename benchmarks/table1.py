@@ -31,7 +31,7 @@ from scipy.stats import spearmanr
 
 from benchmarks.config import Table1Config, bench_profile, split_overrides
 from benchmarks.evaluate import top_networks
-from benchmarks.fidelity import CLASSES, INPUT, ZALANDO, protocol
+from benchmarks.fidelity import CLASSES, FEATURES, INPUT, ZALANDO, features, protocol, rank_agreement, task_zc, zc_row
 from benchmarks.machine import machine_info
 from benchmarks.search import frozen_tables, gencell_sources, methods, seed_space, strategy_config
 from nasgen.config import Profile, resolve_profile
@@ -54,6 +54,7 @@ from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 from nasgen.train.config import DatasetConfig, TrainRecipe
+from nasgen.zc.scorer import Scorer
 
 # beside the strategies: random search at 100 evaluations, SG + CCNF as generate's default (networks over the
 # budget narrowed) and as the paper's (dropped: `generate.over_budget`)
@@ -97,6 +98,7 @@ class Context:
     zc: object  # ZCConfig at 1x28x28
     device: str
     root: str | None
+    scorer: Scorer  # every trained network's ZC record: the fidelity study's proxies on the objective's batch
     pool: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # GenCells besides the CCNF's (benchmarks.search.gencell_sources)
@@ -123,11 +125,11 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     st = ArtifactStore(store)
     refs = build(st, prof, upto="ccnf")
     sampler = ccnf.load_sampler(st, refs["ccnf"], device)
-    zc = prof.hl_evo.zc.model_copy(update={"in_channels": INPUT[0], "resolution": INPUT[1], "classes": CLASSES,
-                                           "data": cfg.zc_data, "data_root": root})  # fmt: skip
+    zc = task_zc(prof.hl_evo.zc, cfg.zc_data, root)
     history = history_profile(prof, cfg, zc, sampler)
     refs = build(st, history)  # the cells-level models are the profile's (cached); hl_evo and sg at this input
-    ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root)
+    ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root,
+                  Scorer(task_zc(zc, cfg.zc_data, root, fid.proxies), device))  # fmt: skip
     ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
                                                    [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
     ctx.sources, sources_info = gencell_sources(st, prof, refs, [STRATEGIES[m] for m in chosen if m in STRATEGIES])
@@ -181,7 +183,8 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
     return {"max_params": max_params, "max_flops": max_flops, "constraint": constraint.name,
             "recipes": {k: r.model_dump(mode="json", exclude={"seed"}) for k, (_, r) in trainings.items()},
             "summary": {m: _summary(per_seed, m) for m in chosen},
-            "spearman_objective_vs_reduced_val": _rho(per_seed), "per_seed": per_seed}  # fmt: skip
+            "spearman_objective_vs_reduced_val": _rho(per_seed), **_agreement(ctx, per_seed),
+            "per_seed": per_seed}  # fmt: skip
 
 
 def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig, space: GraphNetSpace,
@@ -223,7 +226,8 @@ def _train(ctx: Context, picks: list[tuple[MacroArch, float]], reduced: tuple, s
         r = _trained(ctx, macro, reduced, seed)
         out.append({"arch_id": macro.arch_id, "macro": macro.to_json(), "params": cost.params, "flops": cost.flops,
                     "positions": len(macro.layers), "objective": objective, "reduced_val_top1": r["val_top1"],
-                    "reduced_test_top1": r["test_top1"], "reduced_seconds": r["seconds"]})  # fmt: skip
+                    "reduced_test_top1": r["test_top1"], "reduced_seconds": r["seconds"],
+                    "zc": zc_row(ctx.scorer, macro)})  # fmt: skip
     return out
 
 
@@ -251,6 +255,21 @@ def _rho(per_seed: list[dict]) -> float | None:
     pairs = [(n["objective"], n["reduced_val_top1"]) for n in every if np.isfinite(n["objective"])]
     rho = float(spearmanr(*zip(*pairs)).statistic) if len(pairs) >= 3 else float("nan")
     return rho if np.isfinite(rho) else None  # undefined for fewer than 3 networks or constant values
+
+
+def _agreement(ctx: Context, per_seed: list[dict]) -> dict:
+    """Over every distinct trained network: how each proxy (and FEATURES) ranks them by reduced validation
+    accuracy, and how the reduced recipe ranks the ones also trained with the full recipe."""
+    every = list({n["arch_id"]: n for s in per_seed for r in s["methods"].values() for n in r["networks"]}.values())
+    scored = (*ctx.scorer.cfg.proxies, *FEATURES)
+    out = {"proxies_vs_reduced_val": rank_agreement(features(every), [n["reduced_val_top1"] for n in every], scored)}
+    both = [n for n in every if "full" in n]
+    if len(both) >= 3:
+        reduced = [n["reduced_val_top1"] for n in both]
+        out["reduced_vs_full"] = {"networks": len(both), **{
+            f"spearman_{k}": float(spearmanr(reduced, [n["full"][k] for n in both]).statistic)
+            for k in ("val_top1", "test_top1")}}  # fmt: skip
+    return out
 
 
 def table_png(result: dict) -> bytes:

@@ -4,11 +4,13 @@ reduced recipe per seed and some at the full one, the statistics, and a rerun th
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from benchmarks.fidelity import random_networks, run
+from benchmarks.fidelity import random_networks, rank_agreement, run
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import macro_cost
 from nasgen.store import ArtifactStore
+from nasgen.zc.config import ALL_PROXIES
 from tests.test_fashion_mnist import fake_fashion
 
 
@@ -18,6 +20,18 @@ def test_random_networks_are_distinct_and_within_the_budget():
     assert len({m.arch_id for m in nets}) == 4 and draws >= 4
     assert all(macro_cost(m).params <= 100_000 and macro_cost(m).flops <= 15_000_000 for m in nets)
     assert all(m.input_shape == (1, 28, 28) for m in nets)
+
+
+def test_agreement_is_rank_correlation_over_the_networks_scored_ok():
+    ok = [{"status": "ok", "a": a, "b": b, "c": 2.0} for a, b in ((1.0, 5.0), (2.0, 4.0), (3.0, 3.0), (10.0, 1.0))]
+    records = [*ok, {"status": "error", "a": -1.0, "b": 9.0, "c": 1.0}, {"status": "ok", "a": float("nan"), "b": 0.0}]
+    accuracy = [0.1, 0.2, 0.3, 0.4, 0.9, 0.5]
+    out = rank_agreement(records, accuracy, ["a", "b", "c"])
+    assert out["spearman"]["a"] == 1.0 and out["kendall"]["a"] == 1.0  # monotone, whatever the scale
+    assert out["spearman"]["b"] == pytest.approx(-1) and out["kendall"]["b"] == pytest.approx(-1)  # error left out
+    assert out["spearman"]["c"] is None and out["kendall"]["c"] is None  # constant: undefined, not 0
+    assert out["networks"] == 5
+    assert rank_agreement(records[:2], accuracy[:2], ["a"])["spearman"]["a"] is None  # fewer than 3 networks
 
 
 def test_the_study_runs_reports_and_resumes(tmp_path):
@@ -35,6 +49,13 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     assert s["across_architectures"] >= 0 and s["across_seeds"] >= 0
     assert out["reduced_vs_full"]["networks"] == 3 and -1 <= out["reduced_vs_full"]["spearman_val_top1"] <= 1
     assert 0 < out["acceptance"] <= 1 and sum(out["positions"]) == 3
+    assert all(r["zc"]["status"] == "ok" for r in out["networks"]), [r["zc"]["error"] for r in out["networks"]]
+    assert set(out["zc"]["proxies"]) == set(ALL_PROXIES) and out["zc"]["resolution"] == 28
+    assert {"zen", "zico", "tcet", "flops"} <= set(out["networks"][0]["zc"])
+    agree = out["proxies_vs_accuracy"]
+    assert agree["reduced_val_top1"]["networks"] == 5 and agree["reduced_val_top1_random_only"]["networks"] == 3
+    assert agree["full_val_top1"]["networks"] == 3
+    assert all(v is None or -1 <= v <= 1 for v in agree["reduced_val_top1"]["spearman"].values())
     trained = len(ArtifactStore(store).list("trained"))
     assert trained == 5 * 2 + 3
     again = run(profile="tiny", store=store, root=str(root), threads=1)  # every run found in the store

@@ -46,6 +46,13 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
             assert "full" in max(row["networks"], key=lambda n: n["reduced_val_top1"]), m
     assert b1["summary"]["random_100"]["evaluations"]["mean"] == 3
     assert b1["summary"]["hl_evo"]["full_test_top1"] is not None
+    nets = [n for r in b1["per_seed"][0]["methods"].values() for n in r["networks"]]
+    assert all(n["zc"]["status"] == "ok" and {"zen", "zico", "tcet"} <= set(n["zc"]) for n in nets)
+    agree = b1["proxies_vs_reduced_val"]
+    assert agree["networks"] == len({n["arch_id"] for n in nets}) and {"tcet", "positions"} <= set(agree["spearman"])
+    full = [n for n in nets if "full" in n]
+    if len({n["arch_id"] for n in full}) >= 3:
+        assert -1 <= b1["reduced_vs_full"]["spearman_val_top1"] <= 1
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     trained = len(ArtifactStore(store).list("trained"))
     again = run(profile="tiny", store=store, root=root, threads=1, only=["random_100"])
