@@ -73,6 +73,10 @@ class FidelityConfig(Frozen):
     # every network's ZC record, on a batch of the task's images (the profile's hl_evo.zc at 1x28x28): every
     # proxy and variant nasgen computes, each set beside trained accuracy
     proxies: tuple[ProxyName, ...] = ALL_PROXIES
+    # a `bench table1` result (JSON file): the networks its searches picked join the study (after the
+    # references, before the random networks, in full_networks' order): what the recipe must rank is their work
+    picks: str | None = None
+    max_picks: int | None = Field(None, ge=1)  # the cheapest this many of them (their reduced runs' seconds)
 
 
 class Table1Config(Frozen):

@@ -1,20 +1,23 @@
 """How cheaply trained accuracy still ranks architectures on Fashion-MNIST: the fidelity study that fixes the
 CPU protocol of the real-task benchmark.
 
-Per budget (params and MACs at 1x28x28): ``networks`` random networks of the macro space, drawn as random
-search draws them (``nasgen.space.sampling.random_macro``, violators rejected), and the hand-designed
-references at their widest fitting width. Each is trained with the reduced recipe (a stratified training
-subset, a few epochs) at several seeds and ``full_networks`` of them (the references first) with the full
-recipe. Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only
-what is missing. Reported: the spread of validation accuracy across architectures against the spread across
-seeds of one architecture (their ratio), the Spearman correlation of reduced with full accuracy, the cost per
-network, and the references' full-recipe test accuracy beside Zalando's published figures. Every network also
-gets its ZC record (``proxies``, on a batch of Fashion-MNIST images) and each proxy's rank agreement with
-trained accuracy (Spearman, Kendall): does a zero-cost proxy rank the networks of this budget on this task?
+Per budget (params and MACs at 1x28x28): ``networks`` random networks of the macro space, drawn as random search
+draws them (``nasgen.space.sampling.random_macro``, violators rejected), and the hand-designed references at their
+widest fitting width, and with ``picks`` the networks a `bench table1` run's searches picked (random search's draws
+at a small budget are nearly all one position; the searches' picks are what the recipe must rank). Each is trained
+with the reduced recipe (a stratified training subset, a few epochs) at several seeds and ``full_networks`` of them
+(the references, then the picks, then random networks) with the full recipe, each right after its reduced runs.
+Every run is a `trained` artifact of the store: a rerun (or a run cut short) trains only what is missing. Reported:
+the spread of validation accuracy across architectures against the spread across seeds of one architecture (their
+ratio), the Spearman correlation of reduced with full accuracy, the cost per network, and the references' full-
+recipe test accuracy beside Zalando's published figures. Every network also gets its ZC record (``proxies``, on a
+batch of Fashion-MNIST images) and each proxy's rank agreement with trained accuracy (Spearman, Kendall): does a
+zero-cost proxy rank the networks of this budget on this task?
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 
@@ -111,6 +114,24 @@ def rank_agreement(records: Sequence[dict], accuracy: Sequence[float], proxies: 
     return out
 
 
+def search_picks(path: str, budget: str) -> dict[str, tuple[MacroArch, list[str]]]:
+    """The distinct networks the searches of a `bench table1` result picked at ``budget``, cheapest reduced run
+    first (so a study cut short has its cheapest full runs): name -> (macro, the methods that picked it)."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+        seeds = result["budgets"][budget]["per_seed"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"fidelity.picks: {path} is not a bench table1 result with budget {budget!r} ({e})") from e
+    found: dict[str, dict] = {}
+    for s in seeds:
+        for method, r in s["methods"].items():
+            for n in r["networks"]:
+                found.setdefault(n["arch_id"], {**n, "methods": []})["methods"].append(method)
+    ordered = sorted(found.values(), key=lambda n: n["reduced_seconds"])
+    return {f"pick-{n['arch_id']}": (MacroArch.from_json(n["macro"]), sorted(set(n["methods"]))) for n in ordered}
+
+
 def _spread(values: np.ndarray) -> dict:
     """values: networks x seeds. Across architectures: the std of the seed means; across seeds: the mean std."""
     arch, seed = float(values.mean(axis=1).std()), float(values.std(axis=1).mean())
@@ -129,9 +150,11 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     t0 = time.perf_counter()
     randoms, draws = random_networks(cfg.networks, constraint, cfg.seed, cfg.max_draws)
     refs = {name: fit_budget(name, max_params, max_flops, INPUT, CLASSES) for name in cfg.references}
-    nets = [(f"random-{i}", m) for i, m in enumerate(randoms)] + [(n, net) for n, (net, _, _) in refs.items()]
-    order = [n for n, _ in nets if not n.startswith("random-")] + [n for n, _ in nets if n.startswith("random-")]
-    full_names = order[: cfg.full_networks]  # the references first
+    picks = dict(list(search_picks(cfg.picks, budget).items())[: cfg.max_picks]) if cfg.picks else {}
+    nets = ([(f"random-{i}", m) for i, m in enumerate(randoms)] + [(n, net) for n, (net, _, _) in refs.items()]
+            + [(n, m) for n, (m, _) in picks.items()])  # fmt: skip
+    order = [*refs, *picks, *(n for n, _ in nets if n.startswith("random-"))]
+    full_names = order[: cfg.full_networks]  # the references first, then the searches' picks
     trainings = protocol(cfg, root)
     data_reduced, reduced = trainings["reduced"]
     data, full = trainings["full"]
@@ -145,21 +168,23 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         bar.advance()
         return {k: m[k] for k in ("val_top1", "test_top1", "seconds")}
 
+    by_name, done = dict(nets), {}
+    for name in [*full_names, *(n for n, _ in nets if n not in full_names)]:  # a full run as soon as its network's
+        macro = by_name[name]  # reduced runs are done: an interrupted study has its full runs in order
+        runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
+        done[name] = (runs, zc_row(scorer, macro), train(macro, data, full) if name in full_names else None)
+        bar.advance()
     rows = []
     for name, macro in nets:
         cost = refs[name][2] if name in refs else macro_cost(macro)
         layers = getattr(macro, "layers", None)  # a plain reference has no positions
-        runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
-        record = zc_row(scorer, macro)
-        bar.advance()
+        runs, record, full_run = done[name]
         rows.append({"name": name, "arch_id": macro.arch_id, "positions": None if layers is None else len(layers),
                      "strided": None if layers is None else sum(layer.stride == 2 for layer in layers),
                      "params": cost.params, "flops": cost.flops, "reduced": runs, "zc": record,
-                     **({"width": refs[name][1]} if name in refs else {})})  # fmt: skip
-    by_name = dict(nets)
-    for row in rows:
-        if row["name"] in full_names:
-            row["full"] = train(by_name[row["name"]], data, full)
+                     **({"width": refs[name][1]} if name in refs else {}),
+                     **({"methods": picks[name][1]} if name in picks else {}),
+                     **({"full": full_run} if full_run else {})})  # fmt: skip
     val = np.array([[r["val_top1"] for r in row["reduced"]] for row in rows])
     with_full = [row for row in rows if "full" in row]
     red_mean = [float(np.mean([r["val_top1"] for r in row["reduced"]])) for row in with_full]
@@ -171,10 +196,13 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
             agreement[f"spearman_{split}"] = float(spearmanr(red_mean, full_acc).statistic)
     mean_val, scored = val.mean(axis=1), (*zc.proxies, *FEATURES)
     randoms_only = [i for i, r in enumerate(rows) if r["name"].startswith("random-")]
+    picks_only = [i for i, r in enumerate(rows) if r["name"] in picks]
     proxies = {
         "reduced_val_top1": rank_agreement(features(rows), mean_val.tolist(), scored),
         "reduced_val_top1_random_only": rank_agreement(features([rows[i] for i in randoms_only]),
                                                        mean_val[randoms_only].tolist(), scored),
+        "reduced_val_top1_picks_only": rank_agreement(features([rows[i] for i in picks_only]),
+                                                      mean_val[picks_only].tolist(), scored) if picks else None,
         "full_val_top1": rank_agreement(features(with_full), [r["full"]["val_top1"] for r in with_full],
                                         scored) if with_full else None,
     }  # fmt: skip

@@ -15,7 +15,9 @@ an interrupted run resumes. Also reported: the Spearman correlation of the objec
 accuracy over every trained network (does the objective rank networks on this task?).
 
 alpha_0 of HL-Evo and raw Evo is ``hl_evo.init_layers`` with its widths halved until it meets the budget
-(Algorithm 1 starts from a feasible network; the paper's alpha_0 exceeds 15M MACs at 1x28x28).
+(Algorithm 1 starts from a feasible network; the paper's alpha_0 exceeds 15M MACs at 1x28x28), with the
+CCNF's cells; an HL-Evo with another GenCell (GraphPNAS's, the scored cells) halves them further where its own
+cells need it.
 """
 
 from __future__ import annotations
@@ -202,6 +204,10 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
     s = STRATEGIES[strategy]
     budget = cfg.evaluations if m == "random_100" else None if s.own_budget else rows["hl_evo"]["evaluations"]
     evo = hl.model_copy(update={"iterations": cfg.evo_iterations}) if m == "raw_evo" else hl
+    source = next((n[3:] for n in s.needs if n.startswith("hl:")), "ccnf")
+    if source != "ccnf":  # another GenCell draws other cells for alpha_0: narrowed until those meet the budget
+        view = space.hl[source]
+        evo = fitting_start(evo, view.init_cluster, view.gen_cell, constraint)
     settings = strategy_config(prof, evo)
     goal = MacroObjective(ZCObjective(ctx.zc, ctx.device, objective=hl.objective), constraint, budget, m)
     run_strategy(strategy, space, goal, np.random.default_rng(seed), settings)

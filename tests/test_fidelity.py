@@ -3,10 +3,13 @@ reduced recipe per seed and some at the full one, the statistics, and a rerun th
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from benchmarks.fidelity import random_networks, rank_agreement, run
+from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import macro_cost
 from nasgen.store import ArtifactStore
@@ -62,3 +65,43 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     assert len(ArtifactStore(store).list("trained")) == trained
     assert [r["reduced"] for r in again["networks"]] == [r["reduced"] for r in out["networks"]]
     assert np.isfinite(again["seconds_per_reduced_run"])
+
+
+def test_the_searches_picks_join_the_study_cheapest_full_run_first(tmp_path):
+    root = fake_fashion(tmp_path / "fm", n_train=60, n_test=20)
+    c = ConstraintConfig(max_params=100_000, max_flops=15_000_000)
+    nets, _ = random_networks(3, c, seed=7, max_draws=100_000)
+    row = {"arch_id": "", "macro": "", "reduced_seconds": 0.0}
+    methods = {"rea": {"networks": [{**row, "arch_id": m.arch_id, "macro": m.to_json(), "reduced_seconds": t}
+                                    for m, t in zip(nets[:2], (9.0, 1.0))]},
+               "hl_evo": {"networks": [{**row, "arch_id": nets[2].arch_id, "macro": nets[2].to_json(),
+                                       "reduced_seconds": 5.0}]},
+               "random": {"networks": [{**row, "arch_id": nets[1].arch_id, "macro": nets[1].to_json(),
+                                        "reduced_seconds": 1.0}]}}  # fmt: skip
+    table1 = tmp_path / "table1.json"
+    table1.write_text(json.dumps({"budgets": {"b1": {"per_seed": [{"seed": 0, "methods": methods}]}}}))
+    sets = {"fidelity.picks": str(table1), "fidelity.full_networks": 4, "fidelity.networks": 2}
+    out = run(profile="tiny", store=str(tmp_path / "store"), root=str(root), threads=1, overrides=sets)
+    picks = [r for r in out["networks"] if r["name"].startswith("pick-")]
+    assert [r["arch_id"] for r in picks] == [nets[1].arch_id, nets[2].arch_id, nets[0].arch_id]  # cheapest first
+    assert picks[0]["methods"] == ["random", "rea"] and picks[1]["methods"] == ["hl_evo"]
+    assert {r["name"] for r in out["networks"] if "full" in r} == {
+        "two_conv",
+        "resnet20",
+        *(r["name"] for r in picks[:2]),
+    }
+    assert out["proxies_vs_accuracy"]["reduced_val_top1_picks_only"]["networks"] == 3
+    two = run(
+        profile="tiny",
+        store=str(tmp_path / "store"),
+        root=str(root),
+        threads=1,
+        overrides={**sets, "fidelity.max_picks": 2},
+    )  # every run found in the store
+    assert [r["arch_id"] for r in two["networks"] if r["name"].startswith("pick-")] == [
+        nets[1].arch_id,
+        nets[2].arch_id,
+    ]
+    table1.write_text("{}")
+    with pytest.raises(ConfigError, match="fidelity.picks: .* is not a bench table1 result with budget 'b1'"):
+        run(profile="tiny", store=str(tmp_path / "store"), root=str(root), threads=1, overrides=sets)
