@@ -114,6 +114,15 @@ def rank_agreement(records: Sequence[dict], accuracy: Sequence[float], proxies: 
     return out
 
 
+def recipe_agreement(reduced: Sequence[float], full: Sequence[dict]) -> dict | None:
+    """How the reduced recipe's validation accuracy ranks networks against their full runs (validation and
+    test): Spearman over the networks trained both ways; None under 3 networks."""
+    if len(full) < 3:
+        return None
+    return {"networks": len(full), **{f"spearman_{k}": float(spearmanr(reduced, [f[k] for f in full]).statistic)
+                                      for k in ("val_top1", "test_top1")}}  # fmt: skip
+
+
 def search_picks(path: str, budget: str) -> dict[str, tuple[MacroArch, list[str]]]:
     """The distinct networks the searches of a `bench table1` result picked at ``budget``, cheapest reduced run
     first (so a study cut short has its cheapest full runs): name -> (macro, the methods that picked it)."""
@@ -188,12 +197,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     val = np.array([[r["val_top1"] for r in row["reduced"]] for row in rows])
     with_full = [row for row in rows if "full" in row]
     red_mean = [float(np.mean([r["val_top1"] for r in row["reduced"]])) for row in with_full]
-    agreement = None
-    if len(with_full) >= 3:
-        agreement = {"networks": len(with_full)}
-        for split in ("val_top1", "test_top1"):
-            full_acc = [r["full"][split] for r in with_full]
-            agreement[f"spearman_{split}"] = float(spearmanr(red_mean, full_acc).statistic)
+    agreement = recipe_agreement(red_mean, [row["full"] for row in with_full])
     mean_val, scored = val.mean(axis=1), (*zc.proxies, *FEATURES)
     randoms_only = [i for i, r in enumerate(rows) if r["name"].startswith("random-")]
     picks_only = [i for i, r in enumerate(rows) if r["name"] in picks]

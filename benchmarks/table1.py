@@ -33,7 +33,18 @@ from scipy.stats import spearmanr
 
 from benchmarks.config import Table1Config, bench_profile, split_overrides
 from benchmarks.evaluate import top_networks
-from benchmarks.fidelity import CLASSES, FEATURES, INPUT, ZALANDO, features, protocol, rank_agreement, task_zc, zc_row
+from benchmarks.fidelity import (
+    CLASSES,
+    FEATURES,
+    INPUT,
+    ZALANDO,
+    features,
+    protocol,
+    rank_agreement,
+    recipe_agreement,
+    task_zc,
+    zc_row,
+)
 from benchmarks.machine import machine_info
 from benchmarks.search import frozen_tables, gencell_sources, methods, seed_space, strategy_config
 from nasgen.config import Profile, resolve_profile
@@ -270,12 +281,8 @@ def _agreement(ctx: Context, per_seed: list[dict]) -> dict:
     scored = (*ctx.scorer.cfg.proxies, *FEATURES)
     out = {"proxies_vs_reduced_val": rank_agreement(features(every), [n["reduced_val_top1"] for n in every], scored)}
     both = [n for n in every if "full" in n]
-    if len(both) >= 3:
-        reduced = [n["reduced_val_top1"] for n in both]
-        out["reduced_vs_full"] = {"networks": len(both), **{
-            f"spearman_{k}": float(spearmanr(reduced, [n["full"][k] for n in both]).statistic)
-            for k in ("val_top1", "test_top1")}}  # fmt: skip
-    return out
+    agreement = recipe_agreement([n["reduced_val_top1"] for n in both], [n["full"] for n in both])
+    return out | ({"reduced_vs_full": agreement} if agreement else {})
 
 
 def table_png(result: dict) -> bytes:
