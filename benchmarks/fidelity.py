@@ -38,6 +38,7 @@ from nasgen.space.macro import CHANNELS, MAX_LAYERS, MacroArch
 from nasgen.space.sampling import random_macro
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
+from nasgen.stages.trained import curve
 from nasgen.store import ArtifactStore
 from nasgen.train.config import RECIPES, DatasetConfig, TrainRecipe
 from nasgen.train.references import PlainNet, fit_budget
@@ -123,6 +124,18 @@ def recipe_agreement(reduced: Sequence[float], full: Sequence[dict]) -> dict | N
                                       for k in ("val_top1", "test_top1")}}  # fmt: skip
 
 
+def settling(full: Sequence[dict]) -> list[float | None] | None:
+    """Per epoch k of the full recipe: Spearman of the networks' validation accuracy after epoch k with their
+    final test accuracy. How early the full recipe's ranking settles, a bound on what a recipe of the full
+    data and fewer epochs could rank (the learning rate there is still high; a k-epoch recipe anneals it)."""
+    if len(full) < 3:
+        return None
+    final = [f["test_top1"] for f in full]
+    epochs = min(len(f["val_curve"]) for f in full)
+    rhos = [float(spearmanr([f["val_curve"][k] for f in full], final).statistic) for k in range(epochs)]
+    return [r if np.isfinite(r) else None for r in rhos]
+
+
 def search_picks(path: str, budget: str) -> dict[str, tuple[MacroArch, list[str]]]:
     """The distinct networks the searches of a `bench table1` result picked at ``budget``, cheapest reduced run
     first (so a study cut short has its cheapest full runs): name -> (macro, the methods that picked it)."""
@@ -172,16 +185,18 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     scorer = Scorer(zc, device)
     bar = ProgressLine(f"bench fidelity {budget}", len(nets) * (cfg.seeds + 1) + len(full_names), every=30.0)
 
-    def train(macro: MacroArch | PlainNet, dataset: DatasetConfig, r) -> dict:
-        m = metrics(run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r))
+    def train(macro: MacroArch | PlainNet, dataset: DatasetConfig, r, with_curve: bool = False) -> dict:
+        ref = run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r)
+        m = metrics(ref)
         bar.advance()
-        return {k: m[k] for k in ("val_top1", "test_top1", "seconds")}
+        out = {k: m[k] for k in ("val_top1", "test_top1", "seconds")}
+        return out | {"val_curve": curve(ref)["val_top1"]} if with_curve else out
 
     by_name, done = dict(nets), {}
     for name in [*full_names, *(n for n, _ in nets if n not in full_names)]:  # a full run as soon as its network's
         macro = by_name[name]  # reduced runs are done: an interrupted study has its full runs in order
         runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
-        done[name] = (runs, zc_row(scorer, macro), train(macro, data, full) if name in full_names else None)
+        done[name] = (runs, zc_row(scorer, macro), train(macro, data, full, True) if name in full_names else None)
         bar.advance()
     rows = []
     for name, macro in nets:
@@ -218,6 +233,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         "random_draws": draws, "acceptance": len(randoms) / draws,
         "positions": np.bincount([r["positions"] for r in rows if r["name"].startswith("random-")]).tolist(),
         "spread_val_reduced": _spread(val), "reduced_vs_full": agreement,
+        "full_epochs_vs_final": settling([r["full"] for r in with_full]),
         "seconds_per_reduced_run": float(np.mean([r["seconds"] for row in rows for r in row["reduced"]])),
         "seconds_per_full_run": float(np.mean([r["full"]["seconds"] for r in with_full])) if with_full else None,
         "zc": zc.model_dump(mode="json"), "proxies_vs_accuracy": proxies,

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -73,6 +74,14 @@ from nasgen.zc.scorer import Scorer
 # budget narrowed) and as the paper's (dropped: `generate.over_budget`)
 EXTRA = ("random_100", "sg_ccnf", "sg_ccnf_drop")
 START_HALVINGS = 4  # alpha_0's widths halved at most this often to meet a budget
+
+
+class Pick(NamedTuple):
+    """One of a method's top_k networks: its objective and the evaluation that first scored it."""
+
+    macro: MacroArch
+    objective: float
+    found_at: int
 
 
 def fitting_start(cfg: HLEvoConfig, k0: int, gen_cell, constraint: ConstraintConfig) -> HLEvoConfig:
@@ -181,12 +190,12 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
         for m in chosen:
             t = time.perf_counter()
             try:
-                picks, spent = _search(ctx, m, hl, constraint, space, rows, seed)
+                picks, spent, curve = _search(ctx, m, hl, constraint, space, rows, seed)
             except NasgenError as e:  # a method that cannot run at this budget is reported, not fatal
                 rows[m] = {"error": str(e).splitlines()[0], "evaluations": 0, "networks": []}
             else:
                 rows[m] = {"evaluations": spent, "search_seconds": time.perf_counter() - t,
-                           "best_objective": picks[0][1] if picks else None,
+                           "best_objective": picks[0][1] if picks else None, "best_objective_curve": curve,
                            "networks": _train(ctx, picks, trainings["reduced"], seed)}  # fmt: skip
                 if rows[m]["networks"] and cfg.full:
                     best = max(rows[m]["networks"], key=lambda r: r["reduced_val_top1"])
@@ -201,8 +210,9 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
 
 
 def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig, space: GraphNetSpace,
-            rows: dict, seed: int) -> tuple[list[tuple[MacroArch, float]], int]:  # fmt: skip
-    """One method's seeded run: its top_k distinct networks by the objective, and the ZC evaluations spent."""
+            rows: dict, seed: int) -> tuple[list[Pick], int, list[list[float]]]:  # fmt: skip
+    """One method's seeded run: its top_k distinct networks by the objective, the ZC evaluations spent and
+    its best objective against evaluations."""
     cfg, prof = ctx.cfg, ctx.prof
     if m.startswith("sg_ccnf"):
         req = GenerateRequest(max_params=constraint.max_params, max_flops=constraint.max_flops, input_shape=INPUT,
@@ -210,7 +220,10 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
         zc = prof.generate.zc.model_copy(update={"data": cfg.zc_data, "data_root": ctx.root})
         gcfg = prof.generate.model_copy(update={"zc": zc, **({"over_budget": "drop"} if m == "sg_ccnf_drop" else {})})
         gen = generate_run(req, *ctx.sg, ctx.sampler, gcfg)
-        return [(c.macro, c.fitness) for c in gen.chosen], gen.evaluations
+        found: dict[str, int] = {}  # a network generated twice is scored once (ZCObjective's cache)
+        scored = [(found.setdefault(c.macro.arch_id, len(found) + 1), c.fitness) for c in gen.candidates if c.record]
+        picks = [Pick(c.macro, c.fitness, found[c.macro.arch_id]) for c in gen.chosen]
+        return picks, gen.evaluations, best_so_far(scored)
     strategy = "random" if m == "random_100" else m
     s = STRATEGIES[strategy]
     budget = cfg.evaluations if m == "random_100" else None if s.own_budget else rows["hl_evo"]["evaluations"]
@@ -223,7 +236,20 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
     goal = MacroObjective(ZCObjective(ctx.zc, ctx.device, objective=hl.objective), constraint, budget, m)
     run_strategy(strategy, space, goal, np.random.default_rng(seed), settings)
     res: SearchResult = goal.result
-    return top_networks(res, res.evaluations, cfg.top_k), res.evaluations
+    found: dict[str, int] = {}
+    for r in res.history:
+        found.setdefault(r["arch_id"], r["evaluations"])
+    picks = [Pick(macro, obj, found[macro.arch_id]) for macro, obj in top_networks(res, res.evaluations, cfg.top_k)]
+    return picks, res.evaluations, best_so_far((r["evaluations"], r["fitness"]) for r in res.history)
+
+
+def best_so_far(scores: Iterable[tuple[int, float]]) -> list[list[float]]:
+    """(evaluations, objective) in search order -> [evaluations, best objective so far] at each improvement."""
+    out: list[list[float]] = []
+    for e, f in scores:
+        if np.isfinite(f) and (not out or f > out[-1][1]):
+            out.append([int(e), float(f)])
+    return out
 
 
 def _trained(ctx: Context, macro: MacroArch, training: tuple[DatasetConfig, TrainRecipe], seed: int) -> dict:
@@ -235,14 +261,15 @@ def _trained(ctx: Context, macro: MacroArch, training: tuple[DatasetConfig, Trai
     return {"val_top1": m["val_top1"], "test_top1": m["test_top1"], "seconds": m["seconds"]}
 
 
-def _train(ctx: Context, picks: list[tuple[MacroArch, float]], reduced: tuple, seed: int) -> list[dict]:
+def _train(ctx: Context, picks: list[Pick], reduced: tuple, seed: int) -> list[dict]:
     """The picks trained with the reduced recipe (cached): one row each, best objective first."""
     out = []
-    for macro, objective in picks:
+    for macro, objective, found_at in picks:
         cost = macro_cost(macro)
         r = _trained(ctx, macro, reduced, seed)
         out.append({"arch_id": macro.arch_id, "macro": macro.to_json(), "params": cost.params, "flops": cost.flops,
-                    "positions": len(macro.layers), "objective": objective, "reduced_val_top1": r["val_top1"],
+                    "positions": len(macro.layers), "objective": objective, "found_at": found_at,
+                    "reduced_val_top1": r["val_top1"],
                     "reduced_test_top1": r["test_top1"], "reduced_seconds": r["seconds"],
                     "zc": zc_row(ctx.scorer, macro)})  # fmt: skip
     return out
@@ -286,15 +313,17 @@ def _agreement(ctx: Context, per_seed: list[dict]) -> dict:
 
 
 def table_png(result: dict) -> bytes:
-    """Per budget: each method's best objective and the trained accuracy of its pick (mean ± std over seeds)."""
+    """Per budget: each method's best objective and the trained accuracy of its pick (mean ± std over seeds),
+    then against ZC evaluations (every seed): the best objective so far, and each trained pick's reduced
+    validation accuracy at the evaluation that found it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     budgets = result["budgets"]
-    fig, axes = plt.subplots(len(budgets), 2, figsize=(12, 3.5 * len(budgets)), squeeze=False)
-    for (a, b), (name, r) in zip(axes, budgets.items()):
+    fig, axes = plt.subplots(len(budgets), 4, figsize=(22, 3.8 * len(budgets)), squeeze=False)
+    for (a, b, c, d), (name, r) in zip(axes, budgets.items()):
         ms = [m for m in result["methods"] if r["summary"][m]["best_objective"]]
         y = np.arange(len(ms))
         obj = [r["summary"][m]["best_objective"] for m in ms]
@@ -306,6 +335,17 @@ def table_png(result: dict) -> bytes:
                        fmt="o", label=label)  # fmt: skip
         b.set(yticks=y, yticklabels=ms, xlabel="top-1 of the pick", title=f"{name}: trained on Fashion-MNIST")
         b.legend(fontsize=8)
+        for i, m in enumerate(ms):
+            color = f"C{i % 10}"
+            for s, row in enumerate(seed["methods"][m] for seed in r["per_seed"]):
+                if curve := row.get("best_objective_curve"):  # held flat to the last evaluation
+                    e, f = zip(*curve, [row["evaluations"], curve[-1][1]])
+                    c.step(e, f, where="post", color=color, lw=1, label=m if s == 0 else None)
+                d.scatter([n["found_at"] for n in row["networks"]], [n["reduced_val_top1"] for n in row["networks"]],
+                          color=color, s=14, label=m if s == 0 else None)  # fmt: skip
+        c.set(xscale="log", yscale="log", xlabel="ZC evaluations", ylabel=f"best {result['objective']} so far")
+        d.set(xscale="log", xlabel="ZC evaluation that found the pick", ylabel="reduced validation top-1")
+        d.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.fidelity import random_networks, rank_agreement, run
+from benchmarks.fidelity import random_networks, rank_agreement, run, settling
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import macro_cost
@@ -37,6 +37,15 @@ def test_agreement_is_rank_correlation_over_the_networks_scored_ok():
     assert rank_agreement(records[:2], accuracy[:2], ["a"])["spearman"]["a"] is None  # fewer than 3 networks
 
 
+def test_settling_ranks_each_epoch_against_the_final_test_accuracy():
+    full = [{"test_top1": t, "val_curve": c} for t, c in ((0.9, [0.3, 0.8, 0.9]), (0.8, [0.5, 0.7, 0.8]),
+                                                          (0.7, [0.6, 0.75, 0.7]))]  # fmt: skip
+    assert settling(full) == pytest.approx([-1.0, 0.5, 1.0])  # reversed, one swap, settled
+    assert settling(full[:2]) is None  # under 3 networks: undefined
+    flat = [{"test_top1": t, "val_curve": [0.5, t]} for t in (0.7, 0.8, 0.9)]
+    assert settling(flat) == [None, 1.0]  # a constant epoch ranks nothing: None, not 0
+
+
 def test_the_study_runs_reports_and_resumes(tmp_path):
     root = fake_fashion(tmp_path / "fm", n_train=60, n_test=20)
     store = str(tmp_path / "store")
@@ -51,6 +60,9 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     s = out["spread_val_reduced"]
     assert s["across_architectures"] >= 0 and s["across_seeds"] >= 0
     assert out["reduced_vs_full"]["networks"] == 3 and -1 <= out["reduced_vs_full"]["spearman_val_top1"] <= 1
+    full = [r["full"] for r in out["networks"] if "full" in r]
+    assert len(out["full_epochs_vs_final"]) == len(full[0]["val_curve"]) == out["recipes"]["full"]["epochs"]
+    assert [f["val_curve"][-1] for f in full] == [f["val_top1"] for f in full]  # the curve ends at the result
     assert 0 < out["acceptance"] <= 1 and sum(out["positions"]) == 3
     assert all(r["zc"]["status"] == "ok" for r in out["networks"]), [r["zc"]["error"] for r in out["networks"]]
     assert set(out["zc"]["proxies"]) == set(ALL_PROXIES) and out["zc"]["resolution"] == 28

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmarks.search import methods
-from benchmarks.table1 import EXTRA, fitting_start, run
+from benchmarks.table1 import EXTRA, best_so_far, fitting_start, run
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.space.cell import Cell
@@ -25,6 +25,12 @@ def test_alpha0_is_narrowed_until_it_meets_the_budget():
     assert fit.init_layers == ((64, 1), (128, 2))  # two halvings
     with pytest.raises(ConfigError, match="alpha_0 meets params<=10 at no width"):
         fitting_start(cfg, 0, lambda k, rng: cell, ConstraintConfig(max_params=10))
+
+
+def test_best_so_far_keeps_the_improvements_in_search_order():
+    scores = [(1, 3.0), (2, float("-inf")), (3, 2.0), (4, 5.0), (5, 5.0), (6, float("nan")), (7, 6.0)]
+    assert best_so_far(scores) == [[1, 3.0], [4, 5.0], [7, 6.0]]  # a tie or a failed score is no improvement
+    assert best_so_far([(1, float("-inf"))]) == []
 
 
 def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
@@ -44,6 +50,9 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
         assert all(n["params"] <= 100_000 and n["flops"] <= 15_000_000 for n in row["networks"]), m
         if row["networks"]:
             assert "full" in max(row["networks"], key=lambda n: n["reduced_val_top1"]), m
+            curve = row["best_objective_curve"]  # the best objective against evaluations ends at the best
+            assert curve[-1][1] == row["best_objective"] and [e for e, _ in curve] == sorted({e for e, _ in curve}), m
+            assert all(1 <= n["found_at"] <= max(row["evaluations"], 1) for n in row["networks"]), m
     assert b1["summary"]["random_100"]["evaluations"]["mean"] == 3
     assert b1["summary"]["hl_evo"]["full_test_top1"] is not None
     nets = [n for r in b1["per_seed"][0]["methods"].values() for n in r["networks"]]

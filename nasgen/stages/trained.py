@@ -19,7 +19,7 @@ import torch
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
 from nasgen.stages.readers import METRICS
-from nasgen.store import ArtifactStore, Ref, content_key
+from nasgen.store import ArtifactStore, Ref, content_key, store_of
 from nasgen.train.checkpoint import checkpoint_bytes
 from nasgen.train.config import DatasetConfig, TrainRecipe
 from nasgen.train.datasets import load_dataset, training_subset, with_validation
@@ -27,6 +27,7 @@ from nasgen.train.loop import train_network
 from nasgen.train.references import PlainNet, build
 
 STAGE = "trained"
+CURVE = "curve.parquet"
 CURVE_COLUMNS = ("lr", "train_loss", "train_top1", "val_loss", "val_top1", "test_loss", "test_top1", "test_top5",
                  "seconds")  # fmt: skip
 CURVE_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), nullable=False)]
@@ -65,7 +66,7 @@ def compute(store: ArtifactStore, macro: MacroArch | PlainNet, dataset: DatasetC
                "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
     with store.writer(STAGE, key(macro, dataset, recipe), config=_config(macro, dataset, recipe)) as w:
         w.write_bytes("checkpoint.safetensors", checkpoint_bytes(net, macro))
-        w.write_parquet("curve.parquet", {k: [r[k] for r in rows] for k in ("epoch", *CURVE_COLUMNS)}, CURVE_SCHEMA)
+        w.write_parquet(CURVE, {k: [r[k] for r in rows] for k in ("epoch", *CURVE_COLUMNS)}, CURVE_SCHEMA)
         w.write_json(METRICS, metrics)
         w.write_bytes("curve.png", curve_png(rows, f"{macro.arch_id} on {ds.name}"))
         w.rows = len(rows)
@@ -93,3 +94,8 @@ def curve_png(rows: list[dict], title: str) -> bytes:
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+def curve(ref: Ref) -> dict[str, list[float]]:
+    """A `trained` artifact's per-epoch curve: column -> one value per epoch (``epoch`` and CURVE_COLUMNS)."""
+    return store_of(ref).read_parquet(ref, CURVE).to_pydict()
