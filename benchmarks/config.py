@@ -86,8 +86,9 @@ class Table1Config(Frozen):
     ``evaluations`` (the paper's 100); raw Evo(objective) with ``evo_iterations`` (a large E); SG + CCNF
     (``generate``) with ``evaluations`` sequences. Each method's ``top_k`` distinct networks by the objective
     are trained with the fidelity study's reduced recipe (its ``subset``, ``reduced_epochs``, validation split)
-    and, with ``full``, the best of them by validation accuracy with the full recipe, its test accuracy the
-    method's score. SG + CCNF's SG is trained on HL-Evo histories at this input and these budgets."""
+    and, with ``full``, the best of them by validation accuracy with the full recipe (``full_methods``: only
+    those methods'), its test accuracy the method's score. SG + CCNF's SG is trained on HL-Evo histories at this
+    input and these budgets."""
 
     budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
     seeds: int = Field(3, ge=1)
@@ -95,6 +96,7 @@ class Table1Config(Frozen):
     evo_iterations: int = Field(1_000, ge=2)
     top_k: int = Field(3, ge=1)
     full: bool = True
+    full_methods: tuple[str, ...] | None = None  # with full: only these methods' picks (None: every method's)
     zc_data: Literal["noise", "fashion_mnist"] = "fashion_mnist"  # the ZC batch: the task's images or noise
     # The SG of ``sg_ccnf`` learns from HL-Evo histories at this input and these budgets: the pretrain's `hl_evo`
     # and `sg` stages rerun (cached) with one level per budget and this T (2 x 1,500: >= 2,000 networks)

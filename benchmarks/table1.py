@@ -136,8 +136,9 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     bench = bench_profile(prof.name, overrides=ours)
     cfg, fid = bench.table1, bench.fidelity
     names = [*methods(), *EXTRA]
-    if only and set(only) - set(names):
-        raise ConfigError(f"unknown table1 method(s) {sorted(set(only) - set(names))}; methods: {names}")
+    for asked, what in ((only, "method(s)"), (cfg.full_methods, "full_methods")):
+        if asked and set(asked) - set(names):
+            raise ConfigError(f"unknown table1 {what} {sorted(set(asked) - set(names))}; methods: {names}")
     chosen = [m for m in names if not only or m in only or m == "hl_evo"]
     budgets = list(cfg.budgets) if budget is None else [budget]
     if set(budgets) - set(cfg.budgets):
@@ -197,7 +198,7 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
                 rows[m] = {"evaluations": spent, "search_seconds": time.perf_counter() - t,
                            "best_objective": picks[0][1] if picks else None, "best_objective_curve": curve,
                            "networks": _train(ctx, picks, trainings["reduced"], seed)}  # fmt: skip
-                if rows[m]["networks"] and cfg.full:
+                if rows[m]["networks"] and cfg.full and (cfg.full_methods is None or m in cfg.full_methods):
                     best = max(rows[m]["networks"], key=lambda r: r["reduced_val_top1"])
                     best["full"] = _trained(ctx, MacroArch.from_json(best["macro"]), trainings["full"], seed)
             bar.advance()

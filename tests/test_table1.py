@@ -27,6 +27,12 @@ def test_alpha0_is_narrowed_until_it_meets_the_budget():
         fitting_start(cfg, 0, lambda k, rng: cell, ConstraintConfig(max_params=10))
 
 
+def test_an_unknown_method_is_named_before_anything_runs(tmp_path):
+    for sets, what in (({}, "method"), ({"table1.full_methods": ["hl_evo", "evo"]}, "full_methods")):
+        with pytest.raises(ConfigError, match=f"unknown table1 {what}.*'evo'"):
+            run(profile="tiny", store=str(tmp_path), only=["rea", *(["evo"] if not sets else [])], overrides=sets)
+
+
 def test_best_so_far_keeps_the_improvements_in_search_order():
     scores = [(1, 3.0), (2, float("-inf")), (3, 2.0), (4, 5.0), (5, 5.0), (6, float("nan")), (7, 6.0)]
     assert best_so_far(scores) == [[1, 3.0], [4, 5.0], [7, 6.0]]  # a tie or a failed score is no improvement
@@ -64,8 +70,10 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
         assert -1 <= b1["reduced_vs_full"]["spearman_val_top1"] <= 1
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     trained = len(ArtifactStore(store).list("trained"))
-    again = run(profile="tiny", store=store, root=root, threads=1, only=["random_100"])
+    again = run(profile="tiny", store=store, root=root, threads=1, only=["random_100"],
+                overrides={"table1.full_methods": ["random_100"]})  # fmt: skip
     assert len(ArtifactStore(store).list("trained")) == trained  # every training found in the store
+    assert again["budgets"]["b1"]["summary"]["hl_evo"]["full_test_top1"] is None  # not among full_methods
     assert again["budgets"]["b1"]["summary"]["random_100"] == b1["summary"]["random_100"] | {
         "search_seconds": again["budgets"]["b1"]["summary"]["random_100"]["search_seconds"]
     }
