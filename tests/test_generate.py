@@ -104,6 +104,17 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
         generate.load_chosen(gref.uri, 9)
 
 
+def test_the_condition_is_the_papers_y_unless_aim_high_names_a_field(trained_sg):
+    st, levels, ref = trained_sg
+    _, tok = sg.load_model(st, ref)
+    req = GenerateRequest(max_params=top_budget(st, levels))
+    assert candidates.sg_condition(req, tok, GEN) == {"params": GEN.budget_fraction * req.max_params}
+    high = candidates.sg_condition(req, tok, GEN.model_copy(update={"aim_high": "tcet"}))
+    assert high["tcet"] == tok.bin_range("tcet", tok.bins("tcet") - 1)[0]  # the history's top T-CET bin
+    history = [t for r in levels for t in hl_evo.load_history(st, r).column("tcet").to_pylist() if t is not None]
+    assert max(history) >= high["tcet"] > min(history)  # the top bin holds the history's best networks only
+
+
 def test_generate_narrows_networks_over_a_budget_the_sg_never_saw(trained_sg):
     """A budget an eighth of the SG's smallest history level: the paper's generate drops what the SG proposes
     over it; the default narrows each such network (same cells, depth, strides) and warns, naming a pretrain."""

@@ -1,7 +1,7 @@
 """The generate-for-condition pipeline on loaded models (paper Eq. 8 plus the T-CET pick of Section 5).
 
-1. The SG's condition y: params/FLOPs at ``budget_fraction`` of the budget, the request's ZC values, and
-   (``aim_high``) the top bin of the objective, so the SG proposes the kind of design HL-Evo found best.
+1. The SG's condition y: params/FLOPs at ``budget_fraction`` of the budget and the request's ZC values (the
+   paper's y); with ``aim_high`` (off by default) also the top bin of the objective.
 2. ``n`` HL sequences, grammar-constrained. 3. GenCell per position: the CCNF + G-VAE decoder draw a cell of
    the position's cluster; all positions of one cluster are drawn in one batched solve. 4. alpha(alpha_hat),
    analytic cost, constraint check; a network over the budget narrowed until it fits (``over_budget``,
