@@ -19,8 +19,9 @@ from nasgen.search.objective import ZCObjective
 from nasgen.search.strategies import search_graphnet
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
+from nasgen.space.cost import Cost, cell_cost, macro_cost, skeleton_cost
 from nasgen.space.macro import HLSequence, MacroArch
-from nasgen.space.sampling import unique_codes
+from nasgen.space.sampling import random_macro, unique_codes
 from nasgen.zc.config import ZCConfig
 
 ZC = ZCConfig(batch_size=4, resolution=8, proxies=("naswot", "snip_ssnr", "tcet", "params", "flops"))
@@ -146,3 +147,41 @@ def test_an_objective_must_be_known_and_scored():
         with_overrides(CFG, "search", objective="accuracy")
     assert with_overrides(CFG, "search", objective=None) == CFG
     assert with_overrides(CFG, "search", objective="tcet").zc.proxies == ZC.proxies
+
+
+HL_RANDOM = CFG.model_copy(update={"strategy": "hl_random", "iterations": 8})
+
+
+def test_random_hl_sequences_are_admitted_networks_of_their_families(evaluator):
+    level = ConstraintConfig(max_params=100_000, max_flops=2_000_000)
+    res = _run(evaluator, HL_RANDOM, level)
+    rows = res.history
+    assert len(rows) == 8 and {r["phase"] for r in rows} == {"random"}  # one row per admitted network
+    for r in rows:
+        assert r["params"] <= 100_000 and r["flops"] <= 2_000_000
+        seq, macro = HLSequence.from_json(r["hl_sequence"]), MacroArch.from_json(r["macro"])
+        assert all(hl.cluster in family_of(x.cell) for hl, x in zip(seq.layers, macro.layers))
+    assert len({r["positions"] for r in rows}) > 1  # depths drawn, not alpha_0's
+    assert res.discarded_constraint > 0  # most uniform draws break 100k params
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(_run(ZCObjective(ZC), HL_RANDOM, level).history) == strip(rows)
+    with pytest.raises(ConfigError, match="random HL sequences find almost no network within params<=10"):
+        _run(evaluator, HL_RANDOM, ConstraintConfig(max_params=10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31))
+def test_a_skeleton_costs_no_more_than_any_network_on_it(seed):
+    rng = np.random.default_rng(seed)
+    macro = random_macro(rng, max_layers=6, input_shape=(1, 28, 28))
+    bound = skeleton_cost(macro.input_shape, macro.classes, [(x.channels, x.stride) for x in macro.layers])
+    cost = macro_cost(macro)
+    assert bound.params <= cost.params and bound.flops <= cost.flops
+    # what the cells add is exactly each cell's ops at its position's channels and resolution
+    cells = macro_cost(macro) + Cost(-bound.params, -bound.flops)
+    assert cells.params == sum(cell_cost(x.cell, x.channels, 1, 1).params for x in macro.layers)
+
+
+def test_a_skeleton_cost_by_hand():
+    # stem 3x3 conv 1->8 with BN: 72 + 16 params, 72 MACs x 16 pixels; no projection; classifier 8->2
+    assert skeleton_cost((1, 4, 4), 2, [(8, 1)]) == Cost(72 + 16 + 16 + 2, 72 * 16 + 16)

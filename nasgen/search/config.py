@@ -47,6 +47,10 @@ class HLEvoConfig(Frozen):
     # (GraphPNAS, unconditional: the family is ignored), issue 22's comparison of the two generators.
     cell_source: Literal["ccnf", "graphpnas"] = "ccnf"
     objective: Literal["tcet", "zen", "zico"] = "tcet"  # zen / zico: the ZenNet rows of paper Table 1
+    # What stage `hl_evo` runs: Algorithm 1, or random HL sequences with the same GenCell and as many admitted
+    # networks as iterations (nasgen.search.hl_random: the history of the "SG on random search" ablation).
+    # Left out of the stage's key at its default, so earlier artifacts keep theirs.
+    strategy: Literal["hl_evo", "hl_random"] = "hl_evo"
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
 

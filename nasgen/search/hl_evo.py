@@ -20,6 +20,7 @@ from nasgen.errors import ConfigError, MutationNotApplicable
 from nasgen.search.config import ConstraintConfig, HLEvoConfig, StrategyConfig
 from nasgen.search.evolution import Candidate, SearchResult, change_width_or_stride, evolve
 from nasgen.search.graphnet import GraphNetSpace, MacroObjective
+from nasgen.search.hl_random import hl_random
 from nasgen.search.objective import ZCObjective
 from nasgen.search.strategy import HLView, Space
 from nasgen.space.cell import Cell
@@ -104,9 +105,11 @@ def hl_evo(
 def search(cfg: HLEvoConfig, constraint: ConstraintConfig, evaluator: ZCObjective, gen_cell: GenCell,
            n_clusters: int, init_cluster: int,
            progress: Callable[[int], None] | None = None) -> SearchResult:  # fmt: skip
-    """One HL-Evo run under ``constraint`` seeded by ``cfg.seed`` (stage `hl_evo`'s call)."""
+    """One HL-Evo run (or, with ``cfg.strategy`` hl_random, random HL sequences) under ``constraint`` seeded by
+    ``cfg.seed`` (stage `hl_evo`'s call)."""
     hl = {"ccnf": HLView(gen_cell, n_clusters, init_cluster)}
     space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, hl=hl)
-    objective = MacroObjective(evaluator, constraint, method="hl_evo")
-    hl_evo(space, objective, np.random.default_rng(cfg.seed), StrategyConfig(evo=cfg), progress=progress)
+    objective = MacroObjective(evaluator, constraint, method=cfg.strategy)
+    strategy = hl_random if cfg.strategy == "hl_random" else hl_evo
+    strategy(space, objective, np.random.default_rng(cfg.seed), StrategyConfig(evo=cfg), progress=progress)
     return objective.result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,21 +52,33 @@ def spatial_after(size: int, stride: int) -> int:
 
 
 def macro_cost(macro: MacroArch) -> Cost:
-    cin, h, w = macro.input_shape
-    c = macro.layers[0].channels
+    return _positions_cost(macro.input_shape, macro.classes, [(x.channels, x.stride, x.cell.ops) for x in macro.layers])
+
+
+def skeleton_cost(input_shape: tuple[int, int, int], classes: int, widths: Sequence[tuple[int, int]]) -> Cost:
+    """The stem, projections and classifier of (channels, stride) positions, the cells left out: every network
+    on this skeleton costs at least this (a cell's ops cost >= 0), so a budget check needs no cell yet."""
+    return _positions_cost(input_shape, classes, [(c, s, ()) for c, s in widths])
+
+
+def _positions_cost(input_shape: tuple[int, int, int], classes: int,
+                    positions: Sequence[tuple[int, int, tuple[int, ...]]]) -> Cost:  # fmt: skip
+    """(channels, stride, cell ops) per position -> the network's params and MACs."""
+    cin, h, w = input_shape
+    c = positions[0][0]
     k2 = STEM_KERNEL * STEM_KERNEL
     params, flops = cin * c * k2 + 2 * c, cin * c * k2 * h * w
-    for layer in macro.layers:
-        if needs_projection(c, layer.channels, layer.stride):
-            h, w = spatial_after(h, layer.stride), spatial_after(w, layer.stride)
-            params += c * layer.channels + 2 * layer.channels
-            flops += c * layer.channels * h * w
-        c = layer.channels
-        p, m = _ops_cost(layer.cell.ops, c)
+    for channels, stride, ops in positions:
+        if needs_projection(c, channels, stride):
+            h, w = spatial_after(h, stride), spatial_after(w, stride)
+            params += c * channels + 2 * channels
+            flops += c * channels * h * w
+        c = channels
+        p, m = _ops_cost(ops, c)
         params += p
         flops += m * h * w
-    params += c * macro.classes + macro.classes
-    flops += c * macro.classes
+    params += c * classes + classes
+    flops += c * classes
     return Cost(params, flops)
 
 

@@ -30,7 +30,8 @@ CURVE = "curve.png"
 
 def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     """What one level's key depends on: the search config without the other levels, and this level."""
-    return {"search": cfg.model_dump(mode="json", exclude={"levels"}), "level": level.model_dump(mode="json")}
+    later = {"strategy"} if cfg.strategy == "hl_evo" else set()  # fields added later, left out at their default
+    return {"search": cfg.model_dump(mode="json", exclude={"levels", *later}), "level": level.model_dump(mode="json")}
 
 
 def _upstream(ccnf_ref: Ref, cfg: HLEvoConfig, graphpnas_ref: Ref | None) -> list[Ref]:
@@ -60,6 +61,7 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
         "constraint": level.name,
         "init_cluster": k0,
         "cell_source": cfg.cell_source,
+        "strategy": cfg.strategy,
         "iterations": cfg.iterations,
         "accepted": len(res.history) - 1,
         "evaluations": res.evaluations,
@@ -77,7 +79,8 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip
         w.write_json("stats.json", stats)
-        w.write_bytes(CURVE, curve_png(res.history, f"HL-Evo, {level.name}", cfg.objective))
+        title = "HL-Evo" if cfg.strategy == "hl_evo" else "random HL sequences"
+        w.write_bytes(CURVE, curve_png(res.history, f"{title}, {level.name}", cfg.objective))
         w.rows = len(res.history)
         w.meta.update(stats=stats)
     return w.ref
