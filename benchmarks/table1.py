@@ -7,7 +7,8 @@ default) of networks at 1x28x28 under both limits, on a ZC batch of Fashion-MNIS
 HL-Evo sets E, its ZC evaluations, which every strategy without its own budget gets; ``random_100`` is random
 search at ``evaluations`` (the paper's 100); raw Evo runs ``evo_iterations`` (a large E); ``sg_ccnf`` is
 ``generate`` with ``evaluations`` sequences from the profile's pretrained SG and CCNF (``sg_ccnf_drop``: with
-the paper's ``over_budget: drop`` instead of the default narrowing). Each method's ``top_k``
+the paper's ``over_budget: drop`` instead of the default narrowing; ``sg_ccnf_random_history``: an SG trained
+on random HL sequences, ``hl_evo.strategy: hl_random``, at the same levels and iterations). Each method's ``top_k``
 distinct networks by the objective are trained with the fidelity study's reduced recipe (the training subset,
 its epochs, the fixed validation split); with ``full`` the best of them by validation accuracy is trained with
 the full recipe and its test accuracy is the method's score. Every training is a cached `trained` artifact, so
@@ -71,8 +72,9 @@ from nasgen.train.config import DatasetConfig, TrainRecipe
 from nasgen.zc.scorer import Scorer
 
 # beside the strategies: random search at 100 evaluations, SG + CCNF as generate's default (networks over the
-# budget narrowed) and as the paper's (dropped: `generate.over_budget`)
-EXTRA = ("random_100", "sg_ccnf", "sg_ccnf_drop")
+# budget narrowed), as the paper's (dropped: `generate.over_budget`) and with an SG trained on random HL
+# sequences instead of HL-Evo's histories (the ablation: what does HL-Evo's search give the SG?)
+EXTRA = ("random_100", "sg_ccnf", "sg_ccnf_drop", "sg_ccnf_random_history")
 START_HALVINGS = 4  # alpha_0's widths halved at most this often to meet a budget
 
 
@@ -121,6 +123,7 @@ class Context:
     device: str
     root: str | None
     scorer: Scorer  # every trained network's ZC record: the fidelity study's proxies on the objective's batch
+    sg_random: tuple | None = None  # the ablation's SG: trained on random HL sequences (hl_evo.strategy)
     pool: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # GenCells besides the CCNF's (benchmarks.search.gencell_sources)
@@ -153,6 +156,12 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     refs = build(st, history)  # the cells-level models are the profile's (cached); hl_evo and sg at this input
     ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root,
                   Scorer(task_zc(zc, cfg.zc_data, root, fid.proxies), device))  # fmt: skip
+    if "sg_ccnf_random_history" in chosen:  # the same levels and iterations, random HL sequences
+        random_history = history.model_copy(
+            update={"hl_evo": history.hl_evo.model_copy(update={"strategy": "hl_random"})}
+        )
+        rrefs = build(st, random_history)
+        ctx.sg_random = sg.load_model(st, rrefs["sg"])
     ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
                                                    [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
     ctx.sources, sources_info = gencell_sources(st, prof, refs, [STRATEGIES[m] for m in chosen if m in STRATEGIES])
@@ -163,7 +172,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
         "objective": prof.hl_evo.objective, "zc": zc.model_dump(mode="json"), "methods": chosen,
         "generate": prof.generate.model_dump(mode="json", exclude={"zc"}),  # sg_ccnf's settings (over_budget...)
         "sg_history": {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"}), "hl_evo_uris":
-                       [r.uri for r in refs["hl_evo"]], "sg_uri": refs["sg"].uri},
+                       [r.uri for r in refs["hl_evo"]], "sg_uri": refs["sg"].uri,
+                       **({"random_sg_uri": rrefs["sg"].uri} if ctx.sg_random else {})},
         "budgets": out, **encoders, **sources_info, "zalando_published_test": ZALANDO,
         "wall_seconds": time.perf_counter() - t0,
     }  # fmt: skip
@@ -220,7 +230,8 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
                               classes=CLASSES, n=cfg.evaluations, top_k=cfg.top_k, seed=seed)  # fmt: skip
         zc = prof.generate.zc.model_copy(update={"data": cfg.zc_data, "data_root": ctx.root})
         gcfg = prof.generate.model_copy(update={"zc": zc, **({"over_budget": "drop"} if m == "sg_ccnf_drop" else {})})
-        gen = generate_run(req, *ctx.sg, ctx.sampler, gcfg)
+        model = ctx.sg_random if m == "sg_ccnf_random_history" else ctx.sg
+        gen = generate_run(req, *model, ctx.sampler, gcfg)
         found: dict[str, int] = {}  # a network generated twice is scored once (ZCObjective's cache)
         scored = [(found.setdefault(c.macro.arch_id, len(found) + 1), c.fitness) for c in gen.candidates if c.record]
         picks = [Pick(c.macro, c.fitness, found[c.macro.arch_id]) for c in gen.chosen]

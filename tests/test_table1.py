@@ -60,6 +60,8 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
             assert curve[-1][1] == row["best_objective"] and [e for e, _ in curve] == sorted({e for e, _ in curve}), m
             assert all(1 <= n["found_at"] <= max(row["evaluations"], 1) for n in row["networks"]), m
     assert b1["summary"]["random_100"]["evaluations"]["mean"] == 3
+    history = out["sg_history"]  # the ablation's SG learnt from random HL sequences, not HL-Evo's histories
+    assert history["random_sg_uri"] != history["sg_uri"]
     assert b1["summary"]["hl_evo"]["full_test_top1"] is not None
     nets = [n for r in b1["per_seed"][0]["methods"].values() for n in r["networks"]]
     assert all(n["zc"]["status"] == "ok" and {"zen", "zico", "tcet"} <= set(n["zc"]) for n in nets)
