@@ -15,6 +15,7 @@ from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import from_table, to_table
 from nasgen.search.hl_evo import DEPTH_MUTATIONS, MUTATIONS, PHASES, initial_candidate, mutate
 from nasgen.search.hl_evo import search as hl_evo
+from nasgen.search.hl_random import random_sequence
 from nasgen.search.objective import ZCObjective
 from nasgen.search.strategies import search_graphnet
 from nasgen.space.cell import Cell
@@ -161,12 +162,19 @@ def test_random_hl_sequences_are_admitted_networks_of_their_families(evaluator):
         assert r["params"] <= 100_000 and r["flops"] <= 2_000_000
         seq, macro = HLSequence.from_json(r["hl_sequence"]), MacroArch.from_json(r["macro"])
         assert all(hl.cluster in family_of(x.cell) for hl, x in zip(seq.layers, macro.layers))
-    assert len({r["positions"] for r in rows}) > 1  # depths drawn, not alpha_0's
     assert res.discarded_constraint > 0  # most uniform draws break 100k params
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(_run(ZCObjective(ZC), HL_RANDOM, level).history) == strip(rows)
     with pytest.raises(ConfigError, match="random HL sequences find almost no network within params<=10"):
         _run(evaluator, HL_RANDOM, ConstraintConfig(max_params=10))
+
+
+def test_random_sequences_draw_every_depth_family_and_stride():
+    rng = np.random.default_rng(0)
+    seqs = [random_sequence(rng, [0, 2], (1, 28, 28), 10) for _ in range(400)]
+    assert {len(q.layers) for q in seqs} == set(range(1, 21))  # uniform over 1..20 positions
+    assert {x.cluster for q in seqs for x in q.layers} == {0, 2}  # only the families given
+    assert {x.stride for q in seqs for x in q.layers} == {1, 2}
 
 
 @settings(max_examples=60, deadline=None)

@@ -51,6 +51,9 @@ class HLEvoConfig(Frozen):
     # networks as iterations (nasgen.search.hl_random: the history of the "SG on random search" ablation).
     # Left out of the stage's key at its default, so earlier artifacts keep theirs.
     strategy: Literal["hl_evo", "hl_random"] = "hl_evo"
+    # hl_random: GenCell draws per family made once, each position then picks one of its family's uniformly;
+    # a fresh GenCell solve per position would cost one per draw, and ~99.8% of draws break a 100k budget.
+    random_pool: int = Field(32, ge=1)
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
 

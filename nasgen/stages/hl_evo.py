@@ -30,7 +30,7 @@ CURVE = "curve.png"
 
 def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     """What one level's key depends on: the search config without the other levels, and this level."""
-    later = {"strategy"} if cfg.strategy == "hl_evo" else set()  # fields added later, left out at their default
+    later = {"strategy", "random_pool"} if cfg.strategy == "hl_evo" else set()  # added later; HL-Evo keys unchanged
     return {"search": cfg.model_dump(mode="json", exclude={"levels", *later}), "level": level.model_dump(mode="json")}
 
 
