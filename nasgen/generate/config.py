@@ -28,8 +28,9 @@ class GenerateConfig(Frozen):
     # warning that the cached models do not cover the budget, naming the `pretrain` that would.
     coverage: float = Field(0.95, ge=0, le=1)
     # Also condition on this field's top bin (the history's best T-CET), nasgen's addition to the paper's y; off
-    # by default: on Fashion-MNIST at 100k params it pulled all 100 proposals over the budget (none without it)
-    # for a pick 6 points worse after training, and T-CET does not rank trained accuracy there (docs/table1.md).
+    # by default: on Fashion-MNIST at 100k params it pulled all 100 proposals over the budget (7 without it) for
+    # a pick 6 points worse at the reduced recipe (one seed); T-CET does not rank trained accuracy there
+    # (docs/table1.md).
     aim_high: str | None = None
     # The scorer of the candidates (input and classes come from the request). Only what ranking needs: T-CET's
     # passes alone cost ~45% of the full record (README, ZC benchmark).
