@@ -67,6 +67,10 @@ class FidelityConfig(Frozen):
     reduced_epochs: int = Field(2, ge=1)
     full_networks: int = Field(15, ge=0)  # the 3 references and 12 random networks
     full_epochs: int | None = Field(None, ge=1)  # None: the dataset recipe's
+    # the full recipe's own seed spread: the first full_seed_networks full networks (references first) are also
+    # trained fully at seeds 1 .. full_seeds - 1 (a full run costs 7-27 min here: few networks, few seeds)
+    full_seeds: int = Field(1, ge=1)
+    full_seed_networks: int = Field(0, ge=0)
     val_fraction: float = Field(1 / 6, gt=0, lt=1)  # 10,000 of Fashion-MNIST's 60,000
     max_draws: int = Field(1_000_000, ge=1)  # random macros drawn before the budget is said to be unreachable
     seed: int = 0

@@ -136,6 +136,22 @@ def settling(full: Sequence[dict]) -> list[float | None] | None:
     return [r if np.isfinite(r) else None for r in rhos]
 
 
+def full_spread(rows: Sequence[dict]) -> dict | None:
+    """The full recipe's seed spread over the networks trained fully at several seeds: per network the test and
+    validation accuracy at each seed and their std (ddof 0, as the reduced recipe's ``_spread``), and the mean
+    std; None where no network has a second full seed."""
+    per = {}
+    for r in rows:
+        if r.get("full_other_seeds"):
+            runs = [r["full"], *r["full_other_seeds"]]
+            per[r["name"]] = {k: [x[k] for x in runs] for k in ("val_top1", "test_top1")}
+            per[r["name"]] |= {f"std_{k}": float(np.std(per[r["name"]][k])) for k in ("val_top1", "test_top1")}
+    if not per:
+        return None
+    return {"networks": per, **{f"mean_std_{k}": float(np.mean([p[f"std_{k}"] for p in per.values()]))
+                                for k in ("val_top1", "test_top1")}}  # fmt: skip
+
+
 def search_picks(path: str, budget: str) -> dict[str, tuple[MacroArch, list[str]]]:
     """The distinct networks the searches of a `bench table1` result picked at ``budget``, cheapest reduced run
     first (so a study cut short has its cheapest full runs): name -> (macro, the methods that picked it)."""
@@ -177,13 +193,15 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
             + [(n, m) for n, (m, _) in picks.items()])  # fmt: skip
     order = [*refs, *picks, *(n for n, _ in nets if n.startswith("random-"))]
     full_names = order[: cfg.full_networks]  # the references first, then the searches' picks
+    seeded = full_names[: cfg.full_seed_networks]  # also trained fully at seeds 1 .. full_seeds - 1
     trainings = protocol(cfg, root)
     data_reduced, reduced = trainings["reduced"]
     data, full = trainings["full"]
     st = ArtifactStore(store)
     zc = task_zc(resolve_profile(profile).hl_evo.zc, "fashion_mnist", root, cfg.proxies)
     scorer = Scorer(zc, device)
-    bar = ProgressLine(f"bench fidelity {budget}", len(nets) * (cfg.seeds + 1) + len(full_names), every=30.0)
+    total = len(nets) * (cfg.seeds + 1) + len(full_names) + len(seeded) * (cfg.full_seeds - 1)
+    bar = ProgressLine(f"bench fidelity {budget}", total, every=30.0)
 
     def train(macro: MacroArch | PlainNet, dataset: DatasetConfig, r, with_curve: bool = False) -> dict:
         ref = run_stage("trained", st, device, macro=macro, dataset=dataset, recipe=r)
@@ -198,6 +216,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         runs = [train(macro, data_reduced, reduced.model_copy(update={"seed": s})) for s in range(cfg.seeds)]
         done[name] = (runs, zc_row(scorer, macro), train(macro, data, full, True) if name in full_names else None)
         bar.advance()
+    more = {n: [train(by_name[n], data, full.model_copy(update={"seed": s}), True) for s in range(1, cfg.full_seeds)]
+            for n in seeded}  # fmt: skip
     rows = []
     for name, macro in nets:
         cost = refs[name][2] if name in refs else macro_cost(macro)
@@ -208,7 +228,8 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
                      "params": cost.params, "flops": cost.flops, "reduced": runs, "zc": record,
                      **({"width": refs[name][1]} if name in refs else {}),
                      **({"methods": picks[name][1]} if name in picks else {}),
-                     **({"full": full_run} if full_run else {})})  # fmt: skip
+                     **({"full": full_run} if full_run else {}),
+                     **({"full_other_seeds": more[name]} if more.get(name) else {})})  # fmt: skip
     val = np.array([[r["val_top1"] for r in row["reduced"]] for row in rows])
     with_full = [row for row in rows if "full" in row]
     red_mean = [float(np.mean([r["val_top1"] for r in row["reduced"]])) for row in with_full]
@@ -232,7 +253,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
                                                            "full": full.model_dump(mode="json")},
         "random_draws": draws, "acceptance": len(randoms) / draws,
         "positions": np.bincount([r["positions"] for r in rows if r["name"].startswith("random-")]).tolist(),
-        "spread_val_reduced": _spread(val), "reduced_vs_full": agreement,
+        "spread_val_reduced": _spread(val), "spread_full": full_spread(rows), "reduced_vs_full": agreement,
         "full_epochs_vs_final": settling([r["full"] for r in with_full]),
         "seconds_per_reduced_run": float(np.mean([r["seconds"] for row in rows for r in row["reduced"]])),
         "seconds_per_full_run": float(np.mean([r["full"]["seconds"] for r in with_full])) if with_full else None,

@@ -118,11 +118,11 @@ class Context:
     fid: object  # FidelityConfig
     st: ArtifactStore
     sampler: object  # CellSampler
-    sg: tuple  # (model, tokenizer)
     zc: object  # ZCConfig at 1x28x28
     device: str
     root: str | None
     scorer: Scorer  # every trained network's ZC record: the fidelity study's proxies on the objective's batch
+    sg: tuple | None = None  # (model, tokenizer) trained on HL-Evo histories; built only when SG + CCNF runs
     sg_random: tuple | None = None  # the ablation's SG: trained on random HL sequences (hl_evo.strategy)
     pool: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
@@ -153,15 +153,20 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     sampler = ccnf.load_sampler(st, refs["ccnf"], device)
     zc = task_zc(prof.hl_evo.zc, cfg.zc_data, root)
     history = history_profile(prof, cfg, zc, sampler)
-    refs = build(st, history)  # the cells-level models are the profile's (cached); hl_evo and sg at this input
-    ctx = Context(prof, cfg, fid, st, sampler, sg.load_model(st, refs["sg"]), zc, device, root,
+    ctx = Context(prof, cfg, fid, st, sampler, zc, device, root,
                   Scorer(task_zc(zc, cfg.zc_data, root, fid.proxies), device))  # fmt: skip
+    sg_history: dict = {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"})}
+    if {"sg_ccnf", "sg_ccnf_drop"} & set(chosen):  # the SG's HL-Evo histories at this input (built once, cached)
+        hrefs = build(st, history)  # the cells-level models are the profile's (cached): refs' keys unchanged
+        ctx.sg = sg.load_model(st, hrefs["sg"])
+        sg_history |= {"hl_evo_uris": [r.uri for r in hrefs["hl_evo"]], "sg_uri": hrefs["sg"].uri}
     if "sg_ccnf_random_history" in chosen:  # the same levels and iterations, random HL sequences
         random_history = history.model_copy(
             update={"hl_evo": history.hl_evo.model_copy(update={"strategy": "hl_random"})}
         )
         rrefs = build(st, random_history)
         ctx.sg_random = sg.load_model(st, rrefs["sg"])
+        sg_history["random_sg_uri"] = rrefs["sg"].uri
     ctx.pool, ctx.tables, encoders = frozen_tables(st, prof, refs["cells"],
                                                    [STRATEGIES[m] for m in chosen if m in STRATEGIES])  # fmt: skip
     ctx.sources, sources_info = gencell_sources(st, prof, refs, [STRATEGIES[m] for m in chosen if m in STRATEGIES])
@@ -171,9 +176,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
         "profile": prof.name, "config": cfg.model_dump(mode="json"), "fidelity": fid.model_dump(mode="json"),
         "objective": prof.hl_evo.objective, "zc": zc.model_dump(mode="json"), "methods": chosen,
         "generate": prof.generate.model_dump(mode="json", exclude={"zc"}),  # sg_ccnf's settings (over_budget...)
-        "sg_history": {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"}), "hl_evo_uris":
-                       [r.uri for r in refs["hl_evo"]], "sg_uri": refs["sg"].uri,
-                       **({"random_sg_uri": rrefs["sg"].uri} if ctx.sg_random else {})},
+        "sg_history": sg_history,
         "budgets": out, **encoders, **sources_info, "zalando_published_test": ZALANDO,
         "wall_seconds": time.perf_counter() - t0,
     }  # fmt: skip

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.fidelity import random_networks, rank_agreement, run, settling
+from benchmarks.fidelity import full_spread, random_networks, rank_agreement, run, settling
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import macro_cost
@@ -46,10 +46,21 @@ def test_settling_ranks_each_epoch_against_the_final_test_accuracy():
     assert settling(flat) == [None, 1.0]  # a constant epoch ranks nothing: None, not 0
 
 
+def test_the_full_recipes_seed_spread_is_the_std_over_each_networks_seeds():
+    rows = [{"name": "a", "full": {"val_top1": 90.0, "test_top1": 91.0},
+             "full_other_seeds": [{"val_top1": 92.0, "test_top1": 91.0}]},
+            {"name": "b", "full": {"val_top1": 80.0, "test_top1": 80.0}}]  # fmt: skip
+    s = full_spread(rows)
+    assert set(s["networks"]) == {"a"} and s["networks"]["a"]["test_top1"] == [91.0, 91.0]
+    assert s["mean_std_val_top1"] == pytest.approx(1.0) and s["mean_std_test_top1"] == 0.0
+    assert full_spread(rows[1:]) is None  # no network trained fully at a second seed
+
+
 def test_the_study_runs_reports_and_resumes(tmp_path):
     root = fake_fashion(tmp_path / "fm", n_train=60, n_test=20)
     store = str(tmp_path / "store")
-    out = run(profile="tiny", store=store, root=str(root), threads=1)
+    sets = {"fidelity.full_seeds": 3, "fidelity.full_seed_networks": 1}  # the first full network at 3 seeds
+    out = run(profile="tiny", store=store, root=str(root), threads=1, overrides=sets)
     names = [r["name"] for r in out["networks"]]
     assert names == ["random-0", "random-1", "random-2", "two_conv", "resnet20"]
     assert all(len(r["reduced"]) == 2 for r in out["networks"])
@@ -71,9 +82,11 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     assert agree["reduced_val_top1"]["networks"] == 5 and agree["reduced_val_top1_random_only"]["networks"] == 3
     assert agree["full_val_top1"]["networks"] == 3
     assert all(v is None or -1 <= v <= 1 for v in agree["reduced_val_top1"]["spearman"].values())
+    spread = out["spread_full"]  # the references come first: two_conv is the one trained at 3 seeds
+    assert list(spread["networks"]) == ["two_conv"] and len(spread["networks"]["two_conv"]["test_top1"]) == 3
     trained = len(ArtifactStore(store).list("trained"))
-    assert trained == 5 * 2 + 3
-    again = run(profile="tiny", store=store, root=str(root), threads=1)  # every run found in the store
+    assert trained == 5 * 2 + 3 + 2
+    again = run(profile="tiny", store=store, root=str(root), threads=1, overrides=sets)  # all found in the store
     assert len(ArtifactStore(store).list("trained")) == trained
     assert [r["reduced"] for r in again["networks"]] == [r["reduced"] for r in out["networks"]]
     assert np.isfinite(again["seconds_per_reduced_run"])

@@ -76,6 +76,7 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
                 overrides={"table1.full_methods": ["random_100"]})  # fmt: skip
     assert len(ArtifactStore(store).list("trained")) == trained  # every training found in the store
     assert again["budgets"]["b1"]["summary"]["hl_evo"]["full_test_top1"] is None  # not among full_methods
+    assert "sg_uri" not in again["sg_history"]  # no SG + CCNF asked: its histories are not built
     assert again["budgets"]["b1"]["summary"]["random_100"] == b1["summary"]["random_100"] | {
         "search_seconds": again["budgets"]["b1"]["summary"]["random_100"]["search_seconds"]
     }
