@@ -1,5 +1,5 @@
 """Stages `sg` and `generate` on the tiny trained models: artifacts, caching, export, errors; and the
-pretrain + generate flows end to end at the smoke profile, through Python and the CLI."""
+pretrain + generate flows end to end at the tiny profile, through Python and the CLI."""
 
 import json
 
@@ -171,32 +171,32 @@ def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, capsys):
+def test_pretrain_then_generate_at_the_tiny_profile(tmp_path, monkeypatch, capsys):
     from flows.evaluate import select_and_train
     from flows.generate import generate as generate_flow
     from flows.pretrain import pretrain
     from tests.conftest import run_cli
 
     store = str(tmp_path / "store")
-    smoke = RunOptions(profile="smoke", store=store)
-    with pytest.raises(ArtifactMissingError, match="run `nasgen pretrain --profile smoke`"):
-        generate_flow(request=GenerateRequest(max_params=10**6), run=smoke)
-    refs = pretrain(run=smoke)
+    tiny = RunOptions(profile="tiny", store=store)
+    with pytest.raises(ArtifactMissingError, match="run `nasgen pretrain --profile tiny`"):
+        generate_flow(request=GenerateRequest(max_params=10**6), run=tiny)
+    refs = pretrain(run=tiny)
     assert set(refs) == {"cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg"}
-    ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), run=smoke)
+    ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), run=tiny)
     summary = json.loads((tmp_path / "store" / "generate" / ref.key / "summary.json").read_text())
     assert summary["counts"]["valid_sequences"] == 6 and len(summary["chosen"]) >= 1
-    code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store,
+    code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "tiny", "--store", store,
                            "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip
     assert code == 0 and ref.key in out.replace("\n", "")  # the same request: the cached artifact
     small = GenerateRequest(max_params=10**6, n=6, top_k=2, input_shape=(3, 16, 16), classes=4)
-    small_uri = generate_flow(request=small, run=smoke).uri
+    small_uri = generate_flow(request=small, run=tiny).uri
     code, _, err = run_cli(
         monkeypatch, capsys, "select-and-train", small_uri, "--dataset", "synthetic", "--strategy", "best"
     )
     assert code == 2 and "invalid selection parameters" in err
     code, out, err = run_cli(monkeypatch, capsys, "select-and-train", small_uri, "--dataset", "synthetic", "--strategy",
-                             "reduced", "--top-n", "2", "--epochs", "4", "--profile", "smoke")  # fmt: skip
+                             "reduced", "--top-n", "2", "--epochs", "4", "--profile", "tiny")  # fmt: skip
     assert code == 0 and "selected by reduced" in out, err
     st = ArtifactStore(store)
     trained = [st.read_json(st.ref("trained", a["key"]), "metrics.json") for a in st.list("trained")]
@@ -212,5 +212,5 @@ def test_pretrain_then_generate_at_the_smoke_profile(tmp_path, monkeypatch, caps
         (["--max-params", "1000000", "--input", "3,32"], "input_shape"),
         ([], "give a budget"),
     ):
-        code, _, err = run_cli(monkeypatch, capsys, "generate", "--profile", "smoke", "--store", store, *args)
+        code, _, err = run_cli(monkeypatch, capsys, "generate", "--profile", "tiny", "--store", store, *args)
         assert code == 2 and message in err, err
