@@ -45,7 +45,10 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "published figures and NASLib's proxies; ZC choices measured; GMM families of z(x) with accuracy.",
                   {"n": "Architectures in the seeded sample.", "all_archs": "All 15,625 architectures (hours).",
                    "naslib": "Also NASLib's 491, compared.", "ablation_n": "Sub-sample for the ZC choices.",
-                   "scores": "Every architecture's proxies (Parquet) to this file."}),
+                   "scores": "Every architecture's proxies (Parquet) to this file.",
+                   "data": "The ZC batch: noise | digits | fashion_mnist | cifar10 (local files only).",
+                   "proxies": "Only these proxies (comma-separated; default: all).",
+                   "extras": "Also NASLib's 491, the GMM families and the ZC choices."}),
         Benchmark("nb201-search", "benchmarks.nb201_search:run",
                   "NB-201 search benchmark: random, REA, REINFORCE, GraphPNAS, arch2vec-RL/-BO, CATE-DNGO-LS on the "
                   "oracle; NASWOT/T-CET picks, Evo(T-CET) and the hierarchical method without it; test accuracy "
@@ -94,6 +97,11 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "resumes from the store's trained networks.",
                   {"budget": "b1 | b2 (default: both; profile section table1).", "threads": "Torch threads.",
                    "root": "Fashion-MNIST's directory (default: Debian's)."}),
+        Benchmark("task-proxies", "benchmarks.task_proxies:run",
+                  "Every zero-cost proxy and rank ensemble against trained Fashion-MNIST accuracy of the store's "
+                  "real-task networks, per budget and recipe, beside params and FLOPs alone.",
+                  {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's).",
+                   "near": "The near-budget subset: params at least this share of the budget."}),
         Benchmark("arch2vec", "benchmarks.arch2vec:run",
                   "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
                   {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",

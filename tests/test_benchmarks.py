@@ -155,3 +155,23 @@ def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_an
     import pandas as pd
 
     assert set(pd.read_parquet(tmp_path / "s.parquet")["network"]) == {"alpha_x", "nb201"}
+
+
+def test_nb201_benchmark_of_chosen_proxies_on_image_batches_with_intervals_and_ensembles(tmp_path):
+    import benchmarks.nb201 as nb
+    from nasgen.errors import ConfigError
+    from nasgen.zc.ensemble import ENSEMBLES
+
+    wanted = sorted({*ENSEMBLES["ensemble"], "params"})
+    out = nb.run(n=12, seed=2, profile="smoke", store=str(tmp_path / "store"), progress=False, data="digits",
+                 proxies=",".join(wanted), extras=False, plot=str(tmp_path / "nb.png"))  # fmt: skip
+    assert out["zc"]["data"] == "digits" and "families" not in out and "naslib" not in out
+    got = out["with_intervals"]["nb201"]["test"]
+    assert {"ensemble_log", "ensemble_mean", "aznas_log", "aznas_mean", "meco", "swap"} <= set(got)
+    for v in got.values():
+        lo, hi = v["spearman_95"]
+        assert lo <= hi and -1 <= lo and hi <= 1
+    assert out["published_sota"]["aznas"][0] == 0.9127
+    assert (tmp_path / "nb.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigError, match="unknown"):
+        nb.run(n=2, profile="smoke", store=str(tmp_path / "store"), proxies="meco,nope", progress=False)

@@ -91,6 +91,24 @@ def test_the_study_runs_reports_and_resumes(tmp_path):
     assert [r["reduced"] for r in again["networks"]] == [r["reduced"] for r in out["networks"]]
     assert np.isfinite(again["seconds_per_reduced_run"])
 
+    # every proxy against the accuracies just trained (the store's networks of this protocol)
+    from benchmarks.task_proxies import run as task_proxies
+
+    tp = task_proxies(profile="tiny", store=store, root=str(root), threads=1, near=0.0, plot=str(tmp_path / "t.png"))
+    assert tp["distinct_networks"] == 5 and tp["trained_networks"] == 5 + 3  # (network, recipe) rows
+    reduced = tp["results"]["b1"]["reduced"]["all"]
+    assert reduced["networks"] == 5
+    assert {"tcet", "meco", "swap", "az_trainability", "params", "flops", "ensemble_log", "aznas_mean"} <= set(
+        reduced["vs_val"]
+    )
+    mean_val = sorted(np.mean([x["val_top1"] for x in r["reduced"]]) for r in out["networks"])
+    assert reduced["val_top1"] == pytest.approx([mean_val[0], mean_val[-1]])
+    assert reduced["given_params"]["params"] is None  # nothing is left of size given size
+    assert tp["results"]["b1"]["full"]["all"]["networks"] == 3
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigError, match="no network"):
+        task_proxies(profile="tiny", store=str(tmp_path / "empty"), root=str(root), threads=1)
+
 
 def test_the_searches_picks_join_the_study_cheapest_full_run_first(tmp_path):
     root = fake_fashion(tmp_path / "fm", n_train=60, n_test=20)

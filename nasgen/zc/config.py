@@ -22,8 +22,14 @@ TCET_MODES: tuple[str, ...] = ("none", "log", "log1p", "norm")
 TCET_VARIANTS: tuple[str, ...] = tuple(f"tcet_{s}_{m}" for s in TCET_SALIENCIES for m in TCET_MODES)
 
 
+# Proxies of the field's state of the art (each its module in nasgen.zc): MeCo and MeCo_opt, SWAP, AZ-NAS's
+# expressivity, progressivity and trainability (its complexity is `flops`).
+SOTA_PROXIES: tuple[str, ...] = ("meco", "meco_opt", "swap", "az_expressivity", "az_progressivity", "az_trainability")
+
+
 ALL_PROXIES: tuple[str, ...] = (
-    "naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops", *SNIP_SSNR_FORMS, *TCET_VARIANTS
+    "naswot", "snip", "snip_ssnr", "synflow", "tcet", "zen", "zico", "params", "flops", *SNIP_SSNR_FORMS,
+    *TCET_VARIANTS, *SOTA_PROXIES,
 )  # fmt: skip
 
 
