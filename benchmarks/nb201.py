@@ -204,11 +204,11 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str | None = None, device: str = "cpu",
         naslib: bool = True, ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
         progress: bool = True, all_archs: bool = False, data: str = "noise", proxies: str | None = None,
-        extras: bool = True) -> dict:  # fmt: skip
+        extras: bool = True, networks: str = ",".join(NETWORKS)) -> dict:  # fmt: skip
     """The sample's scores are `nb201_proxies` artifacts of ``store`` (cached: a rerun only re-ranks).
     ``all_archs`` (or ``n`` None): all 15,625 architectures. ``data``: the ZC batch (noise, or images of a local
     dataset resized to the profile's input); ``proxies``: only these (comma-separated); ``extras``: NASLib's
-    491, the GMM families and the ZC choices too."""
+    491, the GMM families and the ZC choices too (they need both ``networks``)."""
     if n is not None and n < 1:
         raise ConfigError(f"--n {n}: the sample needs at least one architecture")
     n = None if all_archs else n
@@ -223,11 +223,15 @@ def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str |
     except ValueError as e:
         raise ConfigError(f"--data {data!r}: {e}") from None
     named = tuple(p for p in SCORED if p in cfg.proxies)
+    nets = tuple(x.strip() for x in networks.split(",") if x.strip())
+    if not nets or set(nets) - set(NETWORKS):
+        raise ConfigError(f"--networks {networks!r}: some of {', '.join(NETWORKS)}")
+    extras = extras and set(nets) == set(NETWORKS)
     table = accuracy_table()
     st = ArtifactStore(store)
     scored: dict[str, pd.DataFrame] = {}
     seconds: dict[str, float] = {}
-    for network in NETWORKS:
+    for network in nets:
         stage_cfg = prof.nb201_proxies.model_copy(update={"n": n, "seed": seed, "network": network, "zc": cfg})
         bar = ProgressLine(f"nb201 {network}", len(sample_indices(n, seed)), enabled=progress)
         ref = run_stage("nb201_proxies", st, device, progress=bar.advance, cfg=stage_cfg)
@@ -270,12 +274,12 @@ def plot_png(result: dict, scored: dict[str, pd.DataFrame], table: pd.DataFrame)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    full = "families" in result and result["objective"] in scored["alpha_x"]
+    full = "families" in result and result["objective"] in scored.get("alpha_x", {})
     fig, axes = plt.subplots(1, 3 if full else 1, figsize=(18 if full else 12, 5.5), squeeze=False)
     axes = axes[0]
-    names = list(result["with_intervals"]["alpha_x"]["test"])  # the proxies, then the rank ensembles
+    names = list(next(iter(result["with_intervals"].values()))["test"])  # the proxies, then the rank ensembles
     x = np.arange(len(names))
-    for j, network in enumerate(NETWORKS):
+    for j, network in enumerate(result["with_intervals"]):
         got = result["with_intervals"][network]["test"]
         rho = np.array([got[p]["spearman"] for p in names])
         ci = np.array([got[p]["spearman_95"] for p in names]).T

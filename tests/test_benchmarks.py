@@ -163,7 +163,7 @@ def test_nb201_benchmark_of_chosen_proxies_on_image_batches_with_intervals_and_e
     from nasgen.zc.ensemble import ENSEMBLES
 
     wanted = sorted({*ENSEMBLES["ensemble"], "params"})
-    out = nb.run(n=12, seed=2, profile="smoke", store=str(tmp_path / "store"), progress=False, data="digits",
+    out = nb.run(n=8, seed=2, profile="smoke", store=str(tmp_path / "store"), progress=False, data="digits",
                  proxies=",".join(wanted), extras=False, plot=str(tmp_path / "nb.png"))  # fmt: skip
     assert out["zc"]["data"] == "digits" and "families" not in out and "naslib" not in out
     got = out["with_intervals"]["nb201"]["test"]
@@ -175,3 +175,7 @@ def test_nb201_benchmark_of_chosen_proxies_on_image_batches_with_intervals_and_e
     assert (tmp_path / "nb.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ConfigError, match="unknown"):
         nb.run(n=2, profile="smoke", store=str(tmp_path / "store"), proxies="meco,nope", progress=False)
+    one = nb.run(n=8, seed=2, profile="smoke", store=str(tmp_path / "store"), progress=False, data="digits",
+                 proxies=",".join(wanted), networks="nb201")  # fmt: skip
+    assert list(one["with_intervals"]) == ["nb201"] and "families" not in one  # the extras need both networks
+    assert one["with_intervals"]["nb201"] == out["with_intervals"]["nb201"]  # the same cached scores

@@ -178,3 +178,68 @@ def test_named_ensembles_are_sota_and_classic_proxies():
 def test_sota_proxies_are_scored_in_canonical_order():
     cfg = ZCConfig(batch_size=4, resolution=8, proxies=tuple(reversed(SOTA_PROXIES)))
     assert cfg.proxies == SOTA_PROXIES
+
+
+# ---- the authors' procedures, transcribed step by step (float32, their eigen-solvers, no clamping) ----
+
+
+@pytest.fixture(scope="module")
+def macro_net():
+    from tests.test_zc_record import CELL, CFG
+    from nasgen.zc import Scorer, seeded_network
+
+    return seeded_network(Scorer(CFG).macro_for(CELL), seed=7), torch.randn(
+        8, *CFG.input_shape, generator=torch.Generator().manual_seed(5)
+    )
+
+
+def test_meco_equals_the_reference_procedure_on_a_macro_network(macro_net):
+    """HamsterMimi/MeCo get_score: every module hooked, out[0], corrcoef, NaN/inf -> 0, general eig, min real."""
+    net, x = macro_net
+    vals = []
+
+    def hook(_m, _i, out):
+        f = out[0].detach()
+        f = f.reshape(f.shape[0], -1)
+        r = torch.corrcoef(f) if f.shape[1] > 1 else torch.full((f.shape[0],) * 2, float("nan"))
+        r[torch.isnan(r) | torch.isinf(r)] = 0
+        vals.append(float(torch.min(torch.real(torch.linalg.eig(r)[0]))))
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()]
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    with torch.no_grad():
+        net(x[:1])
+    for h in handles:
+        h.remove()
+    net.load_state_dict(state)
+    ours = meco.meco_values(net, _batch(x))["meco"]
+    assert ours == pytest.approx(sum(vals), rel=1e-4, abs=1e-4)
+
+
+def test_aznas_expressivity_and_progressivity_equal_the_reference_procedure(macro_net):
+    """cvlab-yonsei/AZ-NAS compute_az_nas_score: float32 covariance over (B*H*W, C), eigvalsh, p = l / sum l,
+    -sum p log(p + 1e-8); progressivity the smallest step between consecutive stage features."""
+    net, x = macro_net
+    with aznas.stage_features(net) as feats:
+        state = {k: v.clone() for k, v in net.state_dict().items()}
+        net.train()
+        net(x)
+    net.load_state_dict(state)
+    deficient = 0
+    for f in feats:
+        m = f.detach().permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+        m = m - m.mean(0)
+        lam = torch.linalg.eigvalsh(m.T @ m / m.shape[0])
+        p = lam / lam.sum()
+        ref = float(-(p * torch.log(p + 1e-8)).sum())
+        if math.isnan(ref):  # the reference's NaN: fp32 round-off negatives of a rank-deficient covariance
+            assert m.shape[0] - 1 < m.shape[1]
+            deficient += 1
+        else:
+            assert aznas.expressivity_of(f) == pytest.approx(ref, rel=1e-4, abs=1e-5)
+    assert deficient < len(feats)
+    ours = aznas.aznas(net, _batch(x))
+    ent = [aznas.expressivity_of(f) for f in feats]
+    assert ours["az_expressivity"] == pytest.approx(sum(ent), rel=1e-12)
+    assert ours["az_progressivity"] == pytest.approx(min(b - a for a, b in zip(ent, ent[1:])), rel=1e-12)
