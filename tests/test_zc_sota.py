@@ -185,8 +185,8 @@ def test_sota_proxies_are_scored_in_canonical_order():
 
 @pytest.fixture(scope="module")
 def macro_net():
-    from tests.test_zc_record import CELL, CFG
     from nasgen.zc import Scorer, seeded_network
+    from tests.test_zc_record import CELL, CFG
 
     return seeded_network(Scorer(CFG).macro_for(CELL), seed=7), torch.randn(
         8, *CFG.input_shape, generator=torch.Generator().manual_seed(5)
