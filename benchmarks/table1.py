@@ -52,6 +52,7 @@ from benchmarks.search import frozen_tables, gencell_sources, methods, seed_spac
 from nasgen.config import Profile, resolve_profile
 from nasgen.errors import ConfigError, NasgenError
 from nasgen.generate.candidates import run as generate_run
+from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
 from nasgen.progress import ProgressLine
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
@@ -232,7 +233,14 @@ def _search(ctx: Context, m: str, hl: HLEvoConfig, constraint: ConstraintConfig,
         req = GenerateRequest(max_params=constraint.max_params, max_flops=constraint.max_flops, input_shape=INPUT,
                               classes=CLASSES, n=cfg.evaluations, top_k=cfg.top_k, seed=seed)  # fmt: skip
         zc = prof.generate.zc.model_copy(update={"data": cfg.zc_data, "data_root": ctx.root})
-        gcfg = prof.generate.model_copy(update={"zc": zc, **({"over_budget": "drop"} if m == "sg_ccnf_drop" else {})})
+        gcfg = GenerateConfig.model_validate(
+            {  # ranked by the objective its SG's histories maximised
+                **prof.generate.model_dump(),
+                "zc": zc.model_dump(),
+                "objective": hl.objective,
+                **({"over_budget": "drop"} if m == "sg_ccnf_drop" else {}),
+            }
+        )
         model = ctx.sg_random if m == "sg_ccnf_random_history" else ctx.sg
         gen = generate_run(req, *model, ctx.sampler, gcfg)
         found: dict[str, int] = {}  # a network generated twice is scored once (ZCObjective's cache)

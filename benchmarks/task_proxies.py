@@ -148,6 +148,9 @@ def run(profile: str = "demo", store: str | None = None, device: str = "cpu", th
         "budgets": {k: list(v) for k, v in cfg.budgets.items()}, "results": out,
         "published_sota_nb201": PUBLISHED_SOTA, "zalando_published_test": ZALANDO,
         "wall_seconds": time.perf_counter() - t0,
+        "networks": [{**{k: row[k] for k in ("arch_id", "recipe", "budget", "seeds", "params", "flops", "val_top1",
+                                              "test_top1")}, "zc": records[row["arch_id"]]}
+                     for row in nets.to_dict("records")],
     }  # fmt: skip
     if plot:
         with open(plot, "wb") as f:

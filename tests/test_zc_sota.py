@@ -243,3 +243,21 @@ def test_aznas_expressivity_and_progressivity_equal_the_reference_procedure(macr
     ent = [aznas.expressivity_of(f) for f in feats]
     assert ours["az_expressivity"] == pytest.approx(sum(ent), rel=1e-12)
     assert ours["az_progressivity"] == pytest.approx(min(b - a for a, b in zip(ent, ent[1:])), rel=1e-12)
+
+
+def test_the_sota_proxies_are_objectives_of_searches_and_generate():
+    from nasgen.generate.config import GenerateConfig
+    from nasgen.generate.request import GenerateRequest
+    from nasgen.search.config import HLEvoConfig
+    from nasgen.search.objective import ZCObjective
+    from nasgen.stages.generate import _payload
+
+    hl = HLEvoConfig(objective="az_trainability")
+    assert "az_trainability" in hl.zc.proxies
+    gen = GenerateConfig(objective="meco")
+    assert "meco" in gen.zc.proxies and "tcet" in gen.zc.proxies
+    goal = ZCObjective(ZCConfig(batch_size=4, resolution=8, proxies=("swap",)), objective="swap")
+    assert goal.fitness({"status": "ok", "swap": 12.0}) == 12.0
+    req = GenerateRequest(max_params=100_000)
+    assert "objective" not in _payload(req, GenerateConfig())["generate"]  # earlier generate keys unchanged
+    assert _payload(req, gen)["generate"]["objective"] == "meco"

@@ -59,6 +59,7 @@ class Generation:
     evaluations: int
     seconds: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    objective: str = "tcet"  # what ranked the candidates (GenerateConfig.objective)
 
     @property
     def chosen(self) -> list[Candidate]:
@@ -119,7 +120,7 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
             "params); " + (warnings[0] if warnings else "the SG learnt sizes from its HL-Evo history")
         )
     t = time.perf_counter()
-    evaluator = ZCObjective(request.scorer_config(cfg.zc), device)
+    evaluator = ZCObjective(request.scorer_config(cfg.zc), device, objective=cfg.objective)
     for c in fit:
         c.record = evaluator.record(c.macro)
         c.fitness = evaluator.fitness(c.record)
@@ -127,7 +128,7 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
             progress(1)
     seconds["scoring"] = time.perf_counter() - t
     _rank(fit, top_k)
-    return Generation(request, cond, cands, evaluator.evaluations, seconds, warnings)
+    return Generation(request, cond, cands, evaluator.evaluations, seconds, warnings, cfg.objective)
 
 
 def _fit(c: Candidate, request: GenerateRequest, cfg: GenerateConfig) -> None:

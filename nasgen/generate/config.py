@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from nasgen.frozen import Frozen
-from nasgen.zc.config import ZCConfig
+from nasgen.zc.config import ObjectiveName, ZCConfig, with_objective_scored
 
 GENERATE_PROXIES: tuple[str, ...] = ("tcet", "params", "flops")
 
@@ -16,7 +16,7 @@ class GenerateConfig(Frozen):
     """Defaults of generate-for-condition (flows/generate.py); a request overrides n, top_k and seed."""
 
     n: int = Field(100, ge=1)  # HL sequences sampled from the SG
-    top_k: int = Field(5, ge=1)  # networks kept, by T-CET
+    top_k: int = Field(5, ge=1)  # networks kept, by the objective
     decoding: Literal["sample", "greedy"] = "sample"  # greedy: one sequence, n materialisations (paper Eq. 8)
     temperature: float = Field(1.0, gt=0)
     budget_fraction: float = Field(0.8, gt=0, le=1)  # the SG is asked for params/FLOPs of this share of the budget
@@ -35,3 +35,11 @@ class GenerateConfig(Frozen):
     # The scorer of the candidates (input and classes come from the request). Only what ranking needs: T-CET's
     # passes alone cost ~45% of the full record (README, ZC benchmark).
     zc: ZCConfig = ZCConfig(proxies=GENERATE_PROXIES)
+    # What ranks the candidates: the objective of the HL-Evo histories the SG learnt from (nasgen.zc.config.
+    # OBJECTIVES); left out of the stage's key at its default, so earlier artifacts keep theirs.
+    objective: ObjectiveName = "tcet"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _score_the_objective(cls, data):
+        return with_objective_scored(data)

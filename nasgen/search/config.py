@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from nasgen.frozen import Frozen
 from nasgen.graphpnas.config import GraphPNASConfig
-from nasgen.zc.config import ZCConfig
+from nasgen.zc.config import ObjectiveName, ZCConfig, with_objective_scored
 
 
 class ConstraintConfig(Frozen):
@@ -46,7 +46,7 @@ class HLEvoConfig(Frozen):
     # GenCell: the CCNF conditioned on the family (the paper), or the learnt distribution of stage graphpnas
     # (GraphPNAS, unconditional: the family is ignored), issue 22's comparison of the two generators.
     cell_source: Literal["ccnf", "graphpnas"] = "ccnf"
-    objective: Literal["tcet", "zen", "zico"] = "tcet"  # zen / zico: the ZenNet rows of paper Table 1
+    objective: ObjectiveName = "tcet"  # zen / zico: the ZenNet rows of paper Table 1; nasgen.zc.config.OBJECTIVES
     # What stage `hl_evo` runs: Algorithm 1, or random HL sequences with the same GenCell and as many admitted
     # networks as iterations (nasgen.search.hl_random: the history of the "SG on random search" ablation).
     # Left out of the stage's key at its default, so earlier artifacts keep theirs.
@@ -61,13 +61,7 @@ class HLEvoConfig(Frozen):
     @classmethod
     def _score_the_objective(cls, data):
         """The objective is always among the scored proxies: naming it (objective=zen) is enough."""
-        if not isinstance(data, dict) or "objective" not in data:
-            return data
-        zc = data.get("zc", ZCConfig())
-        zc = zc if isinstance(zc, ZCConfig) else ZCConfig(**zc)
-        if data["objective"] not in zc.proxies:
-            zc = ZCConfig(**{**zc.model_dump(), "proxies": (*zc.proxies, data["objective"])})
-        return {**data, "zc": zc}
+        return with_objective_scored(data)
 
 
 class DNGOConfig(Frozen):

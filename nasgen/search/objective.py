@@ -1,5 +1,5 @@
 """What every search optimises: a ZC proxy of a materialised network (T-CET by default; Zen-score or ZiCo for
-the ZenNet rows of paper Table 1), under size constraints, counted and cached.
+the ZenNet rows of paper Table 1; any of nasgen.zc.config.OBJECTIVES), under size constraints, counted and cached.
 
 Constraints are checked on the analytic cost first (microseconds), so a violator never costs a ZC
 evaluation; records are cached by architecture id, so a network met twice is scored once. ``evaluations``
@@ -15,10 +15,8 @@ from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cost import Cost
 from nasgen.space.macro import MacroArch
-from nasgen.zc.config import ZCConfig
+from nasgen.zc.config import OBJECTIVES, ZCConfig
 from nasgen.zc.scorer import Scorer
-
-OBJECTIVES: tuple[str, ...] = ("tcet", "zen", "zico")
 
 
 def satisfies(cost: Cost, c: ConstraintConfig) -> bool:

@@ -34,7 +34,7 @@ BASE_FIELDS = [
     pa.field("satisfies", pa.bool_(), nullable=False),
     pa.field("width", pa.float64(), nullable=False),  # channels' factor to meet the budget (1.0: as proposed)
     pa.field("status", pa.string()),  # of ZC scoring; null when not scored (invalid or over budget)
-    pa.field("fitness", pa.float64(), nullable=False),  # T-CET; -inf when not scored
+    pa.field("fitness", pa.float64(), nullable=False),  # the objective's value; -inf when not scored
     pa.field("rank", pa.int32()),
     pa.field("error", pa.string()),
 ]
@@ -45,7 +45,8 @@ def key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig) -> str:
 
 
 def _payload(request: GenerateRequest, cfg: GenerateConfig) -> dict:
-    return {"request": request.model_dump(mode="json"), "generate": cfg.model_dump(mode="json")}
+    later = {"objective"} if cfg.objective == "tcet" else set()  # added later; earlier keys unchanged
+    return {"request": request.model_dump(mode="json"), "generate": cfg.model_dump(mode="json", exclude=later)}
 
 
 def schema(proxies: tuple[str, ...]) -> pa.Schema:
@@ -67,7 +68,8 @@ def compute(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: Ge
             spec, weights = export_network(c.macro, zc.seed)
             w.write_bytes(f"rank{c.rank}.json", spec.encode())
             w.write_bytes(f"rank{c.rank}.safetensors", weights)
-            w.write_bytes(f"rank{c.rank}.png", network_png(c.macro, c.seq, f"rank {c.rank}: T-CET {c.fitness:.1f}, "
+            title = f"rank {c.rank}: {cfg.objective} {c.fitness:.4g}, "
+            w.write_bytes(f"rank{c.rank}.png", network_png(c.macro, c.seq, title +
                                                            f"{c.params:,} params, {c.flops:,} FLOPs"))  # fmt: skip
         summary = summarise(result)
         w.write_json("summary.json", summary)
@@ -79,6 +81,7 @@ def compute(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: Ge
 def summarise(result: Generation) -> dict:
     return {
         "request": result.request.model_dump(mode="json"),
+        "objective": result.objective,
         "condition": result.condition,
         "counts": result.counts(),
         "warnings": result.warnings,
@@ -87,7 +90,8 @@ def summarise(result: Generation) -> dict:
             {
                 "rank": c.rank,
                 "arch_id": c.macro.arch_id,
-                "tcet": c.fitness,
+                "fitness": c.fitness,  # the objective's value
+                "tcet": c.record.get("tcet", c.fitness),
                 "params": c.params,
                 "flops": c.flops,
                 "positions": len(c.macro.layers),
@@ -115,7 +119,8 @@ def to_table(result: Generation, proxies: tuple[str, ...]) -> pa.Table:
 
 
 def summary(ref: Ref) -> dict:
-    """``summary.json``: request, SG condition, counts, timings and the chosen networks (rank, T-CET, cost)."""
+    """``summary.json``: request, objective, SG condition, counts, timings and the chosen networks (rank, the
+    objective's value, T-CET, cost)."""
     return store_of(ref).read_json(ref, "summary.json")
 
 
@@ -128,8 +133,9 @@ def chosen_spec(ref: Ref, rank: int) -> str:
 
 
 def chosen_macros(ref: Ref) -> list[tuple[MacroArch, float]]:
-    """Every chosen network, best first, with its T-CET."""
-    return [(MacroArch.from_json(chosen_spec(ref, c["rank"])), c["tcet"]) for c in summary(ref)["chosen"]]
+    """Every chosen network, best first, with its objective's value."""
+    return [(MacroArch.from_json(chosen_spec(ref, c["rank"])), c.get("fitness", c["tcet"]))
+            for c in summary(ref)["chosen"]]  # fmt: skip
 
 
 def chosen_picture(ref: Ref, rank: int) -> bytes:

@@ -36,6 +36,14 @@ ALL_PROXIES: tuple[str, ...] = (
 ProxyName = Literal[ALL_PROXIES]  # type: ignore[valid-type]
 
 
+# What a search or `generate` may maximise: T-CET (the paper's), Zen-score and ZiCo (the ZenNet rows of paper
+# Table 1), and the state of the art's per-network proxies (a rank ensemble needs a population: not one).
+OBJECTIVES: tuple[str, ...] = ("tcet", "zen", "zico", *SOTA_PROXIES)
+
+
+ObjectiveName = Literal[OBJECTIVES]  # type: ignore[valid-type]
+
+
 SnipSSNRForm = Literal[SNIP_SSNR_FORMS]  # type: ignore[valid-type]
 
 
@@ -89,6 +97,17 @@ class ZCConfig(Frozen):
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return (self.in_channels, self.resolution, self.resolution)
+
+
+def with_objective_scored(data):
+    """A config's raw fields with its ``objective`` added to its ``zc.proxies`` (naming the objective is enough)."""
+    if not isinstance(data, dict) or "objective" not in data:
+        return data
+    zc = data.get("zc", ZCConfig())
+    zc = zc if isinstance(zc, ZCConfig) else ZCConfig(**zc)
+    if data["objective"] not in zc.proxies:
+        zc = ZCConfig(**{**zc.model_dump(), "proxies": (*zc.proxies, data["objective"])})
+    return {**data, "zc": zc}
 
 
 class ScoreCellsConfig(Frozen):
