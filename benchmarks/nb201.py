@@ -94,10 +94,11 @@ def beyond_size(df: pd.DataFrame, table: pd.DataFrame, proxies) -> dict[str, flo
     return out
 
 
-def families(df: pd.DataFrame, table: pd.DataFrame, prof, form: str) -> dict:
-    """GMM families of z(x) = [naswot, form, params, flops] with accuracy per family (paper Table 7)."""
+def families(df: pd.DataFrame, table: pd.DataFrame, prof, form: str, extra: tuple[str, ...] = ()) -> dict:
+    """GMM families of z(x) = [naswot, form, params, flops] (and ``extra`` components) with accuracy per family
+    (paper Table 7)."""
     ok = df[df["status"] == "ok"]
-    ccfg = prof.clusters.model_copy(update={"components": ("naswot", form, "params", "flops")})
+    ccfg = prof.clusters.model_copy(update={"components": ("naswot", form, "params", "flops", *extra)})
     z = ok[list(ccfg.components)].to_numpy(dtype=np.float64)
     model, sel = fit_clusters(z, ccfg)
     label = model.assign(z)
@@ -204,11 +205,13 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str | None = None, device: str = "cpu",
         naslib: bool = True, ablation_n: int = 300, plot: str | None = None, scores: str | None = None,
         progress: bool = True, all_archs: bool = False, data: str = "noise", proxies: str | None = None,
-        extras: bool = True, networks: str = ",".join(NETWORKS)) -> dict:  # fmt: skip
+        extras: bool = True, networks: str = ",".join(NETWORKS), z_with: str | None = None) -> dict:  # fmt: skip
     """The sample's scores are `nb201_proxies` artifacts of ``store`` (cached: a rerun only re-ranks).
     ``all_archs`` (or ``n`` None): all 15,625 architectures. ``data``: the ZC batch (noise, or images of a local
     dataset resized to the profile's input); ``proxies``: only these (comma-separated); ``extras``: NASLib's
-    491, the GMM families and the ZC choices too (they need both ``networks``)."""
+    491, the GMM families and the ZC choices too (they need both ``networks``). ``z_with``: comma-separated
+    proxies, each added in turn to z(x) = [naswot, snip_ssnr_mean, params, flops] for the GMM families on alpha_x:
+    does a better component separate accuracy better?"""
     if n is not None and n < 1:
         raise ConfigError(f"--n {n}: the sample needs at least one architecture")
     n = None if all_archs else n
@@ -251,6 +254,14 @@ def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str |
         "beyond_size": {k: beyond_size(v, table, named) for k, v in scored.items()},
         "objective": cfg.tcet, "z_snip_ssnr": cfg.snip_ssnr,
     }  # fmt: skip
+    if z_with:
+        adds = [p.strip() for p in z_with.split(",") if p.strip()]
+        need = {"naswot", "snip_ssnr_mean", "params", "flops", *adds}
+        if "alpha_x" not in scored or need - set(scored["alpha_x"].columns):
+            raise ConfigError(f"--z-with needs alpha_x scored with {sorted(need)}: add them to --proxies")
+        base = scored["alpha_x"]
+        result["z_families"] = {"z(x)": families(base, table, prof, "snip_ssnr_mean"),
+                                **{f"z(x)+{p}": families(base, table, prof, "snip_ssnr_mean", (p,)) for p in adds}}
     if extras and naslib:
         nl = naslib_proxies().index
         extra = nl.difference(scored["nb201"].index)

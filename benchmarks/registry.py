@@ -49,7 +49,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                    "data": "The ZC batch: noise | digits | fashion_mnist | cifar10 (local files only).",
                    "proxies": "Only these proxies (comma-separated; default: all).",
                    "extras": "Also NASLib's 491, the GMM families and the ZC choices.",
-                   "networks": "Score on these networks: alpha_x, nb201 (comma-separated)."}),
+                   "networks": "Score on these networks: alpha_x, nb201 (comma-separated).",
+                   "z_with": "GMM families of z(x) plus each of these proxies on alpha_x (comma-separated)."}),
         Benchmark("nb201-search", "benchmarks.nb201_search:run",
                   "NB-201 search benchmark: random, REA, REINFORCE, GraphPNAS, arch2vec-RL/-BO, CATE-DNGO-LS on the "
                   "oracle; NASWOT/T-CET picks, Evo(T-CET) and the hierarchical method without it; test accuracy "

@@ -136,7 +136,7 @@ def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_an
 
     full = nb.naslib_proxies()
     monkeypatch.setattr(nb, "naslib_proxies", lambda: full.iloc[:8])  # 8 of NASLib's 491: seconds, not minutes
-    out = nb.run(n=24, seed=1, profile="smoke", store=str(tmp_path / "store"), ablation_n=6,
+    out = nb.run(n=24, seed=1, profile="smoke", store=str(tmp_path / "store"), ablation_n=6, z_with="meco",
                  plot=str(tmp_path / "nb.png"), scores=str(tmp_path / "s.parquet"), progress=False)  # fmt: skip
     assert out["archs"] == 24 and set(out["correlations"]) == {"alpha_x", "nb201"}
     for network in ("alpha_x", "nb201"):
@@ -152,6 +152,9 @@ def test_nb201_benchmark_reports_every_proxy_published_figures_naslib_choices_an
         sum(f["size"] for f in fam["families"]) == out["scored"]["alpha_x"] and 0 <= fam["test_variance_explained"] <= 1
     )
     assert (tmp_path / "nb.png").read_bytes()[:4] == b"\x89PNG"
+    z = out["z_families"]  # z(x), then z(x) with MeCo as a fifth component
+    assert set(z) == {"z(x)", "z(x)+meco"} and z["z(x)+meco"]["components"][-1] == "meco"
+    assert z["z(x)"]["families"] == fam["families"]  # the same GMM as the families above
     import pandas as pd
 
     assert set(pd.read_parquet(tmp_path / "s.parquet")["network"]) == {"alpha_x", "nb201"}
