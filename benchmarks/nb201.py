@@ -20,7 +20,6 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import rankdata
 
 from benchmarks.machine import machine_info
 from nasgen.clusters.gmm import fit_clusters
@@ -35,7 +34,7 @@ from nasgen.stages import nb201_proxies
 from nasgen.stages.registry import run as run_stage
 from nasgen.store import ArtifactStore
 from nasgen.zc.config import ALL_PROXIES, SNIP_SSNR_FORMS, TCET_VARIANTS, ZCConfig
-from nasgen.zc.ensemble import AGGREGATIONS, ensemble_scores
+from nasgen.zc.ensemble import AGGREGATIONS, ensemble_scores, ranks
 
 GRAM_PROXIES = ("naswot", "tcet", *TCET_VARIANTS)
 DATA_PROXIES = ("naswot", "snip", "snip_ssnr", *SNIP_SSNR_FORMS, "tcet", *TCET_VARIANTS, "zico")
@@ -78,20 +77,24 @@ def size_dependence(df: pd.DataFrame, proxies) -> dict[str, float]:
     return {p: v["spearman"] for p, v in rank_correlations(df, df["params"], proxies).items()}
 
 
-def beyond_size(df: pd.DataFrame, table: pd.DataFrame, proxies) -> dict[str, float]:
-    """Partial Spearman of each proxy with test top-1 given params: how well it ranks networks of equal size
-    (what a search under a params budget needs):
+def partial_spearman(df: pd.DataFrame, truth: pd.Series, proxies) -> dict[str, float]:
+    """Partial Spearman of each proxy with ``truth`` given ``df["params"]``: how well it ranks networks of equal
+    size (what a search under a params budget needs), NaN for a proxy that is size:
     rho_xy.z = (rho_xy - rho_xz rho_yz) / sqrt((1 - rho_xz^2)(1 - rho_yz^2)).
     """
-    acc = table["test_top1"]
-    r_yz = rank_correlations(df, acc, ["params"])["params"]["spearman"]
+    r_yz = rank_correlations(df, truth, ["params"])["params"]["spearman"]
     out = {}
     for p in proxies:
-        r_xy = rank_correlations(df, acc, [p])[p]["spearman"]
+        r_xy = rank_correlations(df, truth, [p])[p]["spearman"]
         r_xz = rank_correlations(df, df["params"], [p])[p]["spearman"]
         den = math.sqrt(max((1 - r_xz**2) * (1 - r_yz**2), 0.0))
-        out[p] = float((r_xy - r_xz * r_yz) / den) if den > 1e-9 else float("nan")
+        out[p] = float((r_xy - r_xz * r_yz) / den) if den > 1e-6 else float("nan")
     return out
+
+
+def beyond_size(df: pd.DataFrame, table: pd.DataFrame, proxies) -> dict[str, float]:
+    """Partial Spearman of each proxy with NB-201's test top-1 given params."""
+    return partial_spearman(df, table["test_top1"], proxies)
 
 
 def families(df: pd.DataFrame, table: pd.DataFrame, prof, form: str, extra: tuple[str, ...] = ()) -> dict:
@@ -183,13 +186,13 @@ def with_intervals(df: pd.DataFrame, truth: pd.Series, proxies, resamples: int =
     out = rank_correlations(values, truth, list(values.columns))
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(values), (resamples, len(values)))
-    ranked_y = rankdata(y[draws], axis=1)
+    ranked_y = ranks(y[draws], axis=1)
     for c in values.columns:
         if len(values) < 3:
             out[c]["spearman_95"] = [math.nan, math.nan]
             continue
         x = values[c].to_numpy()
-        rx = rankdata(np.where(np.isnan(x), -np.inf, x)[draws], axis=1)
+        rx = ranks(x[draws], axis=1)
         rhos = np.array([_pearson(a, b) for a, b in zip(rx, ranked_y)])
         rhos = rhos[np.isfinite(rhos)]  # a resample where either side is constant has no correlation
         out[c]["spearman_95"] = [float(v) for v in np.percentile(rhos, [2.5, 97.5])] if len(rhos) else [math.nan] * 2

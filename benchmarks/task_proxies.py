@@ -26,7 +26,7 @@ import torch
 from benchmarks.config import FidelityConfig, bench_profile
 from benchmarks.fidelity import ZALANDO, protocol, task_zc, zc_row
 from benchmarks.machine import machine_info
-from benchmarks.nb201 import PUBLISHED_SOTA, with_intervals
+from benchmarks.nb201 import PUBLISHED_SOTA, partial_spearman, with_intervals
 from nasgen.config import resolve_profile
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
@@ -76,20 +76,8 @@ def budget_of(params: int, flops: int, budgets: dict[str, tuple[int, int]]) -> s
 
 
 def partial_given_params(values: pd.DataFrame, truth: pd.Series, proxies) -> dict[str, float | None]:
-    """Spearman of each proxy with ``truth`` given params (nb201.beyond_size's formula)."""
-
-    def rho(a, b) -> float:
-        return float(pd.Series(a).rank().corr(pd.Series(b).rank()))
-
-    y, size = truth.to_numpy(float), values["params"].to_numpy(float)
-    r_yz, out = rho(y, size), {}
-    for p in proxies:
-        x = values[p].to_numpy(float)
-        r_xy, r_xz = rho(x, y), rho(x, size)
-        den = math.sqrt(max((1 - r_xz**2) * (1 - r_yz**2), 0.0))
-        v = (r_xy - r_xz * r_yz) / den if den > 1e-6 else math.nan  # a proxy that is size: undefined
-        out[p] = float(v) if math.isfinite(v) else None
-    return out
+    """Spearman of each proxy with ``truth`` given params (None where undefined: a proxy that is size)."""
+    return {p: v if math.isfinite(v) else None for p, v in partial_spearman(values, truth, proxies).items()}
 
 
 def run(profile: str = "demo", store: str | None = None, device: str = "cpu", threads: int = 2,

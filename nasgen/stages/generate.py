@@ -68,7 +68,8 @@ def compute(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: Ge
             spec, weights = export_network(c.macro, zc.seed)
             w.write_bytes(f"rank{c.rank}.json", spec.encode())
             w.write_bytes(f"rank{c.rank}.safetensors", weights)
-            title = f"rank {c.rank}: {cfg.objective} {c.fitness:.4g}, "
+            value = f"T-CET {c.fitness:.1f}" if cfg.objective == "tcet" else f"{cfg.objective} {c.fitness:.4g}"
+            title = f"rank {c.rank}: {value}, "
             w.write_bytes(f"rank{c.rank}.png", network_png(c.macro, c.seq, title +
                                                            f"{c.params:,} params, {c.flops:,} FLOPs"))  # fmt: skip
         summary = summarise(result)

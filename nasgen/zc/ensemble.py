@@ -26,10 +26,10 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
 AGGREGATIONS: tuple[str, ...] = ("log", "mean")
 
 
-def ranks(values: Sequence[float]) -> np.ndarray:
-    """Ascending ranks 1..N, ties averaged; NaN and -inf tie below every finite value, +inf above."""
+def ranks(values: Sequence[float] | np.ndarray, axis: int = -1) -> np.ndarray:
+    """Ascending ranks 1..N along ``axis``, ties averaged; NaN and -inf tie below every finite value, +inf above."""
     x = np.asarray(values, dtype=float)
-    return rankdata(np.where(np.isnan(x), -np.inf, x))
+    return rankdata(np.where(np.isnan(x), -np.inf, x), axis=axis)
 
 
 def aggregate(columns: Mapping[str, Sequence[float]], members: Sequence[str], how: str = "log") -> np.ndarray:
