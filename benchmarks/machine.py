@@ -10,15 +10,11 @@ from datetime import UTC, datetime
 def machine_info() -> dict:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
+    from nasgen.device import cpu_model
+
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -263,8 +263,10 @@ def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str |
         if "alpha_x" not in scored or need - set(scored["alpha_x"].columns):
             raise ConfigError(f"--z-with needs alpha_x scored with {sorted(need)}: add them to --proxies")
         base = scored["alpha_x"]
-        result["z_families"] = {"z(x)": families(base, table, prof, "snip_ssnr_mean"),
-                                **{f"z(x)+{p}": families(base, table, prof, "snip_ssnr_mean", (p,)) for p in adds}}
+        result["z_families"] = {
+            "z(x)": families(base, table, prof, "snip_ssnr_mean"),
+            **{f"z(x)+{p}": families(base, table, prof, "snip_ssnr_mean", (p,)) for p in adds},
+        }
     if extras and naslib:
         nl = naslib_proxies().index
         extra = nl.difference(scored["nb201"].index)

@@ -136,7 +136,7 @@ def _stage_command(name: str) -> None:
 
 
 # Every configured stage of the registry is a command; these four have flows of their own (below and above).
-FLOW_COMMANDS = ("cells", "zc", "hl_evo", "generate")
+FLOW_COMMANDS = ("cells", "zc", "hl_evo", "generate", "export")
 
 
 def _stage_commands() -> None:
@@ -352,6 +352,39 @@ def select_cmd(
 
 
 # --- inspection ----------------------------------------------------------------------------------------------
+
+
+@app.command("export")
+def export_cmd(
+    uri: Annotated[str, typer.Argument(help="A generate artifact (its rank-N network) or a trained artifact.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx | torchscript")] = "onnx",
+    rank: Annotated[int, typer.Option("--rank", help="Which chosen network of a generate artifact.")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", help="Also copy the file and card into this directory.")] = None,
+    profile: ProfileOpt = "demo",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    store: StoreOpt = None,
+    device: Annotated[str, typer.Option("--device", help="The card's latency device: " + DEVICE_HELP)] = "cpu",
+) -> None:
+    """Export a network as ONNX (dynamic batch) or TorchScript, checked against PyTorch, with its model card
+    (Markdown and JSON); print the artifact ref."""
+    from flows.export import export_flow
+    from nasgen.exports.config import FORMATS
+    from nasgen.stages.export import FILES, SOURCES
+    from nasgen.store import open_ref, store_of
+
+    if fmt not in FORMATS:
+        raise NasgenError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
+    _, src = open_ref(uri)  # fail fast on a bad URI
+    if src.stage not in SOURCES:
+        raise NasgenError(f"{uri} is a {src.stage!r} artifact; export takes a {' or '.join(SOURCES)} artifact")
+    ref = export_flow(source=uri, fmt=fmt, rank=rank, run=_settle(profile, config, sets, store, device))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in (FILES[fmt], "card.json", "card.md"):
+            (out / name).write_bytes(store_of(ref).read_bytes(ref, name))
+        console.print(f"wrote {out / FILES[fmt]}, {out / 'card.md'}, {out / 'card.json'}")
+    _print_ref(ref)
 
 
 @app.command("describe")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
+from flows.export import attach_cards
 from flows.options import RunOptions
 from flows.reporting import artifact_key, results_with_progress
 from nasgen.config import with_overrides
@@ -63,6 +64,7 @@ def evaluate(
                                 recipe=recipe, device=device) for m in macros]  # fmt: skip
         refs = results_with_progress(futures, f"evaluate: {len(futures)} networks on {dataset.name}")
     rows = [{"uri": r.uri, **metrics(r)} for r in refs]
+    attach_cards([(r, 1) for r in refs], prof.export, device)
     create_table_artifact(rows, key=artifact_key("evaluate", dataset.name, recipe.epochs, "epochs"),
                           description=f"evaluate: {dataset.name}, {recipe.epochs} epochs")  # fmt: skip
     for r in rows:

@@ -15,6 +15,7 @@ import base64
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.export import attach_cards
 from flows.options import RunOptions
 from flows.reporting import artifact_key
 from nasgen.config import Profile
@@ -45,6 +46,7 @@ def generate(request: GenerateRequest, run: RunOptions = RunOptions(), sg_uri: s
                     device=device)  # fmt: skip
     summary = generate_stage.summary(ref)
     report(ref, summary)
+    attach_cards([(ref, c["rank"]) for c in summary["chosen"]], prof.export, device)
     log.info("generate: %s %s", ref.uri, summary["counts"])
     for w in summary.get("warnings", []):
         log.warning("generate: %s", w)

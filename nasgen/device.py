@@ -45,3 +45,43 @@ def thread_share(jobs: int, device: str = "cpu"):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def fixed_threads(n: int):
+    """Exactly ``n`` intra-op threads while the block runs (a timing states its threads), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what ``platform`` knows."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), platform.machine())
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def describe(device: str) -> dict:
+    """What a measurement on ``device`` ran on: CPU model and cores, GPU name, torch and onnxruntime versions.
+    ``identity`` holds the fields that make two machines the same device for a latency (keys use only those)."""
+    import platform
+
+    device = resolve_device(device)
+    gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:  # pragma: no cover - pinned in the lock
+        ort_version = None
+    identity = {"device": device.split(":")[0], "cpu": cpu_model(), "cores": os.cpu_count(), "gpu": gpu}
+    return {**identity, "identity": identity, "python": platform.python_version(), "torch": torch.__version__,
+            "onnxruntime": ort_version}  # fmt: skip

@@ -27,6 +27,7 @@ from nasgen.stages import (
     ccnf,
     cells,
     clusters,
+    export,
     generate,
     graphpnas,
     gvae,
@@ -160,6 +161,7 @@ STAGES: dict[str, Stage] = {
             title="generate",
             units=lambda cfg: cfg.n,
         ),
+        Stage(export.STAGE, export.key, export.compute, section="export", title="export", run_name="export-{fmt}"),
         Stage(
             trained.STAGE,
             trained.key,
