@@ -104,6 +104,10 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "real-task networks, per budget and recipe, beside params and FLOPs alone.",
                   {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's).",
                    "near": "The near-budget subset: params at least this share of the budget."}),
+        Benchmark("latency", "benchmarks.latency:run",
+                  "Latency predictor on this device: lookup table, table sum + learnt correction, accuracy (share "
+                  "within +-10%, MAPE, Spearman) on held-out random networks and on real-task budget networks.",
+                  {"per_budget": "Random networks measured per real-task budget (B1, B2)."}),
         Benchmark("arch2vec", "benchmarks.arch2vec:run",
                   "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
                   {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",

@@ -136,7 +136,7 @@ def _stage_command(name: str) -> None:
 
 
 # Every configured stage of the registry is a command; these four have flows of their own (below and above).
-FLOW_COMMANDS = ("cells", "zc", "hl_evo", "generate", "export")
+FLOW_COMMANDS = ("cells", "zc", "hl_evo", "generate", "export", "latency_table", "latency_model")
 
 
 def _stage_commands() -> None:
@@ -352,6 +352,28 @@ def select_cmd(
 
 
 # --- inspection ----------------------------------------------------------------------------------------------
+
+
+@app.command("latency")
+def latency_cmd(
+    input_shape: Annotated[str, typer.Option("--input", help="C,H,W of the task.")] = "3,32,32",
+    classes: Annotated[int, typer.Option("--classes")] = 10,
+    profile: ProfileOpt = "demo",
+    config: ConfigOpt = None,
+    sets: SetOpt = None,
+    store: StoreOpt = None,
+    device: Annotated[str, typer.Option("--device", help="The device to measure: " + DEVICE_HELP)] = "cpu",
+) -> None:
+    """Measure this device's latency lookup table for the input, fit and validate the latency predictor
+    (latency flow, cached per device); print the artifact refs."""
+    from flows.latency import latency_flow
+
+    shape = _ints(input_shape, "--input")
+    if len(shape) != 3 or min(shape) < 1 or shape[1] != shape[2]:
+        raise NasgenError(f"--input must be C,H,H with positive sizes, got {input_shape!r}")
+    if classes < 1:
+        raise NasgenError(f"--classes must be positive, got {classes}")
+    _print_ref(latency_flow(input_shape=shape, classes=classes, run=_settle(profile, config, sets, store, device)))
 
 
 @app.command("export")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,7 +17,9 @@ class TimingConfig(Frozen):
     at ``batch`` images, ``threads`` intra-op threads (CPU), in ``precision`` on ``runtime``."""
 
     batch: int = Field(1, ge=1)
-    threads: int = Field(2, ge=1)
+    # one thread: on a shared 2-core VM a sub-millisecond network's median moves by up to 50% between runs at 2
+    # threads (thread wake-ups), under 1% at 1 (measured; docs/latency.md), as nn-Meter's CPU predictor times one
+    threads: int = Field(1, ge=1)
     warmup: int = Field(5, ge=0)
     repeats: int = Field(30, ge=3)
     precision: Precision = "fp32"
@@ -28,6 +30,8 @@ class LatencyTableConfig(Frozen):
     """The operation-level lookup table of one device (stage ``latency_table``): every one of the 28 operations
     at every resolution a network of the input reaches, and the stem, projections and head, each at the
     ``channels`` grid (latency between grid points interpolated as a power law: log-linear in log channels)."""
+
+    SECTION: ClassVar[str] = "latency_table"
 
     timing: TimingConfig = TimingConfig(repeats=10, warmup=3)
     channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -41,11 +45,13 @@ class LatencyTableConfig(Frozen):
 
 
 class LatencyModelConfig(Frozen):
-    """The whole-network predictor (stage ``latency_model``): the table's sum plus a learnt linear correction
-    (sum, entries, positions), fitted on ``networks`` random networks of the macro space measured whole, of
-    which ``holdout`` are kept out of the fit to validate it."""
+    """The whole-network predictor (stage ``latency_model``): the table's sum plus a learnt linear correction,
+    fitted on ``networks`` random networks of the macro space measured whole (each with its own widest width,
+    log-uniform in [8, ``max_channels``], so small and large networks are both seen), of which ``holdout`` are
+    kept out of the fit to validate it."""
 
-    table: LatencyTableConfig = LatencyTableConfig()
+    SECTION: ClassVar[str] = "latency_model"
+
     timing: TimingConfig = TimingConfig(repeats=15, warmup=3)
     networks: int = Field(240, ge=4)
     holdout: float = Field(0.5, gt=0, lt=1)
