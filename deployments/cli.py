@@ -184,6 +184,13 @@ def pretrain_cmd(profile: ProfileOpt = "demo", config: ConfigOpt = None, sets: S
 def generate_cmd(
     max_params: Annotated[int | None, typer.Option("--max-params")] = None,
     max_flops: Annotated[int | None, typer.Option("--max-flops")] = None,
+    max_latency_ms: Annotated[
+        float | None,
+        typer.Option(
+            "--max-latency-ms", help="Latency budget (ms, batch 1) on --latency-device, from its latency model."
+        ),
+    ] = None,
+    latency_device: Annotated[str, typer.Option("--latency-device", help="cpu | cuda | cuda:N")] = "cpu",
     zc: Annotated[list[str] | None, typer.Option("--zc", help='Reference ZC value, e.g. "naswot=190".')] = None,
     input_shape: Annotated[str, typer.Option("--input", help="C,H,W of the task.")] = "3,32,32",
     classes: Annotated[int, typer.Option("--classes")] = 10,
@@ -204,7 +211,8 @@ def generate_cmd(
     from nasgen.stages import generate as generate_stage
 
     run = _settle(profile, config, sets, store, device)
-    request = GenerateRequest(max_params=max_params, max_flops=max_flops, zc=_key_values(zc or []),
+    request = GenerateRequest(max_params=max_params, max_flops=max_flops, max_latency_ms=max_latency_ms,
+                              latency_device=latency_device, zc=_key_values(zc or []),
                               input_shape=_ints(input_shape, "--input"), classes=classes, n=n, top_k=top_k,
                               seed=seed)  # fmt: skip
     sg_of(run.profile, store, sg_uri)  # fail fast: the pretrained models exist

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.export import attach_cards
+from flows.latency import latency_model
 from flows.options import RunOptions
 from flows.reporting import artifact_key
 from nasgen.config import Profile
@@ -42,8 +43,11 @@ def generate(request: GenerateRequest, run: RunOptions = RunOptions(), sg_uri: s
     prof, device = run.settle()
     sg_store, sg_ref = sg_of(prof, run.store, sg_uri)
     st = sg_store if run.store is None else ArtifactStore(run.store)
+    latency_ref = None
+    if request.max_latency_ms is not None:  # the latency device's table and predictor, built there once
+        _, latency_ref = latency_model(prof, st, request.input_shape, request.classes, request.latency_device)
     ref = run_stage("generate", prof.orchestration, store=st.root, sg_ref=sg_ref, request=request, cfg=prof.generate,
-                    device=device)  # fmt: skip
+                    latency_ref=latency_ref, device=device)  # fmt: skip
     summary = generate_stage.summary(ref)
     report(ref, summary)
     attach_cards([(ref, c["rank"]) for c in summary["chosen"]], prof.export, device)

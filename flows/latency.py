@@ -14,8 +14,22 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.options import RunOptions
 from flows.reporting import artifact_key
+from nasgen.config import Profile
 from nasgen.store import ArtifactStore, Ref, store_of
 from tasks.stage import run_stage
+
+
+def latency_model(prof: Profile, st: ArtifactStore, input_shape: tuple[int, int, int], classes: int,
+                  device: str) -> tuple[Ref, Ref]:  # fmt: skip
+    """(latency_table, latency_model) of ``device`` for the input, each computed once and cached."""
+    table = run_stage("latency_table", prof.orchestration, store=st.root, cfg=prof.latency_table,
+                      input_shape=tuple(input_shape), classes=classes, latency_device=device)  # fmt: skip
+    model = run_stage("latency_model", prof.orchestration, store=st.root, table_ref=table, cfg=prof.latency_model,
+                      latency_device=device)  # fmt: skip
+    return table, model
+
+
+SPLITS = ("fit", "holdout", "table_sum_only_holdout")
 
 
 @flow(name="latency", log_prints=True)
@@ -24,15 +38,11 @@ def latency_flow(input_shape: tuple[int, int, int] = (3, 32, 32), classes: int =
     """Measure the device's lookup table for networks of ``input_shape`` and ``classes``, fit and validate the
     predictor on random networks measured whole; publish its accuracy."""
     prof, device = run.settle()
-    st = ArtifactStore(run.store)
-    table = run_stage("latency_table", prof.orchestration, store=st.root, cfg=prof.latency_table,
-                      input_shape=tuple(input_shape), classes=classes, latency_device=device)  # fmt: skip
-    model = run_stage("latency_model", prof.orchestration, store=st.root, table_ref=table, cfg=prof.latency_model,
-                      latency_device=device)  # fmt: skip
+    table, model = latency_model(prof, ArtifactStore(run.store), tuple(input_shape), classes, device)
     metrics = store_of(model).read_json(model, "metrics.json")
     png = base64.b64encode(store_of(model).read_bytes(model, "accuracy.png")).decode()
     rows = "\n".join(f"| {split} | {m['n']} | {m['within_10pct']:.1%} | {m['mape']:.1%} | {m['spearman']:.3f} |"
-                     for split, m in ((s, metrics[s]) for s in ("fit", "holdout", "table_sum_only_holdout")))  # fmt: skip
+                     for split, m in ((s, metrics[s]) for s in SPLITS))  # fmt: skip
     create_markdown_artifact(
         f"### Latency predictor on {metrics['device']['cpu'] if device == 'cpu' else metrics['device']['gpu']}\n\n"
         f"| networks | n | within ±10% | MAPE | Spearman |\n|---|---|---|---|---|\n{rows}\n\n"

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from flows.options import RunOptions
-from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError, NasgenError
 from nasgen.generate import candidates
 from nasgen.generate.candidates import NoFeasibleNetworkError
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
 from nasgen.generate.width import scaled
+from nasgen.latency.config import LatencyModelConfig, LatencyTableConfig, TimingConfig
 from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.hl_evo import initial_candidate, initial_cluster
 from nasgen.search.objective import satisfies
@@ -102,6 +103,58 @@ def test_generate_exports_the_top_k_that_fit_the_budget(trained_sg):
     assert run("generate", st, sg_ref=ref, request=req, cfg=GEN) == gref  # cached
     with pytest.raises(ConfigError, match="holds ranks 1.."):
         generate.load_chosen(gref.uri, 9)
+
+
+@pytest.fixture(scope="module")
+def latency_ref(trained_sg):
+    """This machine's latency model for 3x32x32 inputs on a coarse grid (what generate checks latency with)."""
+    st = trained_sg[0]
+    fast = TimingConfig(repeats=3, warmup=1)
+    grid = LatencyTableConfig(channels=(8, 32, 128), timing=fast)
+    table = run("latency_table", st, cfg=grid, input_shape=(3, 32, 32), classes=10)
+    return run("latency_model", st, table_ref=table,
+               cfg=LatencyModelConfig(networks=6, max_layers=4, max_channels=64, timing=fast))  # fmt: skip
+
+
+def test_a_latency_budget_keeps_networks_predicted_under_it_and_measures_the_chosen(trained_sg, latency_ref):
+    st, levels, ref = trained_sg
+    cap = top_budget(st, levels)
+    free = run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=cap, seed=1), cfg=GEN,
+               latency_ref=latency_ref)  # fmt: skip
+    rows = [r for r in st.read_parquet(free, generate.CANDIDATES).to_pylist() if r["satisfies"]]
+    predicted = sorted(r["latency_ms"] for r in rows)
+    assert all(p > 0 for p in predicted) and len(predicted) >= 2
+    budget = predicted[len(predicted) // 2]  # half of the free networks are predicted over it
+    req = GenerateRequest(max_params=cap, max_latency_ms=budget, seed=1)
+    gref = run("generate", st, sg_ref=ref, request=req, cfg=GEN, latency_ref=latency_ref)
+    table = st.read_parquet(gref, generate.CANDIDATES).to_pylist()
+    fit = [r for r in table if r["satisfies"]]
+    assert fit and all(r["latency_ms"] <= budget and r["params"] <= cap for r in fit)
+    over = [r for r in table if r["latency_ms"] is not None and r["latency_ms"] > budget]
+    assert all(not r["satisfies"] for r in over)
+    summary = st.read_json(gref, "summary.json")
+    assert all(c["measured_latency_ms"] > 0 and c["latency_ms"] <= budget for c in summary["chosen"])
+    assert summary["counts"]["chosen_within_latency_measured"] == sum(
+        c["measured_latency_ms"] <= budget for c in summary["chosen"])  # fmt: skip
+    assert summary["request"]["max_latency_ms"] == budget
+    assert run("generate", st, sg_ref=ref, request=req, cfg=GEN, latency_ref=latency_ref) == gref  # cached
+
+
+def test_impossible_or_unsupported_latency_budgets_are_refused_by_name(trained_sg, latency_ref):
+    st, _, ref = trained_sg
+    with pytest.raises(NoFeasibleNetworkError, match="impossible latency budget: 1e-06 ms on cpu"):
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_latency_ms=1e-6), cfg=GEN,
+            latency_ref=latency_ref)  # fmt: skip
+    with pytest.raises(NasgenError, match="needs the latency model of cpu"):
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_latency_ms=5.0), cfg=GEN)
+    with pytest.raises(ConfigError, match="is for input \\(3, 32, 32\\) and 10 classes"):
+        run("generate", st, sg_ref=ref, request=GenerateRequest(max_latency_ms=5.0, input_shape=(3, 16, 16)), cfg=GEN,
+            latency_ref=latency_ref)  # fmt: skip
+    with pytest.raises(ValueError, match="unknown latency device 'tpu'"):
+        GenerateRequest(max_latency_ms=5.0, latency_device="tpu")
+    with pytest.raises(ValueError, match="greater than 0"):
+        GenerateRequest(max_latency_ms=0)
+    assert "max_latency_ms" not in generate._payload(GenerateRequest(max_params=10**6), GEN)["request"]  # keys kept
 
 
 def test_the_condition_is_the_papers_y_unless_aim_high_names_a_field(trained_sg):

@@ -23,7 +23,7 @@ import numpy as np
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.errors import NasgenError
 from nasgen.generate.config import GenerateConfig
-from nasgen.generate.request import GenerateRequest
+from nasgen.generate.request import GenerateRequest, one_op_networks
 from nasgen.generate.width import scaled, width_factor
 from nasgen.search.objective import ZCObjective, satisfies
 from nasgen.sg.sampling import generate as sample_sequences
@@ -45,6 +45,8 @@ class Candidate:
     flops: int | None = None
     satisfies: bool = False
     width: float = 1.0  # the factor its channels were scaled by to meet the budget (1.0: as the SG proposed)
+    latency_ms: float | None = None  # predicted on the request's latency device (with a latency model)
+    measured_latency_ms: float | None = None  # measured there (chosen networks, with a latency budget)
     record: dict = field(default_factory=dict)  # ZC record (only for networks that satisfy the budget)
     fitness: float = -math.inf
     rank: int | None = None  # 1..top_k for the chosen networks
@@ -72,7 +74,11 @@ class Generation:
                 "unique_sequences": len({c.seq.seq_id for c in ok}), "satisfying": len(fit),
                 "unique_networks": len({c.macro.arch_id for c in fit}),
                 "narrowed": sum(c.width < 1.0 for c in fit), "evaluations": self.evaluations,
-                "chosen": len(self.chosen)}  # fmt: skip
+                "chosen": len(self.chosen),
+                **({"chosen_within_latency_measured": sum(c.measured_latency_ms <= self.request.max_latency_ms
+                                                          for c in self.chosen)}
+                   if self.request.max_latency_ms is not None and self.chosen
+                   and self.chosen[0].measured_latency_ms is not None else {})}  # fmt: skip
 
 
 def sg_condition(request: GenerateRequest, tokenizer: SGTokenizer, cfg: GenerateConfig) -> dict[str, float]:
@@ -95,10 +101,16 @@ def draw_cells(seqs: list[HLSequence], sampler: CellSampler, seed: int) -> list[
 
 
 def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSampler, cfg: GenerateConfig,
-        device: str = "cpu", progress: Callable[[int], None] | None = None) -> Generation:  # fmt: skip
+        device: str = "cpu", progress: Callable[[int], None] | None = None,
+        predict_latency: Callable[[MacroArch], float] | None = None,
+        measure_latency: Callable[[MacroArch], float] | None = None) -> Generation:  # fmt: skip
+    """``predict_latency``/``measure_latency``: the request's latency device's predictor and timing (needed for
+    a latency budget: candidates are checked against the prediction, the chosen ones measured)."""
     n = request.n or cfg.n
     top_k = request.top_k or cfg.top_k
     seconds: dict[str, float] = {}
+    if request.max_latency_ms is not None:
+        check_latency_budget(request, predict_latency)
     t = time.perf_counter()
     cond = sg_condition(request, tokenizer, cfg)
     gen = sample_sequences(model, tokenizer, cond, n, cfg.decoding, cfg.temperature, request.seed,
@@ -109,14 +121,14 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
     ok = [c for c in cands if c.seq is not None]
     for c, cells in zip(ok, draw_cells([c.seq for c in ok], sampler, request.seed)):
         c.macro = c.seq.materialise(cells)
-        _fit(c, request, cfg)
+        _fit(c, request, cfg, predict_latency)
     seconds["cells"] = time.perf_counter() - t
     fit = [c for c in ok if c.satisfies]
     warnings = [w] if (w := coverage_warning(ok, request, tokenizer, cfg)) else []
     if not fit:
         smallest = min((c.params for c in ok), default=None)
         raise NoFeasibleNetworkError(
-            f"none of the {n} generated networks meets {request.constraint.name} (smallest generated: {smallest} "
+            f"none of the {n} generated networks meets {budget_name(request)} (smallest generated: {smallest} "
             "params); " + (warnings[0] if warnings else "the SG learnt sizes from its HL-Evo history")
         )
     t = time.perf_counter()
@@ -128,19 +140,53 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
             progress(1)
     seconds["scoring"] = time.perf_counter() - t
     _rank(fit, top_k)
+    if request.max_latency_ms is not None and measure_latency is not None:
+        t = time.perf_counter()
+        for c in fit:
+            if c.rank is not None:
+                c.measured_latency_ms = measure_latency(c.macro)
+        seconds["latency"] = time.perf_counter() - t
     return Generation(request, cond, cands, evaluator.evaluations, seconds, warnings, cfg.objective)
 
 
-def _fit(c: Candidate, request: GenerateRequest, cfg: GenerateConfig) -> None:
-    """Cost and budget check of ``c``'s network; over the budget, narrowed to fit when ``over_budget`` says so."""
+def budget_name(request: GenerateRequest) -> str:
+    """The request's budget in words: params/FLOPs (ConstraintConfig's name) and the latency budget."""
+    if request.max_latency_ms is None:
+        return request.constraint.name
+    latency = f"<= {request.max_latency_ms} ms on {request.latency_device}"
+    return latency if request.constraint.name == "unconstrained" else f"{request.constraint.name}, {latency}"
+
+
+def check_latency_budget(request: GenerateRequest, predict: Callable[[MacroArch], float] | None) -> None:
+    """A latency budget needs the device's predictor, and must admit the cheapest network the space builds."""
+    if predict is None:
+        raise NasgenError(f"max_latency_ms needs the latency model of {request.latency_device} (stage latency_model:"
+                          " `nasgen latency` builds it)")  # fmt: skip
+    least = min(predict(m) for m in one_op_networks(request.input_shape, request.classes))
+    if request.max_latency_ms < least:
+        raise NoFeasibleNetworkError(
+            f"impossible latency budget: {request.max_latency_ms} ms on {request.latency_device}, but the smallest "
+            f"network for input {request.input_shape} and {request.classes} classes is predicted at {least:.3f} ms"
+        )
+
+
+def _fit(c: Candidate, request: GenerateRequest, cfg: GenerateConfig,
+         predict_latency: Callable[[MacroArch], float] | None = None) -> None:  # fmt: skip
+    """Cost and budget check of ``c``'s network (params, FLOPs and, with a latency budget, its predicted
+    latency); over the budget, narrowed to fit when ``over_budget`` says so."""
+    under = None
+    if request.max_latency_ms is not None:
+        under = lambda m: predict_latency(m) <= request.max_latency_ms  # noqa: E731
     cost = macro_cost(c.macro)
-    c.satisfies = satisfies(cost, request.constraint)
+    c.satisfies = satisfies(cost, request.constraint) and (under is None or under(c.macro))
     if not c.satisfies and cfg.over_budget == "narrow":
-        f = width_factor(c.macro, request.constraint)
+        f = width_factor(c.macro, request.constraint, under)
         if f is not None:
             c.seq, c.macro, c.width, c.satisfies = scaled(c.seq, f), scaled(c.macro, f), f, True
             cost = macro_cost(c.macro)
     c.params, c.flops = cost.params, cost.flops
+    if predict_latency is not None:
+        c.latency_ms = predict_latency(c.macro)
 
 
 def coverage_warning(ok: list[Candidate], request: GenerateRequest, tokenizer: SGTokenizer,
@@ -160,10 +206,12 @@ def coverage_warning(ok: list[Candidate], request: GenerateRequest, tokenizer: S
         f" with hl_evo.zc.in_channels={request.input_shape[0]}, hl_evo.zc.resolution={request.input_shape[1]}, "
         f"hl_evo.zc.classes={request.classes}"
     )  # fmt: skip
+    head = (f"the cached SG does not cover {budget_name(request)}{span}: {proposed} of {len(ok)} valid sequences "
+            f"met it as proposed, {narrowed} were narrowed to fit, {len(ok) - fit} could not be")  # fmt: skip
+    if not level:  # a latency budget alone: the SG has no latency condition to pretrain for
+        return head
     return (
-        f"the cached SG does not cover {request.constraint.name}{span}: {proposed} of {len(ok)} valid "
-        f"sequences met it as proposed, {narrowed} were narrowed to fit, {len(ok) - fit} could not be; "
-        f"`nasgen pretrain --set 'hl_evo.levels=[{{{level}}}]'`{task} trains an SG on histories at this budget"
+        f"{head}; `nasgen pretrain --set 'hl_evo.levels=[{{{level}}}]'`{task} trains an SG on histories at this budget"
     )
 
 

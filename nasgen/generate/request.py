@@ -6,6 +6,7 @@ Budgets below the smallest network the macro space can build are rejected when t
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,12 +18,22 @@ from nasgen.space.macro import CHANNELS, DEFAULT_CLASSES, DEFAULT_INPUT, MacroAr
 from nasgen.space.ops import OPS
 from nasgen.zc.config import ZCConfig
 
+LATENCY_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+LATENCY_FIELDS = ("max_latency_ms", "latency_device")  # out of a request's store key when no latency is asked
+
 
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_params: int | None = Field(None, ge=1, description="Parameter budget of the generated networks.")
     max_flops: int | None = Field(None, ge=1, description="FLOPs (multiply-accumulates) budget.")
+    max_latency_ms: float | None = Field(
+        None,
+        gt=0,
+        description="Latency budget (ms, batch 1) on latency_device, "
+        "predicted by the device's latency model, the chosen networks measured.",
+    )
+    latency_device: str = Field("cpu", description="Where latency is measured and predicted: cpu | cuda | cuda:N.")
     zc: dict[str, float] = Field(default_factory=dict, description="Reference ZC values to condition on, e.g. "
                                  '{"naswot": 190, "tcet": 250}.')  # fmt: skip
     input_shape: tuple[int, int, int] = Field(DEFAULT_INPUT, description="(channels, height, width) of the task.")
@@ -33,8 +44,10 @@ class GenerateRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> GenerateRequest:
-        if self.max_params is None and self.max_flops is None:
-            raise ValueError("give a budget: max_params and/or max_flops")
+        if self.max_params is None and self.max_flops is None and self.max_latency_ms is None:
+            raise ValueError("give a budget: max_params, max_flops and/or max_latency_ms")
+        if not LATENCY_DEVICE.fullmatch(self.latency_device):
+            raise ValueError(f"unknown latency device {self.latency_device!r}; use cpu, cuda or cuda:N")
         c, h, w = self.input_shape
         if min(c, h, w) < 1 or h != w:
             raise ValueError(f"input_shape must be (C, H, H) with positive sizes, got {self.input_shape}")
@@ -57,10 +70,14 @@ class GenerateRequest(BaseModel):
                                        "classes": self.classes})  # fmt: skip
 
 
+def one_op_networks(input_shape: tuple[int, int, int], classes: int) -> list[MacroArch]:
+    """Every one-position network of the narrowest width with a single-op cell: the cheapest the space builds."""
+    return [MacroArch.from_triples([(Cell.from_graph(["input", op.name, "output"], [(0, 1), (1, 2)]), CHANNELS[0],
+                                     1)], input_shape, classes) for op in OPS]  # fmt: skip
+
+
 @lru_cache(maxsize=64)
 def smallest_network(input_shape: tuple[int, int, int], classes: int) -> Cost:
     """Cost of the cheapest one-position network (fewest channels; cheapest single-op cell), per measure."""
-    costs = [macro_cost(MacroArch.from_triples([(Cell.from_graph(["input", op.name, "output"], [(0, 1), (1, 2)]),
-                                                 CHANNELS[0], 1)], input_shape, classes))
-             for op in OPS]  # fmt: skip
+    costs = [macro_cost(m) for m in one_op_networks(input_shape, classes)]
     return Cost(min(c.params for c in costs), min(c.flops for c in costs))

@@ -9,6 +9,7 @@ the sizes of its HL-Evo history proposes networks that mostly exceed it, and dro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
@@ -29,10 +30,16 @@ def scaled(net: Net, factor: float) -> Net:
     return replace(net, layers=layers)
 
 
-def width_factor(macro: MacroArch, constraint: ConstraintConfig) -> float | None:
-    """The largest factor in (0, 1] at which ``macro`` meets ``constraint`` (1.0: it already does); None when
-    not even every position at the narrowest width does."""
-    fits = lambda f: satisfies(macro_cost(scaled(macro, f)), constraint)  # noqa: E731
+def width_factor(macro: MacroArch, constraint: ConstraintConfig,
+                 also: Callable[[MacroArch], bool] | None = None) -> float | None:  # fmt: skip
+    """The largest factor in (0, 1] at which ``macro`` meets ``constraint`` and ``also`` (e.g. a predicted latency
+    under its budget; it must not start failing as widths shrink) (1.0: it already does); None when not even
+    every position at the narrowest width does."""
+
+    def fits(f: float) -> bool:
+        m = scaled(macro, f)
+        return satisfies(macro_cost(m), constraint) and (also is None or also(m))
+
     if fits(1.0):
         return 1.0
     if not fits(0.0):

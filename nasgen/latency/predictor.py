@@ -1,11 +1,11 @@
 """Whole-network latency from the lookup table: the blocks' sum plus a learnt linear correction.
 
-latency ~ a * (sum of the blocks' table latencies) + b * (number of blocks) + c, with a, b >= 0 fitted by least
+latency ~ a * (sum of the blocks' table latencies) + b * (number of blocks) + c, with a, b, c >= 0 fitted by least
 squares of the *relative* error (weights 1/measured^2) on networks measured whole (as nn-Meter and HW-NAS-Bench
-correct a kernel sum): a plain fit is ruled by the largest networks and misses sub-millisecond ones by 100%. ``b`` carries the
-per-block costs the table leaves out (the element-wise sums inside cells, Python dispatch), ``c`` the fixed
-cost of a call. Accuracy is stated the way nn-Meter states it: the share of networks within +-10% of their
-measured latency, with the mean absolute percentage error and the Spearman of predicted against measured.
+correct a kernel sum): a plain fit is ruled by the largest networks and misses sub-millisecond ones by 100%.
+``b`` carries the per-block costs the table leaves out (the element-wise sums inside cells, Python dispatch),
+``c`` the fixed cost of a call. Accuracy is stated the way nn-Meter states it: the share of networks within
++-10% of their measured latency, with the mean absolute percentage error and the Spearman of predicted against measured.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def fit(table: LatencyTable, sums: np.ndarray, counts: np.ndarray, measured_ms: 
     """The correction fitted on networks whose table sums, block counts and measured latencies are given."""
     from sklearn.linear_model import LinearRegression
 
-    x = np.column_stack([sums, counts]).astype(float)
+    x = np.column_stack([sums, counts, np.ones(len(sums))]).astype(float)  # the constant as a third, >= 0, column
     y = np.asarray(measured_ms, dtype=float)
-    reg = LinearRegression(positive=True).fit(x, y, sample_weight=1.0 / y**2)
-    return LatencyPredictor(table, float(reg.coef_[0]), float(reg.coef_[1]), float(reg.intercept_))
+    reg = LinearRegression(positive=True, fit_intercept=False).fit(x, y, sample_weight=1.0 / y**2)
+    return LatencyPredictor(table, *(float(v) for v in reg.coef_))
 
 
 def accuracy(predicted_ms: np.ndarray, measured_ms: np.ndarray) -> dict[str, float]:

@@ -15,9 +15,10 @@ from nasgen.generate.candidates import Generation, run
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.export import export_network, load_network
 from nasgen.generate.picture import network_png
-from nasgen.generate.request import GenerateRequest
+from nasgen.generate.request import LATENCY_FIELDS, GenerateRequest
 from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf as ccnf_stage
+from nasgen.stages import latency as latency_stage
 from nasgen.stages import sg as sg_stage
 from nasgen.store import ArtifactStore, Ref, content_key, open_ref, store_of, upstream_of
 
@@ -33,6 +34,7 @@ BASE_FIELDS = [
     pa.field("flops", pa.int64()),
     pa.field("satisfies", pa.bool_(), nullable=False),
     pa.field("width", pa.float64(), nullable=False),  # channels' factor to meet the budget (1.0: as proposed)
+    pa.field("latency_ms", pa.float64()),  # predicted on the request's latency device; null without a latency model
     pa.field("status", pa.string()),  # of ZC scoring; null when not scored (invalid or over budget)
     pa.field("fitness", pa.float64(), nullable=False),  # the objective's value; -inf when not scored
     pa.field("rank", pa.int32()),
@@ -40,13 +42,15 @@ BASE_FIELDS = [
 ]
 
 
-def key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig) -> str:
-    return content_key(STAGE, _payload(request, cfg), upstream=[sg_ref])
+def key(sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig, latency_ref: Ref | None = None) -> str:
+    return content_key(STAGE, _payload(request, cfg), upstream=[sg_ref, *([latency_ref] if latency_ref else [])])
 
 
 def _payload(request: GenerateRequest, cfg: GenerateConfig) -> dict:
     later = {"objective"} if cfg.objective == "tcet" else set()  # added later; earlier keys unchanged
-    return {"request": request.model_dump(mode="json"), "generate": cfg.model_dump(mode="json", exclude=later)}
+    no_latency = set(LATENCY_FIELDS) if request.max_latency_ms is None else set()
+    return {"request": request.model_dump(mode="json", exclude=no_latency),
+            "generate": cfg.model_dump(mode="json", exclude=later)}  # fmt: skip
 
 
 def schema(proxies: tuple[str, ...]) -> pa.Schema:
@@ -55,14 +59,17 @@ def schema(proxies: tuple[str, ...]) -> pa.Schema:
 
 
 def compute(store: ArtifactStore, sg_ref: Ref, request: GenerateRequest, cfg: GenerateConfig,
-            device: str = "cpu", progress=None) -> Ref:  # fmt: skip
+            latency_ref: Ref | None = None, device: str = "cpu", progress=None) -> Ref:  # fmt: skip
+    """``latency_ref``: the `latency_model` of the request's latency device, for a latency budget."""
     ccnf_ref = upstream_of(sg_ref, ccnf_stage.STAGE)
     model, tokenizer = sg_stage.load_model(store_of(sg_ref), sg_ref, device)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
-    result = run(request, model, tokenizer, sampler, cfg, device, progress)
+    predict, measure = latency_stage.latency_functions(latency_ref, request) if latency_ref else (None, None)
+    result = run(request, model, tokenizer, sampler, cfg, device, progress, predict, measure)
     zc = request.scorer_config(cfg.zc)
-    with store.writer(STAGE, key(sg_ref, request, cfg), config=_payload(request, cfg),
-                      upstream=[sg_ref, ccnf_ref]) as w:  # fmt: skip
+    upstream = [sg_ref, ccnf_ref, *([latency_ref] if latency_ref else [])]
+    with store.writer(STAGE, key(sg_ref, request, cfg, latency_ref), config=_payload(request, cfg),
+                      upstream=upstream) as w:  # fmt: skip
         w.write_parquet(CANDIDATES, to_table(result, zc.proxies), schema(zc.proxies))
         for c in result.chosen:
             spec, weights = export_network(c.macro, zc.seed)
@@ -97,6 +104,8 @@ def summarise(result: Generation) -> dict:
                 "flops": c.flops,
                 "positions": len(c.macro.layers),
                 "width": c.width,
+                "latency_ms": c.latency_ms,  # predicted (with a latency model)
+                "measured_latency_ms": c.measured_latency_ms,  # measured (with a latency budget)
                 "hl_sequence": c.seq.to_json(),
             }
             for c in result.chosen
@@ -112,7 +121,8 @@ def to_table(result: Generation, proxies: tuple[str, ...]) -> pa.Table:
                "macro": None if c.macro is None else c.macro.to_json(),
                "arch_id": None if c.macro is None else c.macro.arch_id,
                "positions": None if c.seq is None else len(c.seq.layers), "params": c.params, "flops": c.flops,
-               "satisfies": c.satisfies, "width": c.width, "status": c.record.get("status"), "fitness": c.fitness,
+               "satisfies": c.satisfies, "width": c.width, "latency_ms": c.latency_ms, "status": c.record.get("status"),
+               "fitness": c.fitness,
                "rank": c.rank, "error": c.error or c.record.get("error")}  # fmt: skip
         row.update({p: c.record.get(p) for p in proxies if p not in row})
         rows.append(row)

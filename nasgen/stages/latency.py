@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nasgen.device import describe
+from nasgen.errors import ConfigError
 from nasgen.latency.config import LatencyModelConfig, LatencyTableConfig
 from nasgen.latency.predictor import LatencyPredictor, accuracy, fit
 from nasgen.latency.table import LatencyTable, grid_blocks, measure
@@ -26,7 +27,7 @@ from nasgen.space.macro import CHANNELS, MacroArch
 from nasgen.space.network import build_network
 from nasgen.space.sampling import random_macro
 from nasgen.stages.readers import METRICS
-from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.store import ArtifactStore, Ref, content_key, store_of, upstream_of
 
 TABLE_STAGE = "latency_table"
 MODEL_STAGE = "latency_model"
@@ -132,10 +133,33 @@ def compute_model(store: ArtifactStore, table_ref: Ref, cfg: LatencyModelConfig,
 
 def load_predictor(ref: Ref) -> LatencyPredictor:
     """The fitted predictor of a `latency_model` artifact (its table read from upstream)."""
-    from nasgen.store import upstream_of
-
     coef = store_of(ref).read_json(ref, "model.json")
     return LatencyPredictor(load_table(upstream_of(ref, TABLE_STAGE)), **coef)
+
+
+def latency_functions(ref: Ref, request) -> tuple:
+    """(predict, measure) of a `latency_model` artifact for a generate request on its latency device: the
+    predictor, and the timing the model was fitted with (median ms of a network built from a MacroArch)."""
+    identity = describe(request.latency_device)["identity"]
+    config = store_of(ref).manifest(ref.stage, ref.key)["config"]
+    if config["device"] != identity:
+        raise ConfigError(
+            f"the latency model {ref.uri} is of {config['device']}, the request's latency device "
+            f"{request.latency_device} is {identity}: build its model there (`nasgen latency`)"
+        )
+    table = store_of(ref).manifest(TABLE_STAGE, upstream_of(ref, TABLE_STAGE).key)["config"]
+    if tuple(table["input_shape"]) != tuple(request.input_shape) or table["classes"] != request.classes:
+        raise ConfigError(f"the latency model {ref.uri} is for input {tuple(table['input_shape'])} and "
+                          f"{table['classes']} classes, the request for {tuple(request.input_shape)} and "
+                          f"{request.classes}")  # fmt: skip
+    predictor = load_predictor(ref)
+    timing = LatencyModelConfig(**config["latency_model"]).timing
+    shape = tuple(request.input_shape)
+
+    def measure(m: MacroArch) -> float:
+        return time_module(build_network(m), shape, timing, request.latency_device).median_ms
+
+    return predictor.predict, measure
 
 
 def accuracy_png(frame: pd.DataFrame, metrics: dict) -> bytes:
