@@ -60,7 +60,8 @@ def run(profile: str = "demo", store: str | None = None, device: str = "cpu", pe
         bar.finish()
         # the noise floor: every network measured again after the whole pass (same settings, same process)
         again = [time_module(build_network(m), INPUT, prof.latency_model.timing, device).median_ms for m in nets]
-        budgets[name] = {"retest": accuracy(np.array(again), np.array(measured)),"params": params, "macs": macs, "predictor": accuracy(np.array(predicted), np.array(measured)),
+        budgets[name] = {"params": params, "macs": macs, "predictor": accuracy(np.array(predicted), np.array(measured)),
+                         "retest": accuracy(np.array(again), np.array(measured)),
                          "table_sum_only": accuracy(np.array(summed), np.array(measured)),
                          "measured_ms": {"min": min(measured), "median": float(np.median(measured)),
                                          "max": max(measured)}}  # fmt: skip

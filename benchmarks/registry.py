@@ -108,6 +108,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "Latency predictor on this device: lookup table, table sum + learnt correction, accuracy (share "
                   "within +-10%, MAPE, Spearman) on held-out random networks and on real-task budget networks.",
                   {"per_budget": "Random networks measured per real-task budget (B1, B2)."}),
+        Benchmark("latency-generate", "benchmarks.latency_generate:run",
+                  "Generation for two latency budgets on this CPU against params-only generation at the params it "
+                  "reaches: share within budget when measured, best objective, the top-1's reduced-recipe accuracy.",
+                  {"budget": "b1 | b2 (the params/MACs every generation keeps).", "threads": "Torch threads.",
+                   "root": "Fashion-MNIST's directory (default: Debian's).", "n": "Sequences per generation.",
+                   "quantiles": "Of the unconstrained candidates' predicted latency: the latency budgets."}),
         Benchmark("arch2vec", "benchmarks.arch2vec:run",
                   "arch2vec pre-training beside the dissertation's Table 3.1 (NB-201) or on GraphNet cells.",
                   {"space": "nb201 | graphnet", "cells": "GraphNet cells (the demo's count).",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks.search import methods
@@ -80,3 +81,22 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
     assert again["budgets"]["b1"]["summary"]["random_100"] == b1["summary"]["random_100"] | {
         "search_seconds": again["budgets"]["b1"]["summary"]["random_100"]["search_seconds"]
     }
+
+
+def test_latency_generate_compares_a_latency_budget_with_params_only_generation(tmp_path):
+    from benchmarks.latency_generate import run as latency_generate
+
+    root = str(fake_fashion(tmp_path / "fm", n_train=60, n_test=20))
+    out = latency_generate(profile="tiny", store=str(tmp_path / "store"), root=root, threads=1, n=8,
+                           quantiles="0.5")  # fmt: skip
+    json.dumps(out)
+    q = out["budgets"]["q0.5"]
+    limit = q["max_latency_ms"]
+    assert limit == pytest.approx(float(np.quantile(out["unconstrained"]["predicted_ms"], 0.5)))
+    lat, base = q["latency"], q["params_only"]
+    assert all(p <= limit for p in lat["predicted_ms"]) and len(lat["measured_ms"]) == lat["fitting"] >= 1
+    assert base["request"] == {"max_params": max(c["params"] for c in lat["chosen"])}
+    for r in (lat, base):
+        assert 0 <= r["share_within_measured"] <= 1 and 0 <= r["top1_reduced_val_top1"] <= 1
+    with pytest.raises(ConfigError, match="--quantiles"):
+        latency_generate(profile="tiny", store=str(tmp_path / "store"), root=root, quantiles="1.5")
