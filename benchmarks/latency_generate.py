@@ -20,16 +20,16 @@ import numpy as np
 import torch
 
 from benchmarks.config import bench_profile, split_overrides
-from benchmarks.fidelity import protocol, task_zc
+from benchmarks.fidelity import protocol
 from benchmarks.machine import machine_info
-from benchmarks.table1 import CLASSES, INPUT, history_profile
+from benchmarks.table1 import CLASSES, INPUT, task_models
 from nasgen.config import resolve_profile
 from nasgen.device import describe
 from nasgen.errors import ConfigError
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
-from nasgen.stages import ccnf, latency, sg
+from nasgen.stages import latency, sg
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
 from nasgen.stages.registry import run as run_stage
@@ -53,10 +53,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     st = ArtifactStore(store)
-    refs = build(st, prof, upto="ccnf")
-    sampler = ccnf.load_sampler(st, refs["ccnf"], device)
-    zc = task_zc(prof.hl_evo.zc, cfg.zc_data, root)
-    history = history_profile(prof, cfg, zc, sampler)
+    _, sampler, _, history = task_models(st, prof, cfg, device, root)
     model = sg.load_model(st, build(st, history)["sg"])
     table = run_stage("latency_table", st, cfg=prof.latency_table, input_shape=INPUT, classes=CLASSES,
                       latency_device=device)  # fmt: skip

@@ -110,6 +110,15 @@ def history_profile(prof: Profile, cfg: Table1Config, zc, sampler) -> Profile:
     return prof.model_copy(update={"hl_evo": hl.model_copy(update={"init_layers": narrowest})})
 
 
+def task_models(st: ArtifactStore, prof: Profile, cfg: Table1Config, device: str, root: str | None) -> tuple:
+    """(the profile's pipeline refs up to the CCNF, its cell sampler, the objective's ZC config at this input,
+    the history profile): what every real-task run on the pretrained models starts from (cached stages)."""
+    refs = build(st, prof, upto="ccnf")
+    sampler = ccnf.load_sampler(st, refs["ccnf"], device)
+    zc = task_zc(prof.hl_evo.zc, cfg.zc_data, root)
+    return refs, sampler, zc, history_profile(prof, cfg, zc, sampler)
+
+
 @dataclass
 class Context:
     """What every budget and seed shares: the pretrained models, the latent searches' pool and tables."""
@@ -150,10 +159,7 @@ def run(profile: str = "demo", store: str | None = None, budget: str | None = No
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     st = ArtifactStore(store)
-    refs = build(st, prof, upto="ccnf")
-    sampler = ccnf.load_sampler(st, refs["ccnf"], device)
-    zc = task_zc(prof.hl_evo.zc, cfg.zc_data, root)
-    history = history_profile(prof, cfg, zc, sampler)
+    refs, sampler, zc, history = task_models(st, prof, cfg, device, root)
     ctx = Context(prof, cfg, fid, st, sampler, zc, device, root,
                   Scorer(task_zc(zc, cfg.zc_data, root, fid.proxies), device))  # fmt: skip
     sg_history: dict = {"hl_evo": history.hl_evo.model_dump(mode="json", exclude={"zc"})}
