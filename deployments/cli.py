@@ -161,13 +161,16 @@ def hl_evo_cmd(
     graphpnas: Annotated[
         str | None, typer.Option("--graphpnas", help="A graphpnas artifact: GenCell with hl_evo.cell_source=graphpnas.")
     ] = None,
+    latency: Annotated[
+        str | None, typer.Option("--latency", help="A latency_model artifact: with hl_evo.latency_device set.")
+    ] = None,
 ) -> None:
     """HL-Evo (paper Algorithm 1) under each constraint level (hl-evo flow); print the artifact refs.
     ``--set 'hl_evo.levels=[{max_params: 500000}]'`` sets the levels, ``--set hl_evo.objective=zen`` the proxy."""
     from flows.hl_evo import hl_evo_flow
 
     run = _settle(profile, config, sets, store, device)
-    _print_ref(hl_evo_flow(ccnf_uri=ccnf, run=run, graphpnas_uri=graphpnas))
+    _print_ref(hl_evo_flow(ccnf_uri=ccnf, run=run, graphpnas_uri=graphpnas, latency_uri=latency))
 
 
 @app.command("pretrain")

@@ -18,6 +18,7 @@ from flows.stage import run_stage_flow
 from flows.zc import zc_flow
 from nasgen.stages.pipeline import PRETRAIN, Step, walk
 from nasgen.store import ArtifactStore, Ref
+from tasks.stage import run_stage
 
 
 @flow(name="pretrain", log_prints=True)
@@ -37,8 +38,11 @@ def pretrain(run: RunOptions = RunOptions()) -> dict[str, Ref | list[Ref]]:
         elif step.name == "zc":
             ref = zc_flow(cells=inputs["cells_ref"].uri, run=sub)
         elif step.per_level:
-            gp = inputs.get("graphpnas_ref")
-            ref = hl_evo_flow(ccnf_uri=inputs["ccnf_ref"].uri, run=sub, graphpnas_uri=None if gp is None else gp.uri)
+            gp, lat = inputs.get("graphpnas_ref"), inputs.get("latency_ref")
+            ref = hl_evo_flow(ccnf_uri=inputs["ccnf_ref"].uri, run=sub, graphpnas_uri=None if gp is None else gp.uri,
+                              latency_uri=None if lat is None else lat.uri)  # fmt: skip
+        elif step.args is not None:  # inputs besides artifacts: the stage's task with them
+            ref = run_stage(step.name, prof.orchestration, store=root, cfg=cfg, **inputs)
         else:
             uris = [u.uri for v in inputs.values() for u in (v if isinstance(v, list) else [v])]
             ref = run_stage_flow(step.name, upstream=uris, run=sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 
 import torch
@@ -10,6 +11,14 @@ import torch
 from nasgen.errors import ConfigError
 
 DEVICE_HELP = "cpu | cuda | cuda:N | auto"
+DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?")  # a device a measurement names (no auto: it must say which)
+
+
+def device_name(name: str) -> str:
+    """``name`` if it names a device (cpu, cuda, cuda:N), whether or not this machine has it; else ValueError."""
+    if not DEVICE_NAME.fullmatch(name):
+        raise ValueError(f"unknown latency device {name!r}; use cpu, cuda or cuda:N")
+    return name
 
 
 def resolve_device(device: str) -> str:

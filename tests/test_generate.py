@@ -267,3 +267,35 @@ def test_pretrain_then_generate_at_the_tiny_profile(tmp_path, monkeypatch, capsy
     ):
         code, _, err = run_cli(monkeypatch, capsys, "generate", "--profile", "tiny", "--store", store, *args)
         assert code == 2 and message in err, err
+
+
+def test_histories_record_predicted_latency_and_the_sg_conditions_on_it(tiny_models):
+    from nasgen.stages import latency
+
+    st, _, cref = tiny_models
+    fast = TimingConfig(repeats=3, warmup=1)
+    shape, classes = SEARCH.zc.input_shape, SEARCH.zc.classes
+    table = run("latency_table", st, cfg=LatencyTableConfig(channels=(8, 32, 128), timing=fast), input_shape=shape,
+                classes=classes)  # fmt: skip
+    lat = run("latency_model", st, table_ref=table,
+              cfg=LatencyModelConfig(networks=6, max_layers=4, max_channels=64, timing=fast))  # fmt: skip
+    cfg, level = SEARCH.model_copy(update={"latency_device": "cpu"}), ConstraintConfig(max_params=10**7)
+    with pytest.raises(ConfigError, match="needs a latency_model artifact"):
+        run("hl_evo", st, ccnf_ref=cref, cfg=cfg, level=level)
+    with pytest.raises(ConfigError, match="reads no latency_model artifact"):
+        run("hl_evo", st, ccnf_ref=cref, cfg=SEARCH, level=level, latency_ref=lat)
+    with pytest.raises(ValueError, match="unknown latency device 'gpu'"):
+        HLEvoConfig.model_validate({**SEARCH.model_dump(), "latency_device": "gpu"})
+    ref = run("hl_evo", st, ccnf_ref=cref, cfg=cfg, level=level, latency_ref=lat)
+    history = hl_evo.load_history(st, ref).to_pylist()
+    predictor = latency.load_predictor(lat)
+    assert all(r["latency_ms"] == pytest.approx(predictor.predict(MacroArch.from_json(r["macro"]))) for r in history)
+    sg_cfg = SG.model_copy(update={"condition_fields": ("params", "latency_ms", "tcet")})
+    sg_ref = run("sg", st, hl_evo_refs=[ref], cfg=sg_cfg)
+    budget = float(np.median([r["latency_ms"] for r in history]))
+    req = GenerateRequest(max_latency_ms=budget, input_shape=shape, classes=classes, seed=2)
+    gref = run("generate", st, sg_ref=sg_ref, request=req, cfg=GEN.model_copy(update={"zc": SEARCH.zc}),
+               latency_ref=lat)  # fmt: skip
+    summary = st.read_json(gref, "summary.json")
+    assert summary["condition"]["latency_ms"] == pytest.approx(GEN.budget_fraction * budget)
+    assert all(c["latency_ms"] <= budget for c in summary["chosen"])

@@ -53,3 +53,13 @@ def test_benchmark_sections_are_not_library_sections():
 
 if __name__ == "__main__":
     SNAPSHOT.write_text(json.dumps({n: profile_keys(n) for n in PROFILE_NAMES}, indent=1) + "\n")
+
+
+def test_a_latency_device_adds_the_latency_model_upstream_of_every_level_and_nothing_else():
+    prof = get_profile("demo")
+    with_latency = prof.model_copy(update={"hl_evo": prof.hl_evo.model_copy(update={"latency_device": "cpu"})})
+    before, after = pipeline.keys(prof), pipeline.keys(with_latency)
+    assert list(after) == [*list(before)[:5], "latency_table", "latency_model", "hl_evo", "sg"]
+    assert {k: after[k] for k in before if k not in ("hl_evo", "sg")} == {k: before[k] for k in before
+                                                                          if k not in ("hl_evo", "sg")}  # fmt: skip
+    assert not set(after["hl_evo"]) & set(before["hl_evo"]) and after["sg"] != before["sg"]

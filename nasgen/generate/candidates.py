@@ -83,7 +83,8 @@ class Generation:
 
 def sg_condition(request: GenerateRequest, tokenizer: SGTokenizer, cfg: GenerateConfig) -> dict[str, float]:
     cond: dict[str, float] = {}
-    for name, budget in (("params", request.max_params), ("flops", request.max_flops)):
+    budgets = (("params", request.max_params), ("flops", request.max_flops), ("latency_ms", request.max_latency_ms))
+    for name, budget in budgets:
         if budget is not None and name in tokenizer.fields:
             cond[name] = cfg.budget_fraction * budget
     cond.update(request.zc)  # unknown fields fail in the tokenizer, naming the field

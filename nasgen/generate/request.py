@@ -6,11 +6,11 @@ Budgets below the smallest network the macro space can build are rejected when t
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nasgen.device import device_name
 from nasgen.search.config import ConstraintConfig
 from nasgen.space.cell import Cell
 from nasgen.space.cost import Cost, macro_cost
@@ -18,7 +18,6 @@ from nasgen.space.macro import CHANNELS, DEFAULT_CLASSES, DEFAULT_INPUT, MacroAr
 from nasgen.space.ops import OPS
 from nasgen.zc.config import ZCConfig
 
-LATENCY_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 LATENCY_FIELDS = ("max_latency_ms", "latency_device")  # out of a request's store key when no latency is asked
 
 
@@ -46,8 +45,7 @@ class GenerateRequest(BaseModel):
     def _check(self) -> GenerateRequest:
         if self.max_params is None and self.max_flops is None and self.max_latency_ms is None:
             raise ValueError("give a budget: max_params, max_flops and/or max_latency_ms")
-        if not LATENCY_DEVICE.fullmatch(self.latency_device):
-            raise ValueError(f"unknown latency device {self.latency_device!r}; use cpu, cuda or cuda:N")
+        device_name(self.latency_device)
         c, h, w = self.input_shape
         if min(c, h, w) < 1 or h != w:
             raise ValueError(f"input_shape must be (C, H, H) with positive sizes, got {self.input_shape}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from nasgen.device import device_name
 from nasgen.frozen import Frozen
 from nasgen.graphpnas.config import GraphPNASConfig
 from nasgen.zc.config import ObjectiveName, ZCConfig, with_objective_scored
@@ -56,12 +57,21 @@ class HLEvoConfig(Frozen):
     random_pool: int = Field(32, ge=1)
     seed: int = 0
     zc: ZCConfig = ZCConfig()  # the network-level scorer: input (C, H, W), classes, batch, proxies
+    # Record every history network's predicted latency on this device (cpu | cuda | cuda:N; the pretrain builds
+    # its latency model for the scorer's input), a `latency_ms` column an SG can condition on. None: no latency
+    # (left out of the stage's key then, so earlier artifacts keep theirs).
+    latency_device: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _score_the_objective(cls, data):
         """The objective is always among the scored proxies: naming it (objective=zen) is enough."""
         return with_objective_scored(data)
+
+    @field_validator("latency_device")
+    @classmethod
+    def _device(cls, v: str | None) -> str | None:
+        return None if v is None else device_name(v)
 
 
 class DNGOConfig(Frozen):

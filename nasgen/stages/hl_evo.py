@@ -19,8 +19,10 @@ from nasgen.search.config import ConstraintConfig, HLEvoConfig
 from nasgen.search.history import curve_png, schema, to_table
 from nasgen.search.hl_evo import initial_cluster, search
 from nasgen.search.objective import ZCObjective
+from nasgen.space.macro import MacroArch
 from nasgen.stages import ccnf as ccnf_stage
 from nasgen.stages import graphpnas as graphpnas_stage
+from nasgen.stages import latency as latency_stage
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 
 STAGE = "hl_evo"
@@ -31,23 +33,31 @@ CURVE = "curve.png"
 def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     """What one level's key depends on: the search config without the other levels, and this level."""
     later = {"strategy", "random_pool"} if cfg.strategy == "hl_evo" else set()  # added later; HL-Evo keys unchanged
+    later |= {"latency_device"} if cfg.latency_device is None else set()
     return {"search": cfg.model_dump(mode="json", exclude={"levels", *later}), "level": level.model_dump(mode="json")}
 
 
-def _upstream(ccnf_ref: Ref, cfg: HLEvoConfig, graphpnas_ref: Ref | None) -> list[Ref]:
+def _upstream(ccnf_ref: Ref, cfg: HLEvoConfig, graphpnas_ref: Ref | None, latency_ref: Ref | None) -> list[Ref]:
     if (cfg.cell_source == "graphpnas") != (graphpnas_ref is not None):
         why = "needs a graphpnas artifact" if graphpnas_ref is None else "reads no graphpnas artifact"
         raise ConfigError(f"hl_evo.cell_source={cfg.cell_source} {why}")
-    return [ccnf_ref] if graphpnas_ref is None else [ccnf_ref, graphpnas_ref]
+    if (cfg.latency_device is None) != (latency_ref is None):
+        why = "needs a latency_model artifact" if latency_ref is None else "reads no latency_model artifact"
+        raise ConfigError(f"hl_evo.latency_device={cfg.latency_device} {why}")
+    return [r for r in (ccnf_ref, graphpnas_ref, latency_ref) if r is not None]
 
 
-def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, graphpnas_ref: Ref | None = None) -> str:
-    return content_key(STAGE, level_config(cfg, level), upstream=_upstream(ccnf_ref, cfg, graphpnas_ref))
+def key(ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig, graphpnas_ref: Ref | None = None,
+        latency_ref: Ref | None = None) -> str:  # fmt: skip
+    return content_key(STAGE, level_config(cfg, level), upstream=_upstream(ccnf_ref, cfg, graphpnas_ref, latency_ref))
 
 
 def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: ConstraintConfig,
-            graphpnas_ref: Ref | None = None, progress=None, device: str = "cpu") -> Ref:  # fmt: skip
-    upstream = _upstream(ccnf_ref, cfg, graphpnas_ref)
+            graphpnas_ref: Ref | None = None, latency_ref: Ref | None = None, progress=None,
+            device: str = "cpu") -> Ref:  # fmt: skip
+    """``latency_ref``: the `latency_model` of ``cfg.latency_device`` at the scorer's input, with which every
+    history network's latency is predicted (column ``latency_ms``)."""
+    upstream = _upstream(ccnf_ref, cfg, graphpnas_ref, latency_ref)
     sampler = ccnf_stage.load_sampler(store_of(ccnf_ref), ccnf_ref, device)
     gen_cell = sampler.cell_source() if graphpnas_ref is None else graphpnas_stage.cell_source(
         graphpnas_stage.load_generator(graphpnas_ref))  # fmt: skip
@@ -56,6 +66,10 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
     t0 = time.perf_counter()
     res = search(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
     seconds = time.perf_counter() - t0
+    if latency_ref is not None:
+        predictor = latency_stage.load_predictor(latency_ref)
+        for r in res.history:
+            r["latency_ms"] = predictor.predict(MacroArch.from_json(r["macro"]))
     best = max(res.history, key=lambda r: r["fitness"])
     stats = {
         "constraint": level.name,
@@ -73,9 +87,10 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
         "best_flops": best["flops"],
         "seconds": seconds,
     }
-    with store.writer(STAGE, key(ccnf_ref, cfg, level, graphpnas_ref), config=level_config(cfg, level),
+    extra = ("latency_ms",) if latency_ref is not None else ()
+    with store.writer(STAGE, key(ccnf_ref, cfg, level, graphpnas_ref, latency_ref), config=level_config(cfg, level),
                       upstream=upstream) as w:  # fmt: skip
-        w.write_parquet(HISTORY, to_table(res.history, cfg.zc.proxies), schema(cfg.zc.proxies))
+        w.write_parquet(HISTORY, to_table(res.history, cfg.zc.proxies + extra), schema(cfg.zc.proxies + extra))
         w.write_json("best.json", {k: best[k] for k in ("arch_id", "macro", "hl_sequence", "fitness", "params",
                                                           "flops")})  # fmt: skip
         w.write_json("stats.json", stats)

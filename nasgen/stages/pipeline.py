@@ -27,6 +27,7 @@ class Step:
     inputs: dict[str, str] = field(default_factory=dict)  # compute argument -> the earlier step providing it
     per_level: bool = False  # one artifact per constraint level of the config (HL-Evo's fan-out)
     when: Callable[[Profile], bool] | None = None  # a step only some profiles take
+    args: Callable[[Profile], dict] | None = None  # inputs that are no artifact, from the profile (e.g. the input)
 
     def applies(self, prof: Profile) -> bool:
         return self.when is None or self.when(prof)
@@ -36,6 +37,10 @@ class Step:
         return stage(self.name)
 
 
+def _latency(prof: Profile) -> bool:
+    return prof.hl_evo.latency_device is not None
+
+
 PRETRAIN: tuple[Step, ...] = (
     Step("cells"),
     Step("zc", {"cells_ref": "cells"}),
@@ -43,7 +48,23 @@ PRETRAIN: tuple[Step, ...] = (
     Step("gvae", {"cells_ref": "cells", "zc_ref": "zc", "clusters_ref": "clusters"}),
     Step("ccnf", {"gvae_ref": "gvae"}),
     Step("graphpnas", when=lambda p: p.hl_evo.cell_source == "graphpnas"),  # HL-Evo's GenCell from GraphPNAS
-    Step("hl_evo", {"ccnf_ref": "ccnf", "graphpnas_ref": "graphpnas"}, per_level=True),
+    # the latency model of hl_evo.latency_device at the search's input: its histories record predicted latency
+    Step(
+        "latency_table",
+        when=_latency,
+        args=lambda p: {
+            "input_shape": p.hl_evo.zc.input_shape,
+            "classes": p.hl_evo.zc.classes,
+            "latency_device": p.hl_evo.latency_device,
+        },
+    ),  # fmt: skip
+    Step(
+        "latency_model",
+        {"table_ref": "latency_table"},
+        when=_latency,
+        args=lambda p: {"latency_device": p.hl_evo.latency_device},
+    ),  # fmt: skip
+    Step("hl_evo", {"ccnf_ref": "ccnf", "graphpnas_ref": "graphpnas", "latency_ref": "latency_model"}, per_level=True),
     Step("sg", {"hl_evo_refs": "hl_evo"}),
 )
 STEPS = {s.name: s for s in PRETRAIN}
@@ -61,6 +82,7 @@ def walk(prof: Profile, execute: Executor, upto: str | None = None) -> Refs:
         if not step.applies(prof):
             continue
         inputs = {arg: refs[src] for arg, src in step.inputs.items() if src in refs}  # a skipped step: absent
+        inputs |= step.args(prof) if step.args is not None else {}
         refs[step.name] = execute(step, getattr(prof, step.stage.section), inputs)
         if step.name == upto:
             break
