@@ -290,6 +290,15 @@ def test_histories_record_predicted_latency_and_the_sg_conditions_on_it(tiny_mod
     history = hl_evo.load_history(st, ref).to_pylist()
     predictor = latency.load_predictor(lat)
     assert all(r["latency_ms"] == pytest.approx(predictor.predict(MacroArch.from_json(r["macro"]))) for r in history)
+    budget = float(np.quantile([r["latency_ms"] for r in history], 0.75))  # alpha_0 (the first row) under it
+    budget = max(budget, history[0]["latency_ms"])
+    bounded = run("hl_evo", st, ccnf_ref=cref, cfg=cfg, level=ConstraintConfig(max_params=10**7, max_latency_ms=budget),
+                  latency_ref=lat)  # fmt: skip
+    rows = hl_evo.load_history(st, bounded).to_pylist()
+    assert rows and all(r["latency_ms"] <= budget for r in rows) and hl_evo.stats(bounded)["constraint"].endswith(
+        f"latency<={budget}ms")  # fmt: skip
+    with pytest.raises(ConfigError, match="needs a latency model"):
+        run("hl_evo", st, ccnf_ref=cref, cfg=SEARCH, level=ConstraintConfig(max_latency_ms=budget))
     sg_cfg = SG.model_copy(update={"condition_fields": ("params", "latency_ms", "tcet")})
     sg_ref = run("sg", st, hl_evo_refs=[ref], cfg=sg_cfg)
     budget = float(np.median([r["latency_ms"] for r in history]))

@@ -14,16 +14,19 @@ from nasgen.zc.config import ObjectiveName, ZCConfig, with_objective_scored
 
 
 class ConstraintConfig(Frozen):
-    """A size budget of a searched network (None: unconstrained in that dimension)."""
+    """A size budget of a searched network (None: unconstrained in that dimension). ``max_latency_ms``: the
+    latency predicted by the search's latency model (``hl_evo.latency_device``); a search without one refuses it."""
 
     max_params: int | None = Field(None, ge=1)
     max_flops: int | None = Field(None, ge=1)  # multiply-accumulates, as nasgen.space.cost counts them
+    max_latency_ms: float | None = Field(None, gt=0)
 
     @property
     def name(self) -> str:
         parts = [
             f"params<={self.max_params}" if self.max_params else "",
             f"flops<={self.max_flops}" if self.max_flops else "",
+            f"latency<={self.max_latency_ms}ms" if self.max_latency_ms else "",
         ]
         return ",".join(p for p in parts if p) or "unconstrained"
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from nasgen.errors import ConfigError
 from nasgen.graphpnas.explorer import prior
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.search.config import ConstraintConfig
@@ -102,8 +103,11 @@ class MacroObjective:
     the strategy's own budget rules, e.g. HL-Evo's T iterations); ``method`` labels rows of plain networks."""
 
     def __init__(self, zc: ZCObjective, constraint: ConstraintConfig, budget: int | None = None,
-                 method: str = "search") -> None:  # fmt: skip
+                 method: str = "search", latency: Callable[[MacroArch], float] | None = None) -> None:  # fmt: skip
+        if constraint.max_latency_ms is not None and latency is None:
+            raise ConfigError(f"{constraint.name} needs a latency model (hl_evo.latency_device)")
         self.zc, self.constraint, self.budget, self.method = zc, constraint, budget, method
+        self.latency = latency
         self.start = zc.evaluations
         self.result = SearchResult()
 
@@ -119,7 +123,8 @@ class MacroObjective:
         """Whether the network meets the constraint (analytic cost, no evaluation); a refusal is counted."""
         macro = macro_of(arch)
         self.zc.check_input(macro.input_shape, macro.classes)
-        if satisfies(macro_cost(macro), self.constraint):
+        limit = self.constraint.max_latency_ms
+        if satisfies(macro_cost(macro), self.constraint) and (limit is None or self.latency(macro) <= limit):
             return True
         self.result.discarded_constraint += 1
         return False

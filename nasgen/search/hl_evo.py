@@ -24,7 +24,7 @@ from nasgen.search.hl_random import hl_random
 from nasgen.search.objective import ZCObjective
 from nasgen.search.strategy import HLView, Space
 from nasgen.space.cell import Cell
-from nasgen.space.macro import MAX_LAYERS, HLLayer, HLSequence
+from nasgen.space.macro import MAX_LAYERS, HLLayer, HLSequence, MacroArch
 
 PHASES = ("exploration", "exploitation")
 MUTATIONS = {
@@ -103,13 +103,13 @@ def hl_evo(
 
 
 def search(cfg: HLEvoConfig, constraint: ConstraintConfig, evaluator: ZCObjective, gen_cell: GenCell,
-           n_clusters: int, init_cluster: int,
-           progress: Callable[[int], None] | None = None) -> SearchResult:  # fmt: skip
+           n_clusters: int, init_cluster: int, progress: Callable[[int], None] | None = None,
+           latency: Callable[[MacroArch], float] | None = None) -> SearchResult:  # fmt: skip
     """One HL-Evo run (or, with ``cfg.strategy`` hl_random, random HL sequences) under ``constraint`` seeded by
-    ``cfg.seed`` (stage `hl_evo`'s call)."""
+    ``cfg.seed`` (stage `hl_evo`'s call); ``latency`` predicts a network's latency (ms) for a latency budget."""
     hl = {"ccnf": HLView(gen_cell, n_clusters, init_cluster)}
     space = GraphNetSpace(cfg.zc.input_shape, cfg.zc.classes, hl=hl)
-    objective = MacroObjective(evaluator, constraint, method=cfg.strategy)
+    objective = MacroObjective(evaluator, constraint, method=cfg.strategy, latency=latency)
     strategy = hl_random if cfg.strategy == "hl_random" else hl_evo
     strategy(space, objective, np.random.default_rng(cfg.seed), StrategyConfig(evo=cfg), progress=progress)
     return objective.result

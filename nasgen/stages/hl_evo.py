@@ -34,7 +34,9 @@ def level_config(cfg: HLEvoConfig, level: ConstraintConfig) -> dict:
     """What one level's key depends on: the search config without the other levels, and this level."""
     later = {"strategy", "random_pool"} if cfg.strategy == "hl_evo" else set()  # added later; HL-Evo keys unchanged
     later |= {"latency_device"} if cfg.latency_device is None else set()
-    return {"search": cfg.model_dump(mode="json", exclude={"levels", *later}), "level": level.model_dump(mode="json")}
+    no_latency = {"max_latency_ms"} if level.max_latency_ms is None else set()  # added later; keys unchanged
+    return {"search": cfg.model_dump(mode="json", exclude={"levels", *later}),
+            "level": level.model_dump(mode="json", exclude=no_latency)}  # fmt: skip
 
 
 def _upstream(ccnf_ref: Ref, cfg: HLEvoConfig, graphpnas_ref: Ref | None, latency_ref: Ref | None) -> list[Ref]:
@@ -64,10 +66,11 @@ def compute(store: ArtifactStore, ccnf_ref: Ref, cfg: HLEvoConfig, level: Constr
     evaluator = ZCObjective(cfg.zc, device, objective=cfg.objective)
     k0 = initial_cluster(sampler.clusters.weights, cfg)
     t0 = time.perf_counter()
-    res = search(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress)
+    predictor = None if latency_ref is None else latency_stage.load_predictor(latency_ref)
+    res = search(cfg, level, evaluator, gen_cell, sampler.clusters.k, k0, progress,
+                 None if predictor is None else predictor.predict)  # fmt: skip
     seconds = time.perf_counter() - t0
-    if latency_ref is not None:
-        predictor = latency_stage.load_predictor(latency_ref)
+    if predictor is not None:
         for r in res.history:
             r["latency_ms"] = predictor.predict(MacroArch.from_json(r["macro"]))
     best = max(res.history, key=lambda r: r["fitness"])
