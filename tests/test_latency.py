@@ -114,3 +114,18 @@ def test_latency_model_stage_fits_on_part_and_validates_on_the_rest(small_table)
     assert predictor.predict(first) == pytest.approx(measured.predicted_ms[0])
     assert isinstance(predictor, LatencyPredictor) and {"accuracy.png", "model.json"} <= set(
         st.manifest(latency.MODEL_STAGE, ref.key)["files"])  # fmt: skip
+
+
+def test_a_measured_latency_is_an_artifact_per_network_device_and_setting(tmp_path):
+    from nasgen.train.references import PlainNet
+
+    st = ArtifactStore(str(tmp_path))
+    m = random_macro(np.random.default_rng(3), max_layers=3, channels=(8, 16), input_shape=(1, 8, 8), classes=3)
+    ref = run("latency", st, macro=m, cfg=FAST)
+    out = st.read_json(ref, "latency.json")
+    assert out["arch_id"] == m.arch_id and out["median_ms"] == latency.measured_ms(ref) > 0 and out["threads"] == 1
+    assert out["device"]["identity"]["device"] == "cpu" and out["repeats"] == FAST.repeats
+    assert run("latency", st, macro=m, cfg=FAST) == ref  # cached: timed once
+    assert run("latency", st, macro=m, cfg=FAST.model_copy(update={"batch": 2})) != ref  # another setting
+    plain = run("latency", st, macro=PlainNet("two_conv", 0.25, (1, 28, 28), 10), cfg=FAST)
+    assert latency.measured_ms(plain) > 0

@@ -1,5 +1,6 @@
 """Stages `latency_table` and `latency_model`: one device's operation-level lookup table, and the whole-network
-predictor fitted and validated on networks measured whole on that device.
+predictor fitted and validated on networks measured whole on that device; stage `latency`: one network's
+measured latency, cached per (architecture, device, timing settings) like any artifact (``latency.json``).
 
 Keys hold the device's identity (its kind, CPU model and cores, GPU name: ``nasgen.device.describe``), so a GPU
 worker builds and caches its own table beside the CPU's, and the timing settings. `latency_table` writes
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from nasgen.device import describe
 from nasgen.errors import ConfigError
-from nasgen.latency.config import LatencyModelConfig, LatencyTableConfig
+from nasgen.latency.config import LatencyModelConfig, LatencyTableConfig, TimingConfig
 from nasgen.latency.predictor import LatencyPredictor, accuracy, fit
 from nasgen.latency.table import LatencyTable, grid_blocks, measure
 from nasgen.latency.timing import time_module
@@ -28,9 +29,11 @@ from nasgen.space.network import build_network
 from nasgen.space.sampling import random_macro
 from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, store_of, upstream_of
+from nasgen.train.references import build
 
 TABLE_STAGE = "latency_table"
 MODEL_STAGE = "latency_model"
+MEASURED_STAGE = "latency"
 TABLE, MEASURED = "table.parquet", "measured.parquet"
 _INT, _FLOAT, _STR = pa.int64(), pa.float64(), pa.string()
 TABLE_SCHEMA = pa.schema(
@@ -137,6 +140,31 @@ def load_predictor(ref: Ref) -> LatencyPredictor:
     return LatencyPredictor(load_table(upstream_of(ref, TABLE_STAGE)), **coef)
 
 
+def _measured_payload(macro, cfg: TimingConfig, latency_device: str) -> dict:
+    return {"arch_id": macro.arch_id, "macro": macro.to_dict(), "timing": cfg.model_dump(mode="json"),
+            "device": describe(latency_device)["identity"]}  # fmt: skip
+
+
+def measured_key(macro: MacroArch, cfg: TimingConfig, latency_device: str = "cpu") -> str:
+    return content_key(MEASURED_STAGE, _measured_payload(macro, cfg, latency_device))
+
+
+def compute_measured(store: ArtifactStore, macro: MacroArch, cfg: TimingConfig, latency_device: str = "cpu") -> Ref:
+    """Time ``macro`` (a MacroArch or a plain reference network) on ``latency_device`` with ``cfg``."""
+    t = time_module(build(macro), tuple(macro.input_shape), cfg, latency_device)
+    result = {**t.to_dict(), "arch_id": macro.arch_id, "device": describe(latency_device), "timing": cfg.model_dump()}
+    with store.writer(MEASURED_STAGE, measured_key(macro, cfg, latency_device),
+                      config=_measured_payload(macro, cfg, latency_device)) as w:  # fmt: skip
+        w.write_json("latency.json", result)
+        w.meta.update(median_ms=t.median_ms)
+    return w.ref
+
+
+def measured_ms(ref: Ref) -> float:
+    """The median latency (ms) of a `latency` artifact."""
+    return store_of(ref).read_json(ref, "latency.json")["median_ms"]
+
+
 def latency_functions(ref: Ref, request) -> tuple:
     """(predict, measure) of a `latency_model` artifact for a generate request on its latency device: the
     predictor, and the timing the model was fitted with (median ms of a network built from a MacroArch)."""
@@ -154,10 +182,13 @@ def latency_functions(ref: Ref, request) -> tuple:
                           f"{request.classes}")  # fmt: skip
     predictor = load_predictor(ref)
     timing = LatencyModelConfig(**config["latency_model"]).timing
-    shape = tuple(request.input_shape)
 
-    def measure(m: MacroArch) -> float:
-        return time_module(build_network(m), shape, timing, request.latency_device).median_ms
+    def measure(m: MacroArch) -> float:  # cached in the model's store: a network is timed once per setting
+        from nasgen.stages.registry import run
+
+        return measured_ms(
+            run(MEASURED_STAGE, store_of(ref), macro=m, cfg=timing, latency_device=request.latency_device)
+        )
 
     return predictor.predict, measure
 

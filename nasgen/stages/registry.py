@@ -178,6 +178,13 @@ STAGES: dict[str, Stage] = {
             title="latency model",
             units=lambda cfg: cfg.networks,
         ),
+        Stage(
+            latency.MEASURED_STAGE,
+            latency.measured_key,
+            latency.compute_measured,
+            title="measured latency",
+            run_name="latency-{macro.arch_id}",
+        ),
         Stage(export.STAGE, export.key, export.compute, section="export", title="export", run_name="export-{fmt}"),
         Stage(
             trained.STAGE,
