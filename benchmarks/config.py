@@ -96,6 +96,7 @@ class Table1Config(Frozen):
 
     budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
     seeds: int = Field(3, ge=1)
+    first_seed: int = Field(0, ge=0)  # seeds first_seed .. first_seed + seeds - 1: one seed more, another sitting
     evaluations: int = Field(100, ge=1)
     evo_iterations: int = Field(1_000, ge=2)
     top_k: int = Field(3, ge=1)

@@ -201,7 +201,7 @@ def _budget(ctx: Context, b: str, chosen: list[str]) -> dict:
     trainings = protocol(fid, ctx.root)
     bar = ProgressLine(f"bench table1 {b}", cfg.seeds * len(chosen), every=30.0)
     per_seed = []
-    for seed in range(cfg.seeds):
+    for seed in range(cfg.first_seed, cfg.first_seed + cfg.seeds):
         hl = ctx.prof.hl_evo.model_copy(update={"seed": seed, "zc": ctx.zc})
         hl = fitting_start(
             hl, initial_cluster(ctx.sampler.clusters.weights, hl), ctx.sampler.cell_source(), constraint

@@ -81,6 +81,9 @@ def test_table1_runs_every_method_trains_their_picks_and_resumes(tmp_path):
     assert again["budgets"]["b1"]["summary"]["random_100"] == b1["summary"]["random_100"] | {
         "search_seconds": again["budgets"]["b1"]["summary"]["random_100"]["search_seconds"]
     }
+    later = run(profile="tiny", store=store, root=root, threads=1, only=["random_100"],
+                overrides={"table1.first_seed": 1, "table1.full": False})  # fmt: skip
+    assert [s["seed"] for s in later["budgets"]["b1"]["per_seed"]] == [1]  # one seed more, another sitting
 
 
 def test_latency_generate_compares_a_latency_budget_with_params_only_generation(tmp_path):
