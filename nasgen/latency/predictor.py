@@ -31,8 +31,11 @@ class LatencyPredictor:
 
     def predict(self, macro: MacroArch) -> float:
         """Predicted latency (ms) of ``macro`` on the table's device and settings."""
-        total, n = self.features(macro)
-        return self.per_ms * total + self.per_block_ms * n + self.intercept_ms
+        return self.corrected(*self.features(macro))
+
+    def corrected(self, table_sum_ms: float, blocks: int) -> float:
+        """The correction applied to a network's table sum and block count."""
+        return self.per_ms * table_sum_ms + self.per_block_ms * blocks + self.intercept_ms
 
     def coefficients(self) -> dict[str, float]:
         return {"per_ms": self.per_ms, "per_block_ms": self.per_block_ms, "intercept_ms": self.intercept_ms}

@@ -117,8 +117,7 @@ def compute_model(store: ArtifactStore, table_ref: Ref, cfg: LatencyModelConfig,
     frame["split"] = np.where(holdout, "holdout", "fit")
     train = frame[~holdout]
     predictor = fit(table, train.table_sum_ms.to_numpy(), train.blocks.to_numpy(), train.measured_ms.to_numpy())
-    frame["predicted_ms"] = [predictor.per_ms * s + predictor.per_block_ms * n + predictor.intercept_ms
-                             for s, n in zip(frame.table_sum_ms, frame.blocks)]  # fmt: skip
+    frame["predicted_ms"] = [predictor.corrected(s, n) for s, n in zip(frame.table_sum_ms, frame.blocks)]
     metrics = {split: accuracy(g.predicted_ms, g.measured_ms) for split, g in frame.groupby("split")}
     metrics["table_sum_only_holdout"] = accuracy(frame.table_sum_ms[holdout], frame.measured_ms[holdout])
     metrics["device"] = describe(latency_device)
