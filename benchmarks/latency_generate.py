@@ -10,6 +10,9 @@ latencies set two latency budgets (``quantiles`` of them, so both bind); then, p
   trained with the fidelity study's reduced recipe;
 - ``params_only``: `generate` with the params budget the latency-chosen networks reach (their largest) and no
   latency budget, the same measurements: what a user without a latency budget would have been handed.
+
+Every generation's ``predictor`` block is the latency predictor's accuracy on the networks it generated (the
+validation on generated networks beside `bench latency`'s random ones).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from nasgen.errors import ConfigError
 from nasgen.generate.candidates import run as generate_run
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest
+from nasgen.latency.predictor import accuracy
 from nasgen.stages import latency, sg
 from nasgen.stages.pipeline import build
 from nasgen.stages.readers import metrics
@@ -72,12 +76,14 @@ def run(profile: str = "demo", store: str | None = None, budget: str = "b1", dev
         gen = generate_run(req, *model, sampler, gcfg, "cpu", None, predict, measure)
         fit = {c.macro.arch_id: c for c in gen.candidates if c.satisfies}
         measured = {a: measure(c.macro) for a, c in fit.items()}
+        predicted = [fit[a].latency_ms for a in measured]
         top = gen.chosen[0]
         data, recipe = reduced
         trained = metrics(run_stage("trained", st, device, macro=top.macro, dataset=data, recipe=recipe))
         return {"request": dict(limits), "counts": gen.counts(), "seconds": time.perf_counter() - t,
-                "fitting": len(fit), "predicted_ms": [fit[a].latency_ms for a in measured],
+                "fitting": len(fit), "predicted_ms": predicted,
                 "measured_ms": list(measured.values()), "best_objective": top.fitness,
+                "predictor": accuracy(np.array(predicted), np.array(list(measured.values()))),
                 "chosen": [{"arch_id": c.macro.arch_id, "params": c.params, "flops": c.flops,
                             "objective": c.fitness, "predicted_ms": c.latency_ms,
                             "measured_ms": measured[c.macro.arch_id]} for c in gen.chosen],
