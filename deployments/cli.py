@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,27 @@ UrisArg = Annotated[list[str] | None, typer.Argument(help="URIs of the artifacts
 def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks.")) -> None:
     """nasgen: hierarchical generative neural architecture search."""
     _state["debug"] = debug
+    if not debug:
+        quiet_user_errors()
+
+
+class _UserErrorFilter(logging.Filter):
+    """Prefect logs a failed task or flow run with its traceback; for a user's error (a NasgenError: a bad
+    budget, a missing artifact) the traceback is noise: the record keeps its message, not the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], NasgenError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_user_errors() -> None:
+    """The filter on the loggers Prefect reports run failures with (a logger's filters see every record it
+    creates, whichever handlers Prefect attaches later)."""
+    for name in ("prefect.flow_runs", "prefect.task_runs", "prefect.engine"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _UserErrorFilter) for f in logger.filters):
+            logger.addFilter(_UserErrorFilter())
 
 
 def _settle(profile: str, config: Path | None, sets: list[str] | None, store: str | None = None,
