@@ -201,16 +201,17 @@ def coverage_warning(ok: list[Candidate], request: GenerateRequest, tokenizer: S
     if "params" in tokenizer.fields and tokenizer.bins("params") > 2:
         low, high = tokenizer.bin_range("params", 0)[1], tokenizer.bin_range("params", tokenizer.bins("params") - 1)[0]
         span = f" (its history's params lie mostly in {low:,.0f}..{high:,.0f})"
-    level = ", ".join(f"{k}: {v}" for k, v in (("max_params", request.max_params), ("max_flops", request.max_flops))
-                      if v is not None)  # fmt: skip
+    limits = (("max_params", request.max_params), ("max_flops", request.max_flops),
+              ("max_latency_ms", request.max_latency_ms))  # fmt: skip
+    level = ", ".join(f"{k}: {v}" for k, v in limits if v is not None)
     task = "" if request.input_shape == DEFAULT_INPUT else (
         f" with hl_evo.zc.in_channels={request.input_shape[0]}, hl_evo.zc.resolution={request.input_shape[1]}, "
         f"hl_evo.zc.classes={request.classes}"
     )  # fmt: skip
+    if request.max_latency_ms is not None:  # histories searched under the latency bound, recording latency
+        task += f"{' and' if task else ' with'} hl_evo.latency_device={request.latency_device}"
     head = (f"the cached SG does not cover {budget_name(request)}{span}: {proposed} of {len(ok)} valid sequences "
             f"met it as proposed, {narrowed} were narrowed to fit, {len(ok) - fit} could not be")  # fmt: skip
-    if not level:  # a latency budget alone: the SG has no latency condition to pretrain for
-        return head
     return (
         f"{head}; `nasgen pretrain --set 'hl_evo.levels=[{{{level}}}]'`{task} trains an SG on histories at this budget"
     )
