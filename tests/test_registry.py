@@ -62,16 +62,24 @@ def test_the_dag_is_walked_in_order_with_each_steps_config_and_upstream_refs():
         return [step.name] if step.per_level else step.name
 
     refs = walk(get_profile("demo"), execute)
-    assert [s.name for s in PRETRAIN if s.name != "graphpnas"] == list(refs) == [n for n, _, _ in seen]
+    optional = ("graphpnas", "latency_table", "latency_model")  # steps only some profiles take
+    assert [s.name for s in PRETRAIN if s.name not in optional] == list(refs) == [n for n, _, _ in seen]
     assert dict((n, i) for n, _, i in seen)["gvae"] == ["cells_ref", "clusters_ref", "zc_ref"]
     assert refs["hl_evo"] == ["hl_evo"] and dict((n, c) for n, c, _ in seen)["hl_evo"] == "HLEvoConfig"
     assert dict((n, i) for n, _, i in seen)["hl_evo"] == ["ccnf_ref"]  # GenCell from the CCNF: no graphpnas
     assert list(walk(get_profile("demo"), execute, upto="clusters")) == ["cells", "zc", "clusters"]
     seen.clear()  # HL-Evo's GenCell from GraphPNAS: the graphpnas step runs and feeds it
     refs = walk(resolve_profile("demo", overrides={"hl_evo.cell_source": "graphpnas"}), execute)
-    assert [s.name for s in PRETRAIN] == list(refs)
+    assert [s.name for s in PRETRAIN if s.name not in optional[1:]] == list(refs)
     assert dict((n, (c, i)) for n, c, i in seen)["graphpnas"] == ("GraphPNASCellsConfig", [])
     assert dict((n, i) for n, _, i in seen)["hl_evo"] == ["ccnf_ref", "graphpnas_ref"]
+    seen.clear()  # a latency device: the latency steps run with their non-artifact inputs and feed HL-Evo
+    refs = walk(resolve_profile("demo", overrides={"hl_evo.latency_device": "cpu"}), execute)
+    assert [s.name for s in PRETRAIN if s.name != "graphpnas"] == list(refs)
+    inputs = dict((n, i) for n, _, i in seen)
+    assert inputs["latency_table"] == ["classes", "input_shape", "latency_device"]
+    assert inputs["latency_model"] == ["latency_device", "table_ref"]
+    assert inputs["hl_evo"] == ["ccnf_ref", "latency_ref"]
 
 
 def test_build_then_lookup_find_the_same_artifacts_and_a_missing_one_is_named(tiny_pipeline):
@@ -132,7 +140,7 @@ def test_the_generic_task_has_the_stages_signature_and_run_name():
     assert t.name == "zc-shard" and t.task_run_name == "zc-shard-{index}" and stage_task("zc_shard") is t
     assert list(inspect.signature(stage_task("clusters").fn).parameters) == ["store", "zc_ref", "cfg"]
     hl = inspect.signature(stage_task("hl_evo").fn).parameters  # an optional input stays optional for Prefect
-    assert list(hl) == ["store", "ccnf_ref", "cfg", "level", "graphpnas_ref", "device"]
+    assert list(hl) == ["store", "ccnf_ref", "cfg", "level", "graphpnas_ref", "latency_ref", "device"]
     assert hl["graphpnas_ref"].default is None and hl["ccnf_ref"].default is inspect.Parameter.empty
 
 

@@ -159,6 +159,15 @@ def compute_measured(store: ArtifactStore, macro: MacroArch, cfg: TimingConfig, 
     return w.ref
 
 
+def measured(store: ArtifactStore, macro: MacroArch, cfg: TimingConfig, latency_device: str = "cpu") -> Ref:
+    """The stored `latency` artifact of ``macro`` under these settings, timing it first when there is none (what
+    ``Stage.run`` does, here without the registry, which imports the stages that call this)."""
+    k = measured_key(macro, cfg, latency_device)
+    if store.exists(MEASURED_STAGE, k):
+        return store.ref(MEASURED_STAGE, k)
+    return compute_measured(store, macro, cfg, latency_device)
+
+
 def measured_ms(ref: Ref) -> float:
     """The median latency (ms) of a `latency` artifact."""
     return store_of(ref).read_json(ref, "latency.json")["median_ms"]
@@ -183,11 +192,7 @@ def latency_functions(ref: Ref, request) -> tuple:
     timing = LatencyModelConfig(**config["latency_model"]).timing
 
     def measure(m: MacroArch) -> float:  # cached in the model's store: a network is timed once per setting
-        from nasgen.stages.registry import run
-
-        return measured_ms(
-            run(MEASURED_STAGE, store_of(ref), macro=m, cfg=timing, latency_device=request.latency_device)
-        )
+        return measured_ms(measured(store_of(ref), m, timing, request.latency_device))
 
     return predictor.predict, measure
 
