@@ -424,15 +424,10 @@ def export_cmd(
     """Export a network as ONNX (dynamic batch) or TorchScript, checked against PyTorch, with its model card
     (Markdown and JSON); print the artifact ref."""
     from flows.export import export_flow
-    from nasgen.exports.config import FORMATS
-    from nasgen.stages.export import FILES, SOURCES
+    from nasgen.stages.export import FILES, check
     from nasgen.store import open_ref, store_of
 
-    if fmt not in FORMATS:
-        raise NasgenError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
-    _, src = open_ref(uri)  # fail fast on a bad URI
-    if src.stage not in SOURCES:
-        raise NasgenError(f"{uri} is a {src.stage!r} artifact; export takes a {' or '.join(SOURCES)} artifact")
+    check(open_ref(uri)[1].stage, fmt)  # fail fast: a bad URI, source or format
     ref = export_flow(source=uri, fmt=fmt, rank=rank, run=_settle(profile, config, sets, store, device))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -48,5 +48,5 @@ def attach_cards(refs_and_ranks: list[tuple[Ref, int]], cfg: ExportConfig, devic
     """The model card of each (generate artifact, rank) or (trained artifact, 1), published (no file export)."""
     for ref, rank in refs_and_ranks:
         src = export_stage.source(ref, rank)
-        card = export_stage.card_of(src, cfg, device)
+        card = export_stage.card_of(src, store_of(ref), cfg, device)
         publish_card(card, src.picture, artifact_key("card", ref.key, rank))

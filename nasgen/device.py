@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from functools import cache
 
 import torch
 
@@ -47,13 +48,8 @@ def thread_share(jobs: int, device: str = "cpu"):
     """While ``jobs`` torch jobs run at once in this process's threads (a thread task runner's fan-out), each
     gets cores // jobs intra-op threads, so together they use at most the cores; restored afterwards. On a GPU
     the arithmetic is on the device and nothing changes."""
-    before = torch.get_num_threads()
-    if device == "cpu" and jobs > 1:
-        torch.set_num_threads(cores_per_job(jobs))
-    try:
+    with fixed_threads(cores_per_job(jobs) if device == "cpu" and jobs > 1 else torch.get_num_threads()):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextmanager
@@ -67,8 +63,9 @@ def fixed_threads(n: int):
         torch.set_num_threads(before)
 
 
+@cache
 def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what ``platform`` knows."""
+    """The CPU's model name (/proc/cpuinfo, read once), else what ``platform`` knows."""
     import platform
 
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import Field
 
@@ -11,7 +11,7 @@ from nasgen.latency.config import TimingConfig
 from nasgen.onnx_format import OPSET
 
 ExportFormat = Literal["onnx", "torchscript"]
-FORMATS: tuple[str, ...] = ("onnx", "torchscript")
+FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 
 class ExportConfig(Frozen):

@@ -25,7 +25,7 @@ from nasgen.errors import NasgenError
 from nasgen.generate.config import GenerateConfig
 from nasgen.generate.request import GenerateRequest, one_op_networks
 from nasgen.generate.width import scaled, width_factor
-from nasgen.search.objective import ZCObjective, satisfies
+from nasgen.search.objective import ZCObjective, within
 from nasgen.sg.sampling import generate as sample_sequences
 from nasgen.sg.tokenizer import SGTokenizer
 from nasgen.space.cost import macro_cost
@@ -151,11 +151,9 @@ def run(request: GenerateRequest, model, tokenizer: SGTokenizer, sampler: CellSa
 
 
 def budget_name(request: GenerateRequest) -> str:
-    """The request's budget in words: params/FLOPs (ConstraintConfig's name) and the latency budget."""
-    if request.max_latency_ms is None:
-        return request.constraint.name
-    latency = f"<= {request.max_latency_ms} ms on {request.latency_device}"
-    return latency if request.constraint.name == "unconstrained" else f"{request.constraint.name}, {latency}"
+    """The request's budget in words (ConstraintConfig's name), with the latency device when latency is bounded."""
+    device = f" on {request.latency_device}" if request.max_latency_ms is not None else ""
+    return request.constraint.name + device
 
 
 def check_latency_budget(request: GenerateRequest, predict: Callable[[MacroArch], float] | None) -> None:
@@ -175,16 +173,12 @@ def _fit(c: Candidate, request: GenerateRequest, cfg: GenerateConfig,
          predict_latency: Callable[[MacroArch], float] | None = None) -> None:  # fmt: skip
     """Cost and budget check of ``c``'s network (params, FLOPs and, with a latency budget, its predicted
     latency); over the budget, narrowed to fit when ``over_budget`` says so."""
-    under = None
-    if request.max_latency_ms is not None:
-        under = lambda m: predict_latency(m) <= request.max_latency_ms  # noqa: E731
-    cost = macro_cost(c.macro)
-    c.satisfies = satisfies(cost, request.constraint) and (under is None or under(c.macro))
+    c.satisfies = within(c.macro, request.constraint, predict_latency)
     if not c.satisfies and cfg.over_budget == "narrow":
-        f = width_factor(c.macro, request.constraint, under)
+        f = width_factor(c.macro, request.constraint, predict_latency)
         if f is not None:
             c.seq, c.macro, c.width, c.satisfies = scaled(c.seq, f), scaled(c.macro, f), f, True
-            cost = macro_cost(c.macro)
+    cost = macro_cost(c.macro)
     c.params, c.flops = cost.params, cost.flops
     if predict_latency is not None:
         c.latency_ms = predict_latency(c.macro)
@@ -201,9 +195,7 @@ def coverage_warning(ok: list[Candidate], request: GenerateRequest, tokenizer: S
     if "params" in tokenizer.fields and tokenizer.bins("params") > 2:
         low, high = tokenizer.bin_range("params", 0)[1], tokenizer.bin_range("params", tokenizer.bins("params") - 1)[0]
         span = f" (its history's params lie mostly in {low:,.0f}..{high:,.0f})"
-    limits = (("max_params", request.max_params), ("max_flops", request.max_flops),
-              ("max_latency_ms", request.max_latency_ms))  # fmt: skip
-    level = ", ".join(f"{k}: {v}" for k, v in limits if v is not None)
+    level = ", ".join(f"{k}: {v}" for k, v in request.constraint.model_dump(exclude_none=True).items())
     task = "" if request.input_shape == DEFAULT_INPUT else (
         f" with hl_evo.zc.in_channels={request.input_shape[0]}, hl_evo.zc.resolution={request.input_shape[1]}, "
         f"hl_evo.zc.classes={request.classes}"

@@ -60,7 +60,9 @@ class GenerateRequest(BaseModel):
 
     @property
     def constraint(self) -> ConstraintConfig:
-        return ConstraintConfig(max_params=self.max_params, max_flops=self.max_flops)
+        return ConstraintConfig(
+            max_params=self.max_params, max_flops=self.max_flops, max_latency_ms=self.max_latency_ms
+        )
 
     def scorer_config(self, base: ZCConfig) -> ZCConfig:
         """The ZC config that scores candidates for this task (input and classes of the request)."""

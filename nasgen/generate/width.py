@@ -14,8 +14,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from nasgen.search.config import ConstraintConfig
-from nasgen.search.objective import satisfies
-from nasgen.space.cost import macro_cost
+from nasgen.search.objective import within
 from nasgen.space.macro import CHANNEL_STEP, HLSequence, MacroArch
 
 BISECTIONS = 30  # halvings of the factor's interval: far below one channel step at any width of the space
@@ -31,14 +30,11 @@ def scaled(net: Net, factor: float) -> Net:
 
 
 def width_factor(macro: MacroArch, constraint: ConstraintConfig,
-                 also: Callable[[MacroArch], bool] | None = None) -> float | None:  # fmt: skip
-    """The largest factor in (0, 1] at which ``macro`` meets ``constraint`` and ``also`` (e.g. a predicted latency
-    under its budget; it must not start failing as widths shrink) (1.0: it already does); None when not even
+                 latency: Callable[[MacroArch], float] | None = None) -> float | None:  # fmt: skip
+    """The largest factor in (0, 1] at which ``macro`` meets ``constraint`` (a latency bound as ``latency``
+    predicts it; predicted latency does not grow as widths shrink) (1.0: it already does); None when not even
     every position at the narrowest width does."""
-
-    def fits(f: float) -> bool:
-        m = scaled(macro, f)
-        return satisfies(macro_cost(m), constraint) and (also is None or also(m))
+    fits = lambda f: within(scaled(macro, f), constraint, latency)  # noqa: E731
 
     if fits(1.0):
         return 1.0

@@ -8,6 +8,7 @@ with the 10th and 90th percentiles as the spread.
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -65,6 +66,8 @@ def time_module(module: nn.Module, input_shape: tuple[int, int, int], cfg: Timin
     if cfg.runtime == "onnx":
         return _time_onnx(module, input_shape, cfg, device)
     dtype = _dtype(cfg.precision, device)
+    if device != "cpu" or dtype != torch.float32:  # timed as a copy: the caller's module keeps its device and dtype
+        module = copy.deepcopy(module)
     module = module.eval().to(device=device, dtype=dtype)
     x = torch.randn(cfg.batch, *input_shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
     sync = (lambda: torch.cuda.synchronize(device)) if device.startswith("cuda") else (lambda: None)
@@ -75,7 +78,7 @@ def time_module(module: nn.Module, input_shape: tuple[int, int, int], cfg: Timin
 def _time_onnx(module: nn.Module, input_shape: tuple[int, int, int], cfg: TimingConfig, device: str) -> Timing:
     if cfg.precision != "fp32":
         raise ConfigError("ONNX Runtime latency is measured in fp32 only (the export is fp32)")
-    session = onnx_session(to_onnx(module.eval().cpu(), input_shape), device, cfg.threads)
+    session = onnx_session(to_onnx(copy.deepcopy(module), input_shape), device, cfg.threads)
     name = session.get_inputs()[0].name
     x = np.random.default_rng(0).standard_normal((cfg.batch, *input_shape)).astype(np.float32)
     return time_calls(lambda: session.run(None, {name: x}), cfg.warmup, cfg.repeats, threads=cfg.threads)

@@ -20,12 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from nasgen.errors import ConfigError
 from nasgen.graphpnas.explorer import prior
 from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, history_row, mutate_raw
-from nasgen.search.objective import ZCObjective, satisfies
+from nasgen.search.objective import ZCObjective, within
 from nasgen.search.strategy import GraphForm, HLView, Rows
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
@@ -104,8 +103,6 @@ class MacroObjective:
 
     def __init__(self, zc: ZCObjective, constraint: ConstraintConfig, budget: int | None = None,
                  method: str = "search", latency: Callable[[MacroArch], float] | None = None) -> None:  # fmt: skip
-        if constraint.max_latency_ms is not None and latency is None:
-            raise ConfigError(f"{constraint.name} needs a latency model (hl_evo.latency_device)")
         self.zc, self.constraint, self.budget, self.method = zc, constraint, budget, method
         self.latency = latency
         self.start = zc.evaluations
@@ -123,8 +120,7 @@ class MacroObjective:
         """Whether the network meets the constraint (analytic cost, no evaluation); a refusal is counted."""
         macro = macro_of(arch)
         self.zc.check_input(macro.input_shape, macro.classes)
-        limit = self.constraint.max_latency_ms
-        if satisfies(macro_cost(macro), self.constraint) and (limit is None or self.latency(macro) <= limit):
+        if within(macro, self.constraint, self.latency):
             return True
         self.result.discarded_constraint += 1
         return False

@@ -9,11 +9,12 @@ counts real scorer calls: the budget axis of the search benchmark.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from nasgen.errors import ConfigError
 from nasgen.search.config import ConstraintConfig
-from nasgen.space.cost import Cost
+from nasgen.space.cost import Cost, macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.zc.config import OBJECTIVES, ZCConfig
 from nasgen.zc.scorer import Scorer
@@ -21,6 +22,18 @@ from nasgen.zc.scorer import Scorer
 
 def satisfies(cost: Cost, c: ConstraintConfig) -> bool:
     return (c.max_params is None or cost.params <= c.max_params) and (c.max_flops is None or cost.flops <= c.max_flops)
+
+
+def within(macro: MacroArch, c: ConstraintConfig, latency: Callable[[MacroArch], float] | None = None) -> bool:
+    """Whether ``macro`` meets every bound of ``c``: params and FLOPs analytically, latency as ``latency`` (a
+    device's predictor) predicts it; a latency bound without a predictor is a ConfigError."""
+    if not satisfies(macro_cost(macro), c):
+        return False
+    if c.max_latency_ms is None:
+        return True
+    if latency is None:
+        raise ConfigError(f"{c.name} needs a latency model (hl_evo.latency_device, or generate's latency device)")
+    return latency(macro) <= c.max_latency_ms
 
 
 class ZCObjective:

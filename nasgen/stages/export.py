@@ -21,11 +21,11 @@ from nasgen.exports.config import FORMATS, ExportConfig, ExportFormat
 from nasgen.exports.formats import max_abs_difference, to_torchscript
 from nasgen.generate.export import load_network
 from nasgen.generate.picture import network_png
-from nasgen.latency.timing import time_module
 from nasgen.onnx_format import to_onnx
 from nasgen.space.cost import count_module, macro_cost
 from nasgen.space.macro import MacroArch
 from nasgen.stages import generate, trained
+from nasgen.stages import latency as latency_stage
 from nasgen.stages.readers import metrics
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 from nasgen.train.checkpoint import load_checkpoint
@@ -61,10 +61,18 @@ def _payload(fmt: str, cfg: ExportConfig, rank: int, latency_device: str) -> dic
             "latency_device": describe(latency_device)["identity"]}  # fmt: skip
 
 
+def check(source_stage: str, fmt: str | None = None) -> None:
+    """What an export refuses before any work: an unknown format, a source that is no generate/trained artifact."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
+    if source_stage not in SOURCES:
+        raise ConfigError(f"a {source_stage!r} artifact cannot be exported; export takes a {' or '.join(SOURCES)} "
+                          "artifact")  # fmt: skip
+
+
 def compute(store: ArtifactStore, source_ref: Ref, fmt: ExportFormat, cfg: ExportConfig, rank: int = 1,
             latency_device: str = "cpu") -> Ref:  # fmt: skip
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
+    check(source_ref.stage, fmt)
     src = source(source_ref, rank)
     shape = tuple(src.spec.input_shape)
     data = to_onnx(src.net, shape, cfg.opset) if fmt == "onnx" else to_torchscript(src.net, shape)
@@ -72,7 +80,7 @@ def compute(store: ArtifactStore, source_ref: Ref, fmt: ExportFormat, cfg: Expor
     if not diff <= cfg.tolerance:
         raise ExportMismatchError(f"{fmt} export of {src.spec.arch_id} differs from PyTorch by {diff:.3g} "
                                   f"(> tolerance {cfg.tolerance:g})")  # fmt: skip
-    card = card_of(src, cfg, latency_device, export={
+    card = card_of(src, store, cfg, latency_device, export={
         "format": fmt, "opset": cfg.opset if fmt == "onnx" else None, "file": FILES[fmt],
         "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "max_abs_difference": diff,
         "parity_batches": list(cfg.parity_batches), "dynamic_batch": True})  # fmt: skip
@@ -87,24 +95,29 @@ def compute(store: ArtifactStore, source_ref: Ref, fmt: ExportFormat, cfg: Expor
     return w.ref
 
 
-def card_of(src: Source, cfg: ExportConfig, latency_device: str = "cpu", export: dict | None = None) -> dict:
-    """The model card of a source network, its latency measured now on ``latency_device`` with ``cfg.timing``."""
+def card_of(src: Source, store: ArtifactStore, cfg: ExportConfig, latency_device: str = "cpu",
+            export: dict | None = None) -> dict:  # fmt: skip
+    """The model card of a source network, its latency on ``latency_device`` with ``cfg.timing`` (stage
+    `latency` in ``store``: measured once per network, device and settings, so a card written again costs none)."""
     shape = tuple(src.spec.input_shape)
-    timing = time_module(src.net, shape, cfg.timing, latency_device)
+    timing = store.read_json(latency_stage.measured(store, src.spec, cfg.timing, latency_device), "latency.json")
     cost = macro_cost(src.spec) if isinstance(src.spec, MacroArch) else count_module(src.net, shape)
     return model_card(
         name=f"nasgen network {src.spec.arch_id}", architecture=src.spec.to_dict(),
         picture="network.png" if src.picture else None, params=cost.params, flops=cost.flops,
         input_shape=list(shape), classes=src.spec.classes,
-        latency={**timing.to_dict(), "device": describe(latency_device), "settings": cfg.timing.model_dump()},
+        latency={k: timing[k] for k in ("median_ms", "p10_ms", "p90_ms", "repeats", "threads", "device")}
+        | {"settings": cfg.timing.model_dump()},
         zc=src.zc, training=src.training, provenance=src.provenance, export=export,
     )  # fmt: skip
 
 
 def source(ref: Ref, rank: int = 1) -> Source:
     """The network of a `generate` (rank ``rank``) or `trained` artifact, with the facts its card states."""
+    check(ref.stage)
     store = store_of(ref)
-    upstream = {u["stage"]: u["key"] for u in store.manifest(ref.stage, ref.key).get("upstream_refs", [])}
+    manifest = store.manifest(ref.stage, ref.key)
+    upstream = {u["stage"]: u["key"] for u in manifest.get("upstream_refs", [])}
     if ref.stage == generate.STAGE:
         spec_json = generate.chosen_spec(ref, rank)
         net = load_network(spec_json, store.read_bytes(ref, f"rank{rank}.safetensors"))
@@ -116,13 +129,11 @@ def source(ref: Ref, rank: int = 1) -> Source:
                       "objective": summary.get("objective", "tcet"), "condition": summary.get("condition"),
                       "seed": summary["request"]["seed"], "pretrained": upstream}  # fmt: skip
         return Source(net, MacroArch.from_json(spec_json), generate.chosen_picture(ref, rank), zc, None, provenance)
-    if ref.stage == trained.STAGE:
-        if rank != 1:
-            raise ConfigError(f"{ref.uri} is a trained network: it has no rank {rank}")
-        net, spec = load_checkpoint(store.read_bytes(ref, "checkpoint.safetensors"))
-        config = store.manifest(ref.stage, ref.key)["config"]
-        training = {"dataset": config["dataset"], "recipe": config["recipe"], "metrics": metrics(ref)}
-        picture = network_png(spec, title=spec.arch_id) if isinstance(spec, MacroArch) else None
-        provenance = {"found_by": "nasgen trained", "artifact": ref.uri, "seed": config["recipe"].get("seed")}
-        return Source(net, spec, picture, None, training, provenance)
-    raise ConfigError(f"{ref.uri} is a {ref.stage!r} artifact; export takes a {' or '.join(SOURCES)} artifact")
+    if rank != 1:
+        raise ConfigError(f"{ref.uri} is a trained network: it has no rank {rank}")
+    net, spec = load_checkpoint(store.read_bytes(ref, "checkpoint.safetensors"))
+    config = manifest["config"]
+    training = {"dataset": config["dataset"], "recipe": config["recipe"], "metrics": metrics(ref)}
+    picture = network_png(spec, title=spec.arch_id) if isinstance(spec, MacroArch) else None
+    provenance = {"found_by": "nasgen trained", "artifact": ref.uri, "seed": config["recipe"].get("seed")}
+    return Source(net, spec, picture, None, training, provenance)
