@@ -1,4 +1,5 @@
-"""The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`, `bench fidelity`)."""
+"""The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`, `bench fidelity`, `bench
+table1`, `bench curves`)."""
 
 from __future__ import annotations
 
@@ -108,7 +109,34 @@ class Table1Config(Frozen):
     history_iterations: int = Field(1_500, ge=2)
 
 
-BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1")
+class CurvesConfig(Frozen):
+    """`nasgen bench curves` (benchmarks/curves.py): a curve table of Fashion-MNIST learning curves for the
+    NAS-Bench-x11 surrogate and learning-curve extrapolation. The networks: the searches' and generators' picks
+    of the ``picks`` `bench table1` results at ``budget``, interleaved with ``random_networks`` random networks
+    of the budget (random search's draws); each trained once with the curve recipe (a stratified ``subset`` of
+    the training split, ``epochs`` epochs at ``batch_size``, a fixed ``val_fraction`` validation split evaluated
+    every epoch, the test split after the last), the first ``repeat_networks`` also at seeds 1 ..
+    ``repeat_seeds`` - 1 (the noise model's test set). Training stops being started after ``time_budget_s``
+    (a rerun resumes from the store's trained networks)."""
+
+    budget: str = "b1"
+    budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
+    picks: tuple[str, ...] = ("benchmarks/results/table1-*.json",)  # globs, relative to the working directory
+    random_networks: int = Field(100, ge=0)
+    subset: int = Field(1_000, ge=10)
+    epochs: int = Field(15, ge=2)
+    batch_size: int = Field(64, ge=1)
+    val_fraction: float = Field(1 / 60, gt=0, lt=1)  # 1,000 of Fashion-MNIST's 60,000
+    repeat_networks: int = Field(8, ge=0)
+    repeat_seeds: int = Field(3, ge=2)
+    time_budget_s: float | None = Field(None, gt=0)
+    max_draws: int = Field(1_000_000, ge=1)
+    seed: int = 0
+    # each network's ZC record on a Fashion-MNIST batch: the surrogate's and LcSVR's inputs beside the encoding
+    proxies: tuple[ProxyName, ...] = ("tcet", "meco_opt", "naswot", "synflow", "az_trainability")
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1", "curves")
 
 
 class BenchProfile(Frozen):
@@ -121,6 +149,7 @@ class BenchProfile(Frozen):
     bench_gpu: GPUBenchConfig = GPUBenchConfig()
     fidelity: FidelityConfig = FidelityConfig()
     table1: Table1Config = Table1Config()
+    curves: CurvesConfig = CurvesConfig()
 
 
 def bench_profile(name: str, config_file: str | Path | None = None,

@@ -104,6 +104,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "real-task networks, per budget and recipe, beside params and FLOPs alone.",
                   {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's).",
                    "near": "The near-budget subset: params at least this share of the budget."}),
+        Benchmark("curves", "benchmarks.curves:run",
+                  "Learning curves of the real-task networks (NAS-Bench-x11 on Fashion-MNIST): the curve table, the "
+                  "SVD surrogate per mu-model and noise model, LCE (LcSVR, WPM) as predictor and as selection at "
+                  "equal epochs, REA and local search on the surrogate single- vs multi-fidelity (resumes from the "
+                  "store's trained networks; --set curves.time_budget_s=...).",
+                  {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
         Benchmark("latency", "benchmarks.latency:run",
                   "Latency predictor on this device: lookup table, table sum + learnt correction, accuracy (share "
                   "within +-10%, MAPE, Spearman) on held-out random networks and on real-task budget networks.",

@@ -31,7 +31,7 @@ from nasgen.config import resolve_profile
 from nasgen.errors import ConfigError
 from nasgen.progress import ProgressLine
 from nasgen.space.cost import macro_cost
-from nasgen.stages.trained import STAGE
+from nasgen.stages.trained import STAGE, recipe_config
 from nasgen.store import ArtifactStore
 from nasgen.train.references import PlainNet, spec_from_dict
 from nasgen.zc.config import ALL_PROXIES
@@ -43,7 +43,7 @@ ROLES = ("snip_ssnr",)  # a column repeating a named variant (tcet is kept: the 
 def trained_networks(st: ArtifactStore, cfg: FidelityConfig) -> pd.DataFrame:
     """One row per (network, recipe) of the fidelity protocol in the store: its spec, cost, seeds and mean
     validation and test accuracy."""
-    trainings = {name: (data.model_dump(mode="json"), recipe.model_dump(mode="json", exclude={"seed"}))
+    trainings = {name: (data.model_dump(mode="json"), {k: v for k, v in recipe_config(recipe).items() if k != "seed"})
                  for name, (data, recipe) in protocol(cfg).items()}  # fmt: skip
     runs: dict[tuple[str, str], list[dict]] = defaultdict(list)
     specs: dict[str, dict] = {}

@@ -27,7 +27,7 @@ from rich.table import Table
 import flows  # noqa: F401  (Prefect's defaults for the project, set before anything imports Prefect)
 from nasgen.config import PROFILE_NAMES, parse_overrides
 from nasgen.device import DEVICE_HELP
-from nasgen.errors import NasgenError
+from nasgen.errors import ConfigError, NasgenError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True)
 store_app = typer.Typer(no_args_is_help=True, help="Inspect the artifact store.")
@@ -365,8 +365,13 @@ def _print_trained(refs, title: str) -> None:
 @_training_command("select-and-train")
 def select_cmd(
     generate_uri: Annotated[str, typer.Argument(help="A generate artifact (its chosen networks are the candidates).")],
-    strategy: Annotated[str, typer.Option("--strategy", help="tcet (best T-CET) | reduced (short runs)")] = "tcet",
-    top_n: Annotated[int | None, typer.Option("--top-n", help="Networks given a short run (reduced).")] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="tcet (best T-CET) | reduced (short runs) | lce (extrapolated curves)")
+    ] = "tcet",
+    top_n: Annotated[int | None, typer.Option("--top-n", help="Networks given a short run (reduced, lce).")] = None,
+    curves: Annotated[
+        str | None, typer.Option("--curves", help="lce: a curves artifact (bench curves): its recipe, its curves.")
+    ] = None,
     *,
     training: Training,
 ) -> None:
@@ -376,8 +381,12 @@ def select_cmd(
     from nasgen.store import open_ref
     from nasgen.train.config import SelectionConfig
 
-    selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n)
+    selection = with_overrides(SelectionConfig(), "selection", strategy=strategy, top_n=top_n, curves=curves)
+    if selection.strategy == "lce" and selection.curves is None:
+        raise ConfigError("--strategy lce needs --curves URI (a curves artifact of `nasgen bench curves`)")
     open_ref(generate_uri, stage="generate")  # fail fast on a bad URI
+    if selection.curves is not None:
+        open_ref(selection.curves, stage="curves")
     t = training
     ref = select_and_train(generate_uri=generate_uri, dataset=t.dataset, selection=selection, epochs=t.epochs,
                            seed=t.seed, run=t.run)  # fmt: skip

@@ -17,6 +17,7 @@ from nasgen.config import with_overrides
 from nasgen.device import thread_share
 from nasgen.errors import ConfigError
 from nasgen.space.macro import MacroArch
+from nasgen.stages import curves as curves_stage
 from nasgen.stages import generate as generate_stage
 from nasgen.stages.readers import metrics
 from nasgen.store import ArtifactStore, Ref, open_ref
@@ -82,8 +83,9 @@ def select_and_train(
     seed: int | None = None,
     run: RunOptions = RunOptions(),
 ) -> Ref:
-    """Pick the final network among a `generate` artifact's chosen ones (T-CET, or reduced training of the
-    top-N on a validation split), then train it with the full recipe; returns its `trained` artifact."""
+    """Pick the final network among a `generate` artifact's chosen ones (T-CET, reduced training of the top-N on a
+    validation split, or learning-curve extrapolation from a curve table), then train it with the full recipe;
+    returns its `trained` artifact."""
     log = get_run_logger()
     g_store, g_ref = open_ref(generate_uri, stage=generate_stage.STAGE)
     ranked = [Ranked(m, tcet) for m, tcet in generate_stage.chosen_macros(g_ref)]
@@ -99,7 +101,13 @@ def select_and_train(
         reduced_recipe(recipe, selection),
         dataset.model_copy(update={"val_fraction": selection.val_fraction}),
     )
-    macro, rows = select(ranked, selection, lambda m: metrics(run(m, held_out, short))["val_top1"])
+    extrapolate = None
+    if selection.strategy == "lce":
+        if selection.curves is None:
+            raise ConfigError("lce selection needs a curve table: selection.curves=<curves artifact URI>")
+        extrapolate = curves_stage.lce_extrapolator(open_ref(selection.curves, stage=curves_stage.STAGE)[1],
+                                                    selection.lce, run, device)  # fmt: skip
+    macro, rows = select(ranked, selection, lambda m: metrics(run(m, held_out, short))["val_top1"], extrapolate)
     final = run(macro, dataset, recipe)
     create_table_artifact(rows, key=artifact_key("select-and-train", g_ref.key),
                           description=f"select-and-train ({selection.strategy}): {macro.arch_id} chosen")  # fmt: skip

@@ -201,6 +201,8 @@ def with_overrides(cfg: Frozen, what: str, **overrides) -> Frozen:
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return type(cfg)(**data)
+    except ValidationError as e:
+        raise ConfigError(f"invalid {what} parameters: {_first_error(e)}") from None
     except ValueError as e:
         raise ConfigError(f"invalid {what} parameters: {e}") from None
 

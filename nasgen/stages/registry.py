@@ -27,6 +27,7 @@ from nasgen.stages import (
     ccnf,
     cells,
     clusters,
+    curves,
     export,
     generate,
     graphpnas,
@@ -192,7 +193,14 @@ STAGES: dict[str, Stage] = {
             trained.compute,
             title="trained network",
             run_name="train-{macro.arch_id}",
-            units=lambda recipe: recipe.epochs,
+            units=lambda recipe: recipe.epochs if recipe.stop_after is None else min(recipe.epochs, recipe.stop_after),
+        ),
+        Stage(
+            curves.STAGE,
+            curves.key,
+            curves.compute,
+            title="curve table",
+            units=lambda trained_refs: len(trained_refs),
         ),
         Stage(
             nb201_proxies.STAGE,

@@ -34,9 +34,16 @@ CURVE_SCHEMA = pa.schema([pa.field("epoch", pa.int64(), nullable=False)]
                          + [pa.field(c, pa.float64(), nullable=False) for c in CURVE_COLUMNS])  # fmt: skip
 
 
+def recipe_config(recipe: TrainRecipe) -> dict:
+    """The recipe as the key holds it (``test_every`` and ``stop_after`` only where set: added later, earlier
+    keys unchanged)."""
+    later = {"test_every"} if recipe.test_every == 1 else set()
+    return recipe.model_dump(mode="json", exclude=later | ({"stop_after"} if recipe.stop_after is None else set()))
+
+
 def _config(macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe) -> dict:
     return {"arch_id": macro.arch_id, "macro": macro.to_dict(), "dataset": dataset.model_dump(mode="json"),
-            "recipe": recipe.model_dump(mode="json")}  # fmt: skip
+            "recipe": recipe_config(recipe)}  # fmt: skip
 
 
 def key(macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe) -> str:
@@ -60,8 +67,9 @@ def compute(store: ArtifactStore, macro: MacroArch | PlainNet, dataset: DatasetC
     net = build(macro)
     rows = train_network(net, ds, recipe, device, progress)
     last = rows[-1]
+    tested = [r["test_top1"] for r in rows if not math.isnan(r["test_top1"])]  # the last epoch always is
     metrics = {"arch_id": macro.arch_id, "dataset": ds.name, "epochs": len(rows), "test_top1": last["test_top1"],
-               "test_top5": last["test_top5"], "best_test_top1": max(r["test_top1"] for r in rows),
+               "test_top5": last["test_top5"], "best_test_top1": max(tested),
                "train_top1": last["train_top1"], "val_top1": None if math.isnan(last["val_top1"]) else last["val_top1"],
                "seconds": sum(r["seconds"] for r in rows)}  # fmt: skip
     with store.writer(STAGE, key(macro, dataset, recipe), config=_config(macro, dataset, recipe)) as w:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from nasgen.curves.config import LCEConfig
 from nasgen.frozen import Frozen
 
 
@@ -25,6 +26,8 @@ class TrainRecipe(Frozen):
     amp: bool = True  # bfloat16 autocast, CUDA only
     channels_last: bool = True  # CUDA only
     eval_batch_size: int = Field(512, ge=1)
+    test_every: int = Field(1, ge=1)  # epochs between test evaluations (always after the last): cheap learning curves
+    stop_after: int | None = Field(None, ge=1)  # only the first epochs of this schedule: the partial run of LCE
     num_workers: int = Field(0, ge=0)
     seed: int = 0
 
@@ -43,10 +46,14 @@ class DatasetConfig(Frozen):
 class SelectionConfig(Frozen):
     """Final model selection among generated networks (paper Section 5, Appendix F.1)."""
 
-    strategy: Literal["tcet", "reduced"] = "tcet"  # reduced: train the top-N briefly, keep the best on validation
+    # reduced: train the top-N briefly, keep the best on validation; lce: train the top-N for the first E_few epochs
+    # of a curve table's recipe, keep the best final validation accuracy LcSVR extrapolates from them
+    strategy: Literal["tcet", "reduced", "lce"] = "tcet"
     top_n: int = Field(3, ge=1)
     reduced_fraction: float = Field(0.1, gt=0, le=1)  # of the recipe's epochs, for the short runs
     val_fraction: float = Field(0.1, gt=0, lt=1)  # held out of the training split for the short runs
+    curves: str | None = None  # lce: a `curves` artifact URI: its recipe and data for the partial runs, its curves
+    lce: LCEConfig = LCEConfig()  # lce: the extrapolator (LcSVR or WPM) and E_few
 
 
 RECIPES: dict[str, TrainRecipe] = {

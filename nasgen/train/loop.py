@@ -20,6 +20,8 @@ from nasgen.train.augment import augment
 from nasgen.train.config import TrainRecipe
 from nasgen.train.datasets import Dataset
 
+UNSEEN = {"loss": math.nan, "top1": math.nan, "top5": math.nan}  # an epoch the test set was not evaluated after
+
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
     if step < warmup_steps:
@@ -63,8 +65,9 @@ def train_network(
     device: str | torch.device = "cpu",
     progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
-    """Train ``net`` in place for ``recipe.epochs``; one metrics row per epoch (train loss/top-1, validation
-    loss/top-1 (NaN without a validation split), test loss/top-1/top-5, learning rate at the epoch's end)."""
+    """Train ``net`` in place for ``recipe.epochs`` (the first ``recipe.stop_after`` of them); one metrics row
+    per epoch (train loss/top-1, validation loss/top-1 (NaN without a validation split), test loss/top-1/top-5
+    (NaN between ``recipe.test_every`` epochs), learning rate at the epoch's end)."""
     device = torch.device(device)
     cuda = device.type == "cuda"
     channels_last = recipe.channels_last and cuda
@@ -84,7 +87,8 @@ def train_network(
     total = recipe.epochs * len(train)
     warmup = int(round(recipe.warmup_epochs * len(train)))
     rows, step = [], 0
-    for epoch in range(recipe.epochs):
+    epochs = recipe.epochs if recipe.stop_after is None else min(recipe.epochs, recipe.stop_after)
+    for epoch in range(epochs):
         net.train()
         t0 = time.perf_counter()
         seen = loss_sum = correct = 0.0
@@ -104,8 +108,9 @@ def train_network(
             seen += len(y)
             loss_sum += loss.item() * len(y)
             correct += float((out.argmax(1) == y).sum())
-        ev = evaluate(net, test, device, channels_last)
-        vl = evaluate(net, val, device, channels_last) if val is not None else {"loss": math.nan, "top1": math.nan}
+        last = epoch == epochs - 1
+        ev = evaluate(net, test, device, channels_last) if last or (epoch + 1) % recipe.test_every == 0 else UNSEEN
+        vl = evaluate(net, val, device, channels_last) if val is not None else UNSEEN
         rows.append({"epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
                      "train_top1": correct / seen, "val_loss": vl["loss"], "val_top1": vl["top1"],
                      "test_loss": ev["loss"], "test_top1": ev["top1"], "test_top5": ev["top5"],
