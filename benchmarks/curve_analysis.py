@@ -176,14 +176,12 @@ def multifidelity_runs(table: pd.DataFrame, scfg: SurrogateConfig, lce: LCEConfi
     return out
 
 
-def analyse(table: pd.DataFrame, prof: Profile) -> dict:
+def analyse(table: pd.DataFrame, prof: Profile, constraint: ConstraintConfig) -> dict:
+    """Everything above on one curve table; the searches on the surrogate stay within ``constraint``."""
     scfg, lce, mf = prof.surrogate, prof.lce, prof.multifidelity
     y = curves(table, scfg.metric)
     epochs, few = y.shape[1], few_epochs(y.shape[1], lce.few_fraction)
     oof = out_of_fold(table, lce, scfg.seed)
-    from benchmarks.config import REAL_TASK_BUDGETS
-
-    params, flops = REAL_TASK_BUDGETS["b1"]
     return {
         "table": {"runs": len(table), "networks": int(table["arch_id"].nunique()), "epochs": epochs, "few": few,
                   "final_val_top1": {"min": float(y[:, -1].min()), "median": float(np.median(y[:, -1])),
@@ -192,7 +190,7 @@ def analyse(table: pd.DataFrame, prof: Profile) -> dict:
         "published_table_5_2": PUBLISHED,
         "lce": {"networks": len(oof), "few": few, "quality": prediction_quality(oof, lce.zc),
                 "selection": selection(oof, epochs, few, lce.zc, scfg.seed)},
-        "multifidelity": multifidelity_runs(table, scfg, lce, mf, ConstraintConfig(max_params=params, max_flops=flops)),
+        "multifidelity": multifidelity_runs(table, scfg, lce, mf, constraint),
     }  # fmt: skip
 
 

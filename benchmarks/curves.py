@@ -43,6 +43,11 @@ def protocol(cfg: CurvesConfig, root: str | None = None) -> tuple[DatasetConfig,
     return data, recipe
 
 
+def constraint(cfg: CurvesConfig) -> ConstraintConfig:
+    max_params, max_flops = cfg.budgets[cfg.budget]
+    return ConstraintConfig(max_params=max_params, max_flops=max_flops)
+
+
 def networks(cfg: CurvesConfig) -> list[tuple[str, MacroArch]]:
     """The searches' picks and random networks of the budget, interleaved (picks first where one runs out)."""
     if cfg.budget not in cfg.budgets:
@@ -52,11 +57,7 @@ def networks(cfg: CurvesConfig) -> list[tuple[str, MacroArch]]:
         for path in sorted(glob.glob(pattern)):
             for macro, _ in search_picks(path, cfg.budget).values():
                 picks.setdefault(macro.arch_id, macro)
-    max_params, max_flops = cfg.budgets[cfg.budget]
-    constraint = ConstraintConfig(max_params=max_params, max_flops=max_flops)
-    randoms = (
-        random_networks(cfg.random_networks, constraint, cfg.seed, cfg.max_draws)[0] if cfg.random_networks else []
-    )
+    randoms = random_networks(cfg.random_networks, constraint(cfg), cfg.seed, cfg.max_draws)[0]
     randoms = [m for m in randoms if m.arch_id not in picks]
     ordered, p, r = [], list(picks.values()), randoms
     for i in range(max(len(p), len(r))):
@@ -108,7 +109,7 @@ def run(profile: str = "demo", store: str | None = None, device: str = "cpu", th
               "recipe": recipe.model_dump(mode="json"), "dataset": data.model_dump(mode="json"),
               "networks": {"picks": sum(k == "pick" for k, _ in nets), "random": sum(k == "random" for k, _ in nets)},
               "runs": counts, "curves_uri": table_ref.uri,
-              **analyse(curves_stage.table(table_ref), resolve_profile(profile)),
+              **analyse(curves_stage.table(table_ref), resolve_profile(profile), constraint(cfg)),
               "wall_seconds": time.perf_counter() - t0}  # fmt: skip
     if plot:
         with open(plot, "wb") as f:

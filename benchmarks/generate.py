@@ -4,9 +4,9 @@ Per seed: one generate-for-condition request (params <= ``max_params``, ``n`` se
 cached models, timed end to end with warm caches (model loading included). Reported: validity of the
 sequences (grammar: goal 100%), constraint satisfaction of the materialised networks (goal >= 95%; also
 as the SG proposed them, before ``generate.over_budget`` narrows the rest),
-distinct sequences, latency (goal <= 120 s for n = 100 at the demo ZC config), and the best T-CET found
+distinct sequences, latency (goal <= 120 s for n = 100 at the demo ZC config), and the best objective found
 with the ZC evaluations generation spent (E, at most n). Compared on the same scorer: HL-Evo's best at that
-budget level with its full budget, raw-space Evo(T-CET) from the same alpha_0 and random search, both
+budget level with its full budget, raw-space Evo(objective) from the same alpha_0 and random search, both
 limited to the same E evaluations.
 """
 
@@ -67,12 +67,12 @@ def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 
             "validity": c["valid_sequences"] / c["generated"],
             "satisfaction": c["satisfying"] / max(c["valid_sequences"], 1),
             "satisfaction_as_proposed": (c["satisfying"] - c["narrowed"]) / max(c["valid_sequences"], 1),
-            "best_tcet": {"sg_ccnf": max(fits), "raw_evo": best_so_far(raw, [budget])[0],
+            "best_objective": {"sg_ccnf": max(fits), "raw_evo": best_so_far(raw, [budget])[0],
                           "random": best_so_far(rnd, [budget])[0]},
             "best_params": max((x for x in res.candidates if x.satisfies), key=lambda x: x.fitness).params,
         })  # fmt: skip
     mean = lambda k: float(np.mean([s[k] for s in per_seed]))  # noqa: E731
-    best = {m: [s["best_tcet"][m] for s in per_seed] for m in ("sg_ccnf", "raw_evo", "random")}
+    best = {m: [s["best_objective"][m] for s in per_seed] for m in ("sg_ccnf", "raw_evo", "random")}
     summary = {
         "validity": mean("validity"),
         "satisfaction": mean("satisfaction"),
@@ -80,10 +80,10 @@ def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 
         "unique_sequences": mean("unique_sequences"),
         "latency_seconds": mean("latency_seconds"),
         "evaluations": mean("evaluations"),
-        "best_tcet_mean": {m: float(np.mean(v)) for m, v in best.items()},
-        "best_tcet_std": {m: float(np.std(v)) for m, v in best.items()},
+        "best_objective_mean": {m: float(np.mean(v)) for m, v in best.items()},
+        "best_objective_std": {m: float(np.std(v)) for m, v in best.items()},
         "hl_evo_full_budget": {
-            "best_tcet": hl_stats["best_fitness"],
+            "best_objective": hl_stats["best_fitness"],
             "evaluations": hl_stats["evaluations"],
             "iterations": hl_stats["iterations"],
         },  # fmt: skip
@@ -96,6 +96,7 @@ def run(profile: str | Profile = "demo", store: str | None = None, seeds: int = 
     return {
         "benchmark": "generate",
         "profile": prof.name,
+        "objective": prof.hl_evo.objective,
         "generate_config": prof.generate.model_dump(mode="json"),
         "machine": machine_info(),
         "constraint": level.name,

@@ -94,7 +94,7 @@ def test_generate_benchmark_reports_goals_and_the_comparison(smoke_store):
     s, seed = out["summary"], out["per_seed"][0]
     assert seed["generated"] == 8 and s["validity"] == 1.0 and 0 < s["satisfaction"] <= 1
     assert set(s["goals_met"]) == {"validity_100%", "satisfaction_95%", "latency_120s"}
-    assert set(seed["best_tcet"]) == {"sg_ccnf", "raw_evo", "random"} and seed["best_params"] <= 1_000_000
+    assert set(seed["best_objective"]) == {"sg_ccnf", "raw_evo", "random"} and seed["best_params"] <= 1_000_000
     assert s["hl_evo_full_budget"]["evaluations"] >= 1 and s["latency_seconds"] > 0
 
 
@@ -109,7 +109,7 @@ def test_evaluate_benchmark_trains_each_methods_picks(smoke_store, tmp_path):
         nets = seed["methods"][m]["networks"]
         assert 1 <= len(nets) <= 2 and len({x["arch_id"] for x in nets}) == len(nets)
         assert all(x["params"] <= 500_000 and 0 <= x["test_top1"] <= 1 for x in nets)
-        assert [x["tcet"] for x in nets] == sorted((x["tcet"] for x in nets), reverse=True)
+        assert [x["objective"] for x in nets] == sorted((x["objective"] for x in nets), reverse=True)
         assert seed["methods"][m]["best_test_top1"] == max(x["test_top1"] for x in nets)
     assert out["trained_networks"] == sum(len(seed["methods"][m]["networks"]) for m in METHODS)
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"

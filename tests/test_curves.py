@@ -318,7 +318,7 @@ def test_the_benchmark_analysis_runs_on_a_table_of_known_curves():
                          **{f"zc_{p}": float(e[0] + rng.standard_normal()) for p in SurrogateConfig().zc}})  # fmt: skip
     prof = resolve_profile("tiny", overrides={"multifidelity.runs": 1, "multifidelity.budget_epochs": 60,
                                               "multifidelity.pool": 5, "surrogate.lgb.n_estimators": 20})  # fmt: skip
-    out = analyse(pd.DataFrame(rows), prof)
+    out = analyse(pd.DataFrame(rows), prof, ConstraintConfig(max_params=100_000, max_flops=15_000_000))
     assert out["table"]["networks"] == 40 and out["table"]["few"] == 2
     grid = out["surrogate"]
     assert len(grid["rows"]) == 9 and grid["kl_networks"] == 4 and all(r["kl_avg"] is not None for r in grid["rows"])

@@ -147,7 +147,9 @@ def test_an_objective_must_be_known_and_scored():
     with pytest.raises(ConfigError, match="invalid search parameters"):
         with_overrides(CFG, "search", objective="accuracy")
     assert with_overrides(CFG, "search", objective=None) == CFG
-    assert with_overrides(CFG, "search", objective="tcet").zc.proxies == ZC.proxies
+    assert "meco_opt" in CFG.zc.proxies and CFG.objective == "meco_opt"  # the default objective is scored
+    assert HLEvoConfig(objective="tcet", zc=ZC).zc.proxies == ZC.proxies  # T-CET: what a T-CET config scored
+    assert HLEvoConfig(objective="tcet") == HLEvoConfig(objective="tcet", zc=ZCConfig())
 
 
 HL_RANDOM = CFG.model_copy(update={"strategy": "hl_random", "iterations": 8})

@@ -259,5 +259,6 @@ def test_the_sota_proxies_are_objectives_of_searches_and_generate():
     goal = ZCObjective(ZCConfig(batch_size=4, resolution=8, proxies=("swap",)), objective="swap")
     assert goal.fitness({"status": "ok", "swap": 12.0}) == 12.0
     req = GenerateRequest(max_params=100_000)
-    assert "objective" not in _payload(req, GenerateConfig())["generate"]  # earlier generate keys unchanged
+    assert "objective" not in _payload(req, GenerateConfig(objective="tcet"))["generate"]  # T-CET keys unchanged
+    assert _payload(req, GenerateConfig())["generate"]["objective"] == "meco_opt"  # the default since
     assert _payload(req, gen)["generate"]["objective"] == "meco"

@@ -36,10 +36,12 @@ class GenerateConfig(Frozen):
     # passes alone cost ~45% of the full record (README, ZC benchmark).
     zc: ZCConfig = ZCConfig(proxies=GENERATE_PROXIES)
     # What ranks the candidates: the objective of the HL-Evo histories the SG learnt from (nasgen.zc.config.
-    # OBJECTIVES); left out of the stage's key at its default, so earlier artifacts keep theirs.
-    objective: ObjectiveName = "tcet"
+    # OBJECTIVES; hl_evo.objective's default); left out of the stage's key when tcet, so earlier artifacts keep
+    # theirs.
+    objective: ObjectiveName = "meco_opt"
 
     @model_validator(mode="before")
     @classmethod
     def _score_the_objective(cls, data):
-        return with_objective_scored(data)
+        fields = cls.model_fields
+        return with_objective_scored(data, fields["objective"].default, fields["zc"].default.proxies)

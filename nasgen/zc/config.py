@@ -104,14 +104,22 @@ class ZCConfig(Frozen):
         return (self.in_channels, self.resolution, self.resolution)
 
 
-def with_objective_scored(data):
-    """A config's raw fields with its ``objective`` added to its ``zc.proxies`` (naming the objective is enough)."""
-    if not isinstance(data, dict) or "objective" not in data:
+def with_objective_scored(data, default: str, default_proxies: tuple[str, ...]):
+    """A config's raw fields with its ``objective`` (``default`` when not given) added to its ``zc.proxies``
+    (naming the objective is enough). Proxies that are the class's defaults plus the default objective (a
+    default config's, carried into a profile that names another objective) lose the default objective: naming
+    ``objective: tcet`` scores what a T-CET config always scored."""
+    if not isinstance(data, dict):
         return data
+    objective = data.get("objective", default)
     zc = data.get("zc", ZCConfig())
     zc = zc if isinstance(zc, ZCConfig) else ZCConfig(**zc)
-    if data["objective"] not in zc.proxies:
-        zc = ZCConfig(**{**zc.model_dump(), "proxies": (*zc.proxies, data["objective"])})
+    carried = set(zc.proxies) == {*default_proxies, default} and default not in default_proxies
+    proxies = tuple(p for p in zc.proxies if not (carried and p == default and objective != default))
+    if objective not in proxies:
+        proxies = (*proxies, objective)
+    if proxies != zc.proxies:
+        zc = ZCConfig(**{**zc.model_dump(), "proxies": proxies})
     return {**data, "zc": zc}
 
 
