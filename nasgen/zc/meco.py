@@ -35,9 +35,13 @@ def min_eig_corr(feature: torch.Tensor) -> float:
 MECO_PROXIES: tuple[str, ...] = ("meco", "meco_opt")
 
 
-def meco_values(net: nn.Module, batch: ZCBatch, seed: int = 0) -> dict[str, float]:
-    """MeCo and MeCo_opt of ``net`` on the batch's first image, from one forward."""
+def meco_values(net: nn.Module, batch: ZCBatch, seed: int = 0,
+                which: tuple[str, ...] = MECO_PROXIES) -> dict[str, float]:  # fmt: skip
+    """MeCo and MeCo_opt (``which`` of them) of ``net`` on the batch's first image, from one forward. MeCo_opt
+    alone skips the full C x C eigenproblems, which dominate the cost of a wide network; its channel draws
+    are the same either way."""
     g = torch.Generator().manual_seed(seed)
+    want_full = "meco" in which
     full: list[float] = []
     sampled: list[float] = []
 
@@ -46,12 +50,13 @@ def meco_values(net: nn.Module, batch: ZCBatch, seed: int = 0) -> dict[str, floa
             return
         f = out[0]
         c = f.shape[0]
-        full.append(min_eig_corr(f))
+        whole = min_eig_corr(f) if want_full or c <= OPT_CHANNELS else None
+        full.append(whole)
         if c > OPT_CHANNELS:
             pick = torch.randperm(c, generator=g)[:OPT_CHANNELS].to(f.device)
             sampled.append(min_eig_corr(f[pick]) * c / OPT_CHANNELS)
         else:
-            sampled.append(full[-1])
+            sampled.append(whole)
 
     handles = [m.register_forward_hook(hook) for m in net.modules()]
     try:
@@ -63,9 +68,11 @@ def meco_values(net: nn.Module, batch: ZCBatch, seed: int = 0) -> dict[str, floa
             h.remove()
     if not full:
         raise ValueError("MeCo found no module output with channels")
-    return {"meco": float(sum(full)), "meco_opt": float(sum(sampled))}
+    out = {"meco_opt": float(sum(sampled))}
+    return out | {"meco": float(sum(full))} if want_full else out
 
 
 def meco(net: nn.Module, batch: ZCBatch, opt: bool = False, seed: int = 0) -> float:
     """MeCo (``opt``: MeCo_opt) of ``net`` on the batch's first image."""
-    return meco_values(net, batch, seed)["meco_opt" if opt else "meco"]
+    name = "meco_opt" if opt else "meco"
+    return meco_values(net, batch, seed, (name,))[name]

@@ -118,7 +118,7 @@ def zc_record(
         if syn_needed:
             _from_saliencies(out, need, tcets, "syn", saliency.synflow_saliencies(net, batch.input_shape), lnwot)
         if need & set(meco.MECO_PROXIES):
-            out.update(meco.meco_values(net, batch, cfg.seed))
+            out.update(meco.meco_values(net, batch, cfg.seed, tuple(p for p in meco.MECO_PROXIES if p in need)))
         for name in ("zen", "zico"):
             if name in need:
                 out[name] = STANDALONE[name](net, batch, cfg)
