@@ -106,7 +106,7 @@ def select_and_train(
         if selection.curves is None:
             raise ConfigError("lce selection needs a curve table: selection.curves=<curves artifact URI>")
         extrapolate = curves_stage.lce_extrapolator(open_ref(selection.curves, stage=curves_stage.STAGE)[1],
-                                                    selection.lce, run, device)  # fmt: skip
+                                                    prof.lce, run, device)  # fmt: skip
     macro, rows = select(ranked, selection, lambda m: metrics(run(m, held_out, short))["val_top1"], extrapolate)
     final = run(macro, dataset, recipe)
     create_table_artifact(rows, key=artifact_key("select-and-train", g_ref.key),

@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from nasgen.curves.config import LCEConfig
 from nasgen.frozen import Frozen
 
 
@@ -52,8 +51,9 @@ class SelectionConfig(Frozen):
     top_n: int = Field(3, ge=1)
     reduced_fraction: float = Field(0.1, gt=0, le=1)  # of the recipe's epochs, for the short runs
     val_fraction: float = Field(0.1, gt=0, lt=1)  # held out of the training split for the short runs
-    curves: str | None = None  # lce: a `curves` artifact URI: its recipe and data for the partial runs, its curves
-    lce: LCEConfig = LCEConfig()  # lce: the extrapolator (LcSVR or WPM) and E_few
+    # lce: a `curves` artifact URI: its recipe and data for the partial runs, its curves for the extrapolator
+    # (the profile's `lce` section: LcSVR or WPM, E_few)
+    curves: str | None = None
 
 
 RECIPES: dict[str, TrainRecipe] = {
