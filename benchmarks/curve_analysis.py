@@ -208,8 +208,9 @@ def plot_png(result: dict, table: pd.DataFrame) -> bytes:
         a.plot(range(1, len(row) + 1), row, lw=0.5, alpha=0.35)
     a.axvline(result["table"]["few"], color="k", ls="--", lw=1)
     a.set(xlabel="epoch", ylabel="validation top-1", title=f"{len(table)} curves (dashed: E_few)")
-    mse = result["surrogate"]["reconstruction_mse_vs_k"]
-    b.semilogy([int(k) for k in mse], list(mse.values()), marker="o")
+    mse = {int(k): v for k, v in result["surrogate"]["reconstruction_mse_vs_k"].items()}
+    ks = [k for k in sorted(mse) if k < max(mse)]  # at full rank the error is round-off: it would squash the axis
+    b.semilogy(ks, [mse[k] for k in ks], marker="o")
     b.set(xlabel="SVD components k", ylabel="MSE vs held-out seed means", title="SVD reconstruction")
     for name, r in result["multifidelity"].items():
         pts = [p for t in r["traces"] for p in t]
