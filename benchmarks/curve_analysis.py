@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
-from benchmarks.fidelity import CLASSES, INPUT
+from benchmarks.fidelity import CLASSES, INPUT, random_networks
 from nasgen.config import Profile
 from nasgen.curves import multifidelity, surrogate
 from nasgen.curves.config import LCEConfig, MultiFidelityConfig, SurrogateConfig
@@ -35,6 +35,7 @@ MODELS = ("lgb", "mlp", "gp")
 NOISES = ("std", "window", "gkde")
 KL_DRAWS = 100  # surrogate curves per held-out architecture for its predicted distribution
 FOLDS = 5  # grouped K-fold of the out-of-fold LCE predictions
+MAX_DRAWS = 1_000_000  # random macros drawn for the pool before the budget is said to be unreachable
 GROUPS = 2_000  # random candidate sets of the selection simulation
 CANDIDATES = 10  # networks per candidate set (generate's top-N)
 # dissertation Table 5.2 (each benchmark's best surrogate, SVD-LGB-GKDE): avg R2, final R2, avg KT, final KT, avg KL;
@@ -79,11 +80,9 @@ def surrogate_grid(table: pd.DataFrame, cfg: SurrogateConfig) -> dict:
                     "kl_final": float(np.mean([k["final"] for k in kls])) if kls else None,
                     "seconds": time.perf_counter() - t}  # fmt: skip
             out["rows"].append(row)
-    enc_only = surrogate.fit(x[train][:, : x.shape[1] - len(cfg.zc)], y[train], cfg.model_copy(update={"zc": ()}))
-    out["encoding_only"] = {
-        "model": cfg.model,
-        **mean_curve_metrics(enc_only.mean(x[first][:, : x.shape[1] - len(cfg.zc)]), mean),
-    }
+    enc = features(table, ())
+    enc_only = surrogate.fit(enc[train], y[train], cfg.model_copy(update={"zc": ()}))
+    out["encoding_only"] = {"model": cfg.model, **mean_curve_metrics(enc_only.mean(enc[first]), mean)}
     return out
 
 
@@ -159,16 +158,15 @@ def multifidelity_runs(table: pd.DataFrame, scfg: SurrogateConfig, lce: LCEConfi
     x = features(table, ())
     sur = surrogate.fit(x, y, scfg.model_copy(update={"zc": ()}))
     lcsvr = LcSVR.fit(x, y, lce.model_copy(update={"zc": ()}))
-    rng = np.random.default_rng(scfg.seed)
-    draw = multifidelity.Space(constraint, INPUT, CLASSES)
-    space = multifidelity.Space(constraint, INPUT, CLASSES, [draw.sample(rng) for _ in range(mf.pool)])
+    pool = random_networks(mf.pool, constraint, scfg.seed, MAX_DRAWS)[0]
+    space = multifidelity.PooledSpace(INPUT, CLASSES, pool)
     out: dict[str, Any] = {}
     combos = [(a, f) for a in multifidelity.ALGORITHMS for f in ("single", "svr", "wpm")]
     bar = ProgressLine("bench curves: multi-fidelity runs", len(combos) * mf.runs, every=30.0)
     for a, f in combos:
         runs = []
         for r in range(mf.runs):
-            runs.append(multifidelity.search(a, f, space, sur, lcsvr, y.shape[1], lce, mf, seed=r))
+            runs.append(multifidelity.search(a, f, space, constraint, sur, lcsvr, y.shape[1], lce, mf, seed=r))
             bar.advance()
         finals = np.array([r["final_truth"] for r in runs], dtype=float)
         out[f"{a}_{f}"] = {"final_truth_mean": float(np.nanmean(finals)), "final_truth_std": float(np.nanstd(finals)),

@@ -281,19 +281,22 @@ def test_simulated_training_counts_epochs_once_per_architecture():
 
 
 def test_lce_stops_networks_predicted_below_the_bar_and_the_searches_spend_their_budget():
-    cfg = MultiFidelityConfig(budget_epochs=100, warmup=2, top_fraction=0.5, rea_population=4, rea_sample=2,
+    cfg = MultiFidelityConfig(budget_epochs=100, warmup=2, top_fraction=0.5, rea={"population": 4, "sample": 2},
                               local_neighbours=3)  # fmt: skip
-    space = multifidelity.Space(ConstraintConfig(max_params=10**7, max_flops=10**10), (1, 8, 8), 10)
+    constraint = ConstraintConfig(max_params=10**7, max_flops=10**10)
+    space = multifidelity.PooledSpace((1, 8, 8), 10)
     sim = multifidelity.SimulatedTraining(_FlatSurrogate(), np.random.default_rng(0))
-    score = multifidelity.Evaluator(sim, 5, 1, lambda m, partial: float(partial[-1] * 5), cfg)
+    score = multifidelity.Evaluator(sim, constraint, 5, 1, lambda m, partial: float(partial[-1] * 5), cfg)
     rng = np.random.default_rng(0)
     nets = [space.sample(rng) for _ in range(12)]
-    [score(n) for n in nets]
+    [score.query(n) for n in nets]
     assert len(score.finals) < 12  # some were stopped at E_few
     assert sim.spent == 5 * len(score.finals) + 1 * (12 - len(score.finals)) - 0
     for algo in ("rea", "local_search"):
         for fidelity in ("single", "wpm"):
-            out = multifidelity.search(algo, fidelity, space, _FlatSurrogate(), None, 5, LCEConfig(), cfg, seed=1)
+            out = multifidelity.search(
+                algo, fidelity, space, constraint, _FlatSurrogate(), None, 5, LCEConfig(), cfg, seed=1
+            )
             assert out["epochs"] >= cfg.budget_epochs and out["final_truth"] is not None
             assert [t for t, _ in out["trace"]] == sorted(t for t, _ in out["trace"])
 

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from nasgen.frozen import Frozen
+from nasgen.search.config import REAConfig
 
 CurveModel = Literal["lgb", "mlp", "gp"]
 NoiseModel = Literal["std", "window", "gkde"]
@@ -75,7 +76,6 @@ class MultiFidelityConfig(Frozen):
     runs: int = Field(10, ge=1)  # seeds per algorithm
     top_fraction: float = Field(0.25, gt=0, le=1)
     warmup: int = Field(10, ge=1)  # fully trained architectures before LCE is trusted to stop any
-    rea_population: int = Field(20, ge=2)
-    rea_sample: int = Field(5, ge=1)
+    rea: REAConfig = REAConfig(population=20, sample=5)
     local_neighbours: int = Field(10, ge=1)  # mutations of the current best per local-search step
     pool: int = Field(300, ge=1)  # random networks of the budget drawn once: every run's random draws

@@ -12,7 +12,6 @@ architecture it would return: the best final value it observed.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,16 +21,14 @@ from nasgen.curves.config import LCEConfig, MultiFidelityConfig
 from nasgen.curves.encoding import encode
 from nasgen.curves.lce import LcSVR, few_epochs, wpm_extrapolate
 from nasgen.curves.surrogate import Surrogate
-from nasgen.errors import MutationNotApplicable
-from nasgen.search.config import ConstraintConfig
-from nasgen.search.evolution import Candidate, mutate_raw
+from nasgen.search.config import ConstraintConfig, StrategyConfig
+from nasgen.search.evolution import Candidate
+from nasgen.search.graphnet import GraphNetSpace
 from nasgen.search.objective import satisfies
-from nasgen.space.config import SamplerConfig
+from nasgen.search.rea import regularised_evolution
+from nasgen.search.strategy import draws, offspring
 from nasgen.space.cost import macro_cost
-from nasgen.space.macro import CHANNELS, MAX_LAYERS, MacroArch
-from nasgen.space.sampling import random_macro
-
-MAX_TRIES = 100_000  # draws or mutations per architecture the budget admits, at most
+from nasgen.space.macro import MacroArch
 
 
 @dataclass
@@ -55,36 +52,21 @@ class SimulatedTraining:
         return float(self.surrogate.mean(encode(macro)[None])[0, -1])
 
 
-class Space:
-    """Networks of one budget at one input: random search's draws and raw Evo's mutations (depth included).
-    With a ``pool`` (random draws made once), a draw is one of them: at a small budget most random networks are
-    refused, and every run of a benchmark would redraw them."""
+class PooledSpace(GraphNetSpace):
+    """The macro space at one input (random search's draws, raw Evo's mutations with depth); with a ``pool``
+    (random networks of the budget drawn once), a draw is one of them: at a small budget most random networks
+    are refused, and every run of a benchmark would redraw them."""
 
-    def __init__(self, constraint: ConstraintConfig, input_shape: tuple[int, int, int], classes: int,
-                 pool: list[MacroArch] | None = None):  # fmt: skip
-        self.constraint, self.input_shape, self.classes, self.pool = constraint, input_shape, classes, pool
-
-    def _ok(self, m: MacroArch) -> bool:
-        return satisfies(macro_cost(m), self.constraint)
+    def __init__(self, input_shape: tuple[int, int, int], classes: int, pool: list[MacroArch] | None = None):
+        super().__init__(input_shape, classes)
+        self.pool = pool
 
     def sample(self, rng: np.random.Generator) -> MacroArch:
-        if self.pool:
-            return self.pool[int(rng.integers(len(self.pool)))]
-        for _ in range(MAX_TRIES):
-            m = random_macro(rng, SamplerConfig(), MAX_LAYERS, CHANNELS, self.input_shape, self.classes)
-            if self._ok(m):
-                return m
-        raise RuntimeError(f"no random network within {self.constraint.name} in {MAX_TRIES} draws")
+        return self.pool[int(rng.integers(len(self.pool)))] if self.pool else super().sample(rng)
 
-    def mutate(self, m: MacroArch, rng: np.random.Generator) -> MacroArch:
-        for _ in range(MAX_TRIES):
-            try:
-                child = mutate_raw(Candidate(m), rng, depth=True).macro
-            except MutationNotApplicable:
-                continue
-            if self._ok(child) and child.arch_id != m.arch_id:
-                return child
-        raise RuntimeError(f"no mutation of {m.arch_id} within {self.constraint.name} in {MAX_TRIES} tries")
+
+def _macro(arch: MacroArch | Candidate) -> MacroArch:
+    return arch.macro if isinstance(arch, Candidate) else arch
 
 
 Extrapolate = Callable[[MacroArch, np.ndarray], float]
@@ -101,9 +83,11 @@ def extrapolator(kind: str, lcsvr: LcSVR | None, epochs: int, cfg: LCEConfig) ->
 
 @dataclass
 class Evaluator:
-    """Scores architectures under one fidelity policy and keeps the search's trace."""
+    """The searches' objective (``nasgen.search.strategy.Objective``) under one fidelity policy: admits the
+    budget's networks, spends simulated epochs, keeps the search's trace."""
 
     sim: SimulatedTraining
+    constraint: ConstraintConfig
     epochs: int
     few: int
     extrapolate: Extrapolate | None
@@ -112,7 +96,15 @@ class Evaluator:
     best: tuple[float, MacroArch] | None = None
     trace: list[tuple[int, float]] = field(default_factory=list)  # (epochs spent, truth of the returned network)
 
-    def __call__(self, m: MacroArch) -> float:
+    @property
+    def left(self) -> int:
+        return max(0, self.cfg.budget_epochs - self.sim.spent)
+
+    def admits(self, arch: MacroArch | Candidate) -> bool:
+        return satisfies(macro_cost(_macro(arch)), self.constraint)
+
+    def query(self, arch: MacroArch | Candidate, iteration: int | None = None, phase: str | None = None) -> float:
+        m = _macro(arch)
         if self.extrapolate is not None:
             partial = self.sim.train(m, self.few)
             predicted = self.extrapolate(m, partial)
@@ -126,53 +118,42 @@ class Evaluator:
             self.trace.append((self.sim.spent, self.sim.truth(m)))
         return final
 
-    @property
-    def left(self) -> bool:
-        return self.sim.spent < self.cfg.budget_epochs
+
+def rea(space: PooledSpace, score: Evaluator, rng: np.random.Generator, cfg: MultiFidelityConfig) -> None:
+    """nasgen's regularised evolution (``nasgen.search.rea``), the population and tournament of ``cfg.rea``."""
+    regularised_evolution(space, score, rng, StrategyConfig(rea=cfg.rea))
 
 
-def rea(space: Space, score: Evaluator, rng: np.random.Generator, cfg: MultiFidelityConfig) -> None:
-    population: deque = deque()
-    while len(population) < cfg.rea_population and score.left:
-        m = space.sample(rng)
-        population.append((m, score(m)))
-    while score.left:
-        picks = rng.choice(len(population), size=min(cfg.rea_sample, len(population)), replace=False)
-        parent = max((population[int(k)] for k in picks), key=lambda p: p[1])[0]
-        child = space.mutate(parent, rng)
-        population.append((child, score(child)))
-        population.popleft()
-
-
-def local_search(space: Space, score: Evaluator, rng: np.random.Generator, cfg: MultiFidelityConfig) -> None:
+def local_search(space: PooledSpace, score: Evaluator, rng: np.random.Generator, cfg: MultiFidelityConfig) -> None:
     """Hill climbing: the neighbours of the current network; move to the best if it is better, else restart."""
-    current = space.sample(rng)
-    value = score(current)
+    found = draws(space, score, rng)
+    current = next(found)
+    value = score.query(current)
     while score.left:
-        neighbours = [space.mutate(current, rng) for _ in range(cfg.local_neighbours)]
         scored = []
-        for n in neighbours:
+        for _ in range(cfg.local_neighbours):
             if not score.left:
                 break
-            scored.append((score(n), n))
+            n = offspring(space, score, current, rng)
+            scored.append((score.query(n), n))
         best = max(scored, key=lambda s: s[0]) if scored else None
         if best is not None and best[0] > value:
             value, current = best
         else:
-            current = space.sample(rng)
-            value = score(current) if score.left else value
+            current = next(found)
+            value = score.query(current) if score.left else value
 
 
 ALGORITHMS = {"rea": rea, "local_search": local_search}
 
 
-def search(algorithm: str, fidelity: str, space: Space, surrogate: Surrogate, lcsvr: LcSVR | None, epochs: int,
-           lce: LCEConfig, cfg: MultiFidelityConfig, seed: int) -> dict:  # fmt: skip
+def search(algorithm: str, fidelity: str, space: PooledSpace, constraint: ConstraintConfig, surrogate: Surrogate,
+           lcsvr: LcSVR | None, epochs: int, lce: LCEConfig, cfg: MultiFidelityConfig, seed: int) -> dict:  # fmt: skip
     """One seeded run: the truth of the returned network against epochs spent, and the final one."""
     rng = np.random.default_rng(seed)
     sim = SimulatedTraining(surrogate, np.random.default_rng(seed + 1_000_003))
-    score = Evaluator(sim, epochs, few_epochs(epochs, lce.few_fraction), extrapolator(fidelity, lcsvr, epochs, lce),
-                      cfg)  # fmt: skip
+    score = Evaluator(sim, constraint, epochs, few_epochs(epochs, lce.few_fraction),
+                      extrapolator(fidelity, lcsvr, epochs, lce), cfg)  # fmt: skip
     ALGORITHMS[algorithm](space, score, rng, cfg)
     return {"trace": score.trace, "final_truth": score.trace[-1][1] if score.trace else None,
             "fully_trained": len(score.finals), "architectures": len(sim.curves), "epochs": sim.spent}  # fmt: skip

@@ -73,9 +73,7 @@ def compute(store: ArtifactStore, trained_refs: list[Ref], zc: ZCConfig, device:
             if progress is not None:
                 progress(1)
     for r in rows:
-        rec = records[r["arch_id"]]
-        ok = rec.get("status") == "ok"
-        r.update({ZC_PREFIX + p: _finite(rec.get(p)) if ok else None for p in zc.proxies})
+        r.update({ZC_PREFIX + p: v for p, v in zip(zc.proxies, _zc_values(records[r["arch_id"]], zc.proxies))})
     table = pa.Table.from_pylist(rows, schema=schema(zc.proxies))
     summary = {"runs": len(rows), "networks": len(records), "epochs": sorted({r["epochs"] for r in rows}),
                "protocols": len({(r["recipe"], r["dataset"]) for r in rows}),
@@ -89,8 +87,11 @@ def compute(store: ArtifactStore, trained_refs: list[Ref], zc: ZCConfig, device:
     return w.ref
 
 
-def _finite(v) -> float | None:
-    return float(v) if v is not None and math.isfinite(float(v)) else None
+def _zc_values(record: dict, proxies) -> list[float | None]:
+    """A ZC record's values of ``proxies`` as the table holds them: None where the record failed or is not finite."""
+    ok = record.get("status") == "ok"
+    return [float(record[p]) if ok and record.get(p) is not None and math.isfinite(float(record[p])) else None
+            for p in proxies]  # fmt: skip
 
 
 def _stats(values: list[float]) -> dict:
@@ -139,8 +140,7 @@ def lce_extrapolator(ref: Ref, cfg: LCEConfig, partial_run: Callable[[MacroArch,
         if model is None:
             return wpm_extrapolate(partial, epochs, cfg)
         rec = scorer.score_macro(macro)
-        zc_values = [_finite(rec.get(p)) if rec.get("status") == "ok" else None for p in cfg.zc]
-        x = np.array([[*encode(macro), *(np.nan if v is None else v for v in zc_values)]])
+        x = np.array([[*encode(macro), *(np.nan if v is None else v for v in _zc_values(rec, cfg.zc))]])
         return float(model.predict(x, partial[None])[0])
 
     return extrapolate
