@@ -11,7 +11,7 @@ import numpy as np
 from nasgen.graphpnas.graphs import Graph
 from nasgen.nb201.arch import EDGES, OPS, SPACE_SIZE, from_index, to_index
 from nasgen.nb201.graphs import graph_space, to_arch
-from nasgen.search.strategy import CellDraws, GraphForm, Rows, fraction
+from nasgen.search.strategy import CellDraws, GraphForm, OneShot, Rows, fraction
 
 
 def mutate(index: int, rng: np.random.Generator) -> int:
@@ -35,20 +35,23 @@ def _explorer(cfg) -> object:
 class NB201Space:
     """NB-201's architectures (or the given ``pool`` of them, drawn without replacement by random search),
     with the embedding ``tables`` the caller loaded (by encoder: ``arch2vec``, ``cate``) and, optionally, a
-    CCNF to draw NB-201 cells from (``cell_draws``, the hierarchical method)."""
+    CCNF to draw NB-201 cells from (``cell_draws``, the hierarchical method) and a one-shot search returning an
+    index (``one_shot``, HM-NAS)."""
 
     name = "nb201"
     decisions = (len(EDGES), len(OPS))  # REINFORCE: one of 5 ops on each of 6 edges
 
     def __init__(self, pool: Sequence[int] | None = None, tables: Mapping[str, np.ndarray] | None = None,
-                 cell_draws: CellDraws | None = None) -> None:  # fmt: skip
+                 cell_draws: CellDraws | None = None, one_shot: OneShot | None = None) -> None:  # fmt: skip
         self.pool = np.arange(SPACE_SIZE) if pool is None else np.asarray(pool)
         self.tables = dict(tables or {})
         self.cell_draws = cell_draws
+        self.one_shot = one_shot
 
     def capabilities(self) -> set[str]:
         caps = {"sample", "mutate", "pool", "decisions", "graphs", *(f"table:{k}" for k in self.tables)}
-        return caps | ({"hierarchy"} if self.cell_draws is not None else set())
+        caps |= {"hierarchy"} if self.cell_draws is not None else set()
+        return caps | ({"one_shot"} if self.one_shot is not None else set())
 
     def sample(self, rng: np.random.Generator) -> int:
         return int(rng.integers(SPACE_SIZE))

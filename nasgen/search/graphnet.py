@@ -25,7 +25,7 @@ from nasgen.graphpnas.graphs import graphnet_space, to_cell
 from nasgen.search.config import ConstraintConfig
 from nasgen.search.evolution import Candidate, Member, SearchResult, history_row, mutate_raw
 from nasgen.search.objective import ZCObjective, within
-from nasgen.search.strategy import GraphForm, HLView, Rows
+from nasgen.search.strategy import GraphForm, HLView, OneShot, Rows
 from nasgen.space.cell import Cell
 from nasgen.space.config import SamplerConfig
 from nasgen.space.cost import macro_cost
@@ -54,21 +54,24 @@ def log_reward(value: float) -> float:
 class GraphNetSpace:
     """The macro space S at one input and class count; ``cells`` (with their encoders' ``tables``) are the pool
     of the latent-space searches, ``hl`` the hierarchical views by GenCell source (``ccnf``, ``graphpnas``),
-    ``start`` raw Evo's alpha_0, ``depth`` whether raw mutations insert and delete positions."""
+    ``start`` raw Evo's alpha_0, ``depth`` whether raw mutations insert and delete positions, ``one_shot`` a
+    weight-sharing search returning a MacroArch (HM-NAS on a GraphNet sub-space)."""
 
     name = "graphnet"
 
     def __init__(self, input_shape: tuple[int, int, int], classes: int, sampler: SamplerConfig = SamplerConfig(),
                  depth: bool = True, start: MacroArch | None = None, cells: Sequence[Cell] = (),
                  tables: Mapping[str, np.ndarray] | None = None,
-                 hl: Mapping[str, HLView] | None = None) -> None:  # fmt: skip
+                 hl: Mapping[str, HLView] | None = None, one_shot: OneShot | None = None) -> None:  # fmt: skip
         self.input_shape, self.classes = tuple(input_shape), classes
         self.sampler, self.depth, self.start = sampler, depth, start
         self.cells, self.tables, self.hl = list(cells), dict(tables or {}), dict(hl or {})
+        self.one_shot = one_shot
 
     def capabilities(self) -> set[str]:
         caps = {"sample", "mutate", "graphs", *(f"table:{k}" for k in self.tables), *(f"hl:{k}" for k in self.hl)}
-        return caps | ({"start"} if self.start is not None else set())
+        caps |= {"start"} if self.start is not None else set()
+        return caps | ({"one_shot"} if self.one_shot is not None else set())
 
     def sample(self, rng: np.random.Generator) -> MacroArch:
         """Random search's draw: 1..20 positions, a random cell, channels and stride each."""

@@ -18,6 +18,7 @@ from nasgen.search.graphnet import GraphNetSpace, MacroObjective
 from nasgen.search.graphpnas import graphpnas
 from nasgen.search.hierarchy import hierarchy
 from nasgen.search.hl_evo import hl_evo
+from nasgen.search.hm_nas import hm_nas
 from nasgen.search.objective import ZCObjective
 from nasgen.search.random_search import random_search
 from nasgen.search.raw_evo import raw_evo
@@ -53,6 +54,7 @@ STRATEGIES: dict[str, Strategy] = {
             True,
         ),
         Strategy("hierarchy", hierarchy, ("hierarchy",), "CCNF samples at a condition, distinct cells, a pick"),
+        Strategy("hm_nas", hm_nas, ("one_shot",), "HM-NAS: a supernet, hierarchical masks, the derived arch", True),
     )
 }
 

@@ -6,7 +6,8 @@ strategy that runs one seeded search of the space against the objective.
   ``decisions`` (categorical choices, REINFORCE's policy), ``graphs`` (a GraphPNAS graph form), ``table:<name>``
   (a frozen encoder's embedding of a list of architectures, the latent-space searches), ``start`` (Algorithm
   1's alpha_0), ``hl:<source>`` (the hierarchical view with a GenCell, HL-Evo), ``hierarchy`` (a CCNF to draw
-  cells from). ``nasgen.nb201.space.NB201Space`` and ``nasgen.search.graphnet.GraphNetSpace`` implement it.
+  cells from), ``one_shot`` (a weight-sharing search: seed -> (architecture, report), HM-NAS).
+  ``nasgen.nb201.space.NB201Space`` and ``nasgen.search.graphnet.GraphNetSpace`` implement it.
 - An **objective** answers one value per architecture (``query``), refuses an architecture that breaks its
   constraint before any evaluation (``admits``), and counts what is ``left`` of its budget: NB-201's ``Oracle``
   (validation accuracy or a proxy) and GraphNet's ``MacroObjective`` (a ZC proxy under a size budget).
@@ -96,6 +97,9 @@ def offspring(space: Space, objective: Objective, parent: Any, rng: np.random.Ge
         if objective.admits(child):
             return child
     raise ConfigError(f"{MAX_TRIES_PER_DRAW} mutations of one {space.name} architecture: none admitted")
+
+
+OneShot = Callable[[int], tuple[Any, dict]]  # seed -> (the derived architecture, what the one-shot search reports)
 
 
 @dataclass(frozen=True)

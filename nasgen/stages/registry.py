@@ -33,9 +33,11 @@ from nasgen.stages import (
     graphpnas,
     gvae,
     hl_evo,
+    hm_nas,
     latency,
     nb201_proxies,
     sg,
+    supernet,
     trained,
     zc,
 )
@@ -235,6 +237,17 @@ STAGES: dict[str, Stage] = {
             section="graphpnas",
             title="GraphPNAS (GraphNet)",
             units=lambda cfg: cfg.evaluations,
+        ),
+        Stage(
+            supernet.STAGE, supernet.key, supernet.compute, section="supernet", title="HM-NAS supernet", units=_epochs
+        ),  # fmt: skip
+        Stage(
+            hm_nas.STAGE,
+            hm_nas.key,
+            hm_nas.compute,
+            section="hm_nas",
+            title="HM-NAS masks and fine-tuning",
+            units=lambda cfg: cfg.mask_epochs + cfg.finetune_epochs,
         ),
     )
 }

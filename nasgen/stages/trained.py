@@ -22,7 +22,7 @@ from nasgen.stages.readers import METRICS
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
 from nasgen.train.checkpoint import checkpoint_bytes
 from nasgen.train.config import DatasetConfig, TrainRecipe
-from nasgen.train.datasets import load_dataset, training_subset, with_validation
+from nasgen.train.datasets import prepared
 from nasgen.train.loop import train_network
 from nasgen.train.references import PlainNet, build
 
@@ -53,12 +53,7 @@ def key(macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe
 def compute(store: ArtifactStore, macro: MacroArch | PlainNet, dataset: DatasetConfig, recipe: TrainRecipe,
             device: str = "cpu", progress=None) -> Ref:  # fmt: skip
     """Train and evaluate on ``device`` (not part of the key)."""
-    ds = load_dataset(dataset.name, dataset.root, dataset.size, seed=recipe.seed)
-    split_seed = recipe.seed if dataset.split_seed is None else dataset.split_seed
-    if dataset.val_fraction:
-        ds = with_validation(ds, dataset.val_fraction, split_seed)
-    if dataset.train_subset is not None:
-        ds = training_subset(ds, dataset.train_subset, split_seed)
+    ds = prepared(dataset, recipe.seed)
     if tuple(macro.input_shape) != ds.input_shape or macro.classes != ds.classes:
         raise ConfigError(f"network {macro.arch_id} takes input {tuple(macro.input_shape)} with {macro.classes} "
                           f"classes; dataset {ds.name} has {ds.input_shape} and {ds.classes}: generate for that "

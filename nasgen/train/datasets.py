@@ -26,6 +26,7 @@ import torch
 from torch.utils import data
 
 from nasgen.errors import ArtifactMissingError, ConfigError, CorruptArtifactError
+from nasgen.train.config import DatasetConfig
 from nasgen.train.idx import read_idx
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -117,6 +118,18 @@ def load_dataset(name: str, root: str | None = None, size: int | None = None, se
     if name == "imagenet":
         return _imagenet(_root(name, root), size or 224)
     raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def prepared(cfg: DatasetConfig, seed: int = 0) -> Dataset:
+    """The dataset ``cfg`` names with its validation split and training subset carved out (split seed: the
+    config's, else ``seed``): what a training run of that config sees."""
+    ds = load_dataset(cfg.name, cfg.root, cfg.size, seed=seed)
+    split_seed = seed if cfg.split_seed is None else cfg.split_seed
+    if cfg.val_fraction:
+        ds = with_validation(ds, cfg.val_fraction, split_seed)
+    if cfg.train_subset is not None:
+        ds = training_subset(ds, cfg.train_subset, split_seed)
+    return ds
 
 
 def _root(name: str, root: str | None) -> Path:
