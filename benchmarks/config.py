@@ -136,7 +136,23 @@ class CurvesConfig(Frozen):
     proxies: tuple[ProxyName, ...] = ("tcet", "meco_opt", "naswot", "synflow", "az_trainability")
 
 
-BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1", "curves")
+class OneShotConfig(Frozen):
+    """`nasgen bench hm-nas` (benchmarks/hm_nas.py): HM-NAS, the one-shot baseline, on Fashion-MNIST. Per space of
+    ``spaces`` and seed (``seeds``), the profile's `supernet` trained with the multi-level encoding (then masked
+    and fine-tuned: stage `hm_nas`) and with the single-level one; three derivations each (masks; DARTS's
+    heuristic on the multi- and single-level supernets: the chapter's Table 2.5). NB-201's derived cells are
+    looked up in the NB-201 table (CIFAR-10, trained elsewhere); GraphNet's become macro networks at the
+    supernet's skeleton, narrowed to ``budget`` where they exceed it (nasgen.generate.width), and trained with
+    the fidelity study's reduced recipe beside the `bench table1` results matching ``beside``."""
+
+    spaces: tuple[Literal["nb201", "graphnet"], ...] = ("graphnet", "nb201")
+    seeds: int = Field(2, ge=1)
+    budget: str = "b1"
+    budgets: dict[str, tuple[int, int]] = REAL_TASK_BUDGETS
+    beside: str = "benchmarks/results/table1-b1-seed*-reduced-objective-meco-opt.json"  # a glob
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1", "curves", "one_shot")
 
 
 class BenchProfile(Frozen):
@@ -150,6 +166,7 @@ class BenchProfile(Frozen):
     fidelity: FidelityConfig = FidelityConfig()
     table1: Table1Config = Table1Config()
     curves: CurvesConfig = CurvesConfig()
+    one_shot: OneShotConfig = OneShotConfig()
 
 
 def bench_profile(name: str, config_file: str | Path | None = None,

@@ -13,6 +13,9 @@
   method (strategy ``hierarchy``; models from nasgen.stages.nb201_hierarchy): the pipeline pretrained on NB-201's
   cells (cached), CCNF samples at each
   configured condition until ``hierarchy.budget`` distinct NB-201 cells, the pick by ``hierarchy.proxy``.
+- *one-shot*: HM-NAS (strategy ``hm_nas``): the profile's `supernet` trained on its dataset (Fashion-MNIST, not
+  CIFAR-10), masked and fine-tuned (stages cached); its derived cell is the run's one query. The published
+  one-shot rows searched on CIFAR-10 itself.
 
 A method (``methods``) is a strategy under a protocol: its name, budget and a function that runs one seeded
 search and returns the finished oracle. Our oracle is NB201's final validation accuracy; the published runs searched on
@@ -31,6 +34,7 @@ import pandas as pd
 import torch
 
 from benchmarks.config import BenchProfile, bench_profile, split_overrides
+from benchmarks.hm_nas import one_shot
 from benchmarks.machine import machine_info
 from nasgen.ccnf.sampling import CellSampler, GenerationError
 from nasgen.config import Profile, resolve_profile
@@ -47,7 +51,7 @@ from nasgen.progress import ProgressLine
 from nasgen.search.config import StrategyConfig
 from nasgen.search.strategies import run as run_strategy
 from nasgen.search.strategies import supported
-from nasgen.search.strategy import CellDraws, Strategy
+from nasgen.search.strategy import CellDraws, OneShot, Strategy
 from nasgen.stages import arch2vec as arch2vec_stage
 from nasgen.stages import cate as cate_stage
 from nasgen.stages import nb201_hierarchy as hierarchy
@@ -69,6 +73,7 @@ class Context:
     sampler: CellSampler | None = None  # the hierarchical method's models (pretrained on NB-201 cells)
     conditions: dict[str, hierarchy.Condition] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # stage `arch2vec`/`cate` -> its table
+    one_shot: OneShot | None = None  # HM-NAS's search (benchmarks.hm_nas.one_shot)
     strategies: StrategyConfig = StrategyConfig()  # the strategies' numbers (``NB201SearchConfig.strategies``)
 
 
@@ -83,6 +88,7 @@ class Method:
     pooled: bool = False  # draws from the scored sample (its budget cannot exceed the sample)
     pretrained: bool = False  # needs the hierarchical method's models
     embedded: tuple[str, ...] = ()  # the stages of the frozen embeddings it searches (`arch2vec`, `cate`)
+    supernet: bool = False  # a one-shot search (HM-NAS): trains supernets
 
 
 def _oracle_method(strategy: Strategy, cfg: NB201SearchConfig) -> Method:
@@ -145,13 +151,27 @@ def _hierarchy_method(condition: str, cfg: NB201SearchConfig) -> Method:
     return Method(name, "zero-cost", h.budget, h.runs, search, pretrained=True)
 
 
+def _one_shot_method(cfg: NB201SearchConfig) -> Method:
+    """Strategy ``hm_nas``: a supernet trained on the profile's `supernet` dataset (not CIFAR-10), masked and
+    fine-tuned; the derived architecture is the run's one oracle query."""
+
+    def search(ctx: Context, seed: int) -> Oracle:
+        oracle = Oracle.from_table(ctx.valid, 1, name="hm_nas oracle")
+        space = NB201Space(one_shot=ctx.one_shot)
+        oracle.info = run_strategy("hm_nas", space, oracle, np.random.default_rng(seed), ctx.strategies)
+        return oracle
+
+    return Method("hm_nas", "one-shot", 1, cfg.hm_nas_runs, search, supernet=True)
+
+
 def methods(cfg: NB201SearchConfig) -> list[Method]:
     """The oracle protocol runs every strategy of STRATEGIES that NB-201 (with its encoders' tables) offers the
     needs of; the zero-cost protocol the picks, Evo on the proxy and the hierarchical method."""
     offered = NB201Space().capabilities() | {f"table:{t}" for t in EMBEDDING_STAGES}
     out = [_oracle_method(s, cfg) for s in supported(offered)]
     out += [_pick_method(p, n, cfg) for p in cfg.zc_proxies for n in cfg.zc_budgets]
-    return out + [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]
+    out += [_evo_method(cfg)] + [_hierarchy_method(c, cfg) for c in cfg.hierarchy.conditions]
+    return out + ([_one_shot_method(cfg)] if cfg.hm_nas_runs else [])
 
 
 def _summary(values: list[float]) -> dict:
@@ -229,6 +249,8 @@ def run(profile: str | Profile = "demo", store: str | None = None, device: str =
     skipped = [m.name for m in every if m not in chosen]
     pretrained = _pretrained(ctx, prof, ArtifactStore(store), device) if any(m.pretrained for m in chosen) else None
     embedded = _embedded(ctx, prof, ArtifactStore(store), {t for m in chosen for t in m.embedded})
+    if any(m.supernet for m in chosen):
+        ctx.one_shot = one_shot(ArtifactStore(store), prof, device)
     results = {m.name: run_method(m, ctx, table, progress) for m in chosen}
     result = {
         "benchmark": "nb201-search", "machine": machine_info(), "torch_threads": torch.get_num_threads(),

@@ -110,6 +110,12 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "equal epochs, REA and local search on the surrogate single- vs multi-fidelity (resumes from the "
                   "store's trained networks; --set curves.time_budget_s=...).",
                   {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
+        Benchmark("hm-nas", "benchmarks.hm_nas:run",
+                  "HM-NAS, the one-shot baseline, on Fashion-MNIST: multi- and single-level supernets on NB-201 and "
+                  "a GraphNet sub-space, hierarchical masks vs DARTS's heuristic (ch. 2 Table 2.5), accuracy at "
+                  "each stage, NB-201 lookups, GraphNet derivations trained beside bench table1's picks "
+                  "(--set supernet.*, hm_nas.*, one_shot.*).",
+                  {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
         Benchmark("latency", "benchmarks.latency:run",
                   "Latency predictor on this device: lookup table, table sum + learnt correction, accuracy (share "
                   "within +-10%, MAPE, Spearman) on held-out random networks and on real-task budget networks.",

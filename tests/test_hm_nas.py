@@ -333,3 +333,55 @@ def test_the_strategy_asks_the_objective_about_the_derived_architecture_once():
     assert oracle.history == [(7, 7.0)] and report == {"seconds": 1.0} and len(seen) == 1
     with pytest.raises(ConfigError, match=r"needs \['one_shot'\]"):
         run("hm_nas", NB201Space(), Oracle.from_table(values, 5), np.random.default_rng(0))
+
+
+# --- the benchmark ------------------------------------------------------------------------------------------------
+
+
+def test_the_benchmark_narrows_an_over_budget_derivation_and_reads_the_table1_picks(tmp_path):
+    import json
+
+    from benchmarks.hm_nas import _beside, _graphnet_row, _nb201_row
+    from nasgen.nb201.data import accuracy_table
+    from nasgen.search.config import ConstraintConfig
+    from nasgen.space.cost import macro_cost
+
+    cfg = SupernetConfig(layers=((64, 1), (128, 2)))
+    cell = {"nodes": ["input", "conv_3", "conv_5", "output"], "edges": [[0, 1], [1, 2], [2, 3]]}
+    trained = []
+    row = _graphnet_row({"cell": cell}, cfg, ConstraintConfig(max_params=100_000, max_flops=15_000_000),
+                        lambda m: trained.append(m) or {"reduced_val_top1": 0.5})  # fmt: skip
+    assert row["params"] > 100_000 and 0 < row["width_factor"] < 1 and row["fitted_params"] <= 100_000
+    assert macro_cost(trained[0]).params == row["fitted_params"] and row["reduced_val_top1"] == 0.5
+    r = _nb201_row({"nb201": "x", "nb201_index": 0}, accuracy_table())
+    assert r["cifar10_test_top1"] == accuracy_table().loc[0, "test_top1"]
+    for seed, v in ((0, 0.8), (1, 0.9)):
+        (tmp_path / f"t{seed}.json").write_text(
+            json.dumps(
+                {
+                    "budgets": {
+                        "b1": {
+                            "summary": {
+                                "hl_evo": {"best_reduced_val_top1": {"mean": v}},
+                                "raw_evo": {"best_reduced_val_top1": None},
+                            }
+                        }
+                    }
+                }
+            )
+        )
+    b = _beside(str(tmp_path / "t*.json"))
+    assert b["best_reduced_val_top1"] == {"hl_evo": pytest.approx({"mean": 0.85, "std": 0.05, "n": 2})}
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_at_the_tiny_profile(tmp_path):
+    from benchmarks.hm_nas import run
+
+    out = run(profile="tiny", store=str(tmp_path), plot=str(tmp_path / "h.png"))
+    assert set(out["spaces"]) == {"graphnet", "nb201"} and (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    for space, seeds in out["spaces"].items():
+        d = seeds[0]["derivations"]
+        assert set(d) == {"masks (HM-NAS)", "multi-level + DARTS heuristic", "single-level + DARTS heuristic"}
+        key = "cifar10_test_top1" if space == "nb201" else "reduced_val_top1"
+        assert all(0 <= r[key] <= 100 for r in d.values())

@@ -138,7 +138,11 @@ def test_the_benchmark_runs_every_method_at_the_tiny_profile(tmp_path):
             assert r["runs"] == cfg.hierarchy.runs and r["budget"] == cfg.hierarchy.budget, name
             assert r["failed_runs"] == r["runs"] and "no nb201 cell among" in r["first_failure"] or r["spent"]
             continue
-        runs = {"oracle": cfg.oracle_runs, "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs}
+        runs = {
+            "oracle": cfg.oracle_runs,
+            "zero-cost": cfg.evo_runs if name.startswith("Evo") else cfg.zc_runs,
+            "one-shot": cfg.hm_nas_runs,
+        }
         runs.update(
             {
                 "arch2vec_rl": cfg.arch2vec_rl_runs,

@@ -79,6 +79,9 @@ class NB201SearchConfig(Frozen):
     arch2vec_rl_runs: int = Field(500, ge=1)  # the dissertation's 500; about 0.13 s each
     arch2vec_bo_runs: int = Field(30, ge=1)  # each refits DNGO 27 times (150 queries, 16 + 5 per round): ~26 s
     cate_dngo_ls_runs: int = Field(30, ge=1)  # CATE-DNGO-LS (30 epochs per refit, 5-10 queries per round)
+    # HM-NAS (one-shot: the profile's `supernet` and `hm_nas` on its dataset, one lookup of the derived cell); a
+    # run is a supernet training (stages cached): 0 leaves the row out
+    hm_nas_runs: int = Field(3, ge=0)
     seed: int = 0
 
     def runs(self, strategy: str) -> int:
