@@ -487,6 +487,40 @@ def store_ls(store: StoreOpt = None, stage: Annotated[str | None, typer.Option("
     console.print(t)
 
 
+@store_app.command("verify")
+def store_verify(store: StoreOpt = None) -> None:
+    """Check every committed artifact: each file its manifest lists is present with its size and sha256."""
+    from nasgen.errors import CorruptArtifactError
+    from nasgen.maintenance import verify
+    from nasgen.store import ArtifactStore
+
+    report = verify(ArtifactStore(store))
+    for p in report["problems"]:
+        console.print(f"[red]{p}[/red]")
+    if report["problems"]:
+        raise CorruptArtifactError(f"{len(report['problems'])} problem(s) in {report['artifacts']} artifacts")
+    console.print(f"{report['artifacts']} artifacts, {report['files']} files, {report['bytes']} bytes: consistent")
+
+
+@store_app.command("gc")
+def store_gc(
+    store: StoreOpt = None,
+    older_than: Annotated[
+        float, typer.Option("--older-than", help="Only orphans last written this many seconds ago or earlier.")
+    ] = 3600.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; remove nothing.")] = False,
+) -> None:
+    """Remove what no manifest names: attempts of writers that died or lost a race, half-committed manifests."""
+    from nasgen.maintenance import gc
+    from nasgen.store import ArtifactStore
+
+    report = gc(ArtifactStore(store), older_than, dry_run)
+    for p in report["removed"]:
+        console.print(("would remove " if dry_run else "removed ") + p)
+    console.print(f"{len(report['removed'])} orphan(s), {report['bytes']} bytes; {report['kept_young']} younger "
+                  f"than {older_than:g} s kept")  # fmt: skip
+
+
 # --- benchmarks: each prints its JSON, its command generated from benchmarks.registry --------------------------
 
 # The options every benchmark shares, by the name of run's parameter: (flag, help).

@@ -1,9 +1,14 @@
-"""Artifact store on fsspec: content keys, atomic writes, manifests written last, checksummed reads.
+"""Artifact store on fsspec: content keys, atomic commits, manifests written last, checksummed reads.
 
-Layout: ``<root>/<stage>/<key>/`` holds data files and, last, ``_manifest.json``. A directory without a
-manifest does not exist (DESIGN section 6). Root: argument, else ``$NASGEN_STORE``, else ``./artifacts``;
-any fsspec URI works (``s3://bucket/prefix`` through s3fs, endpoint from ``$NASGEN_S3_ENDPOINT_URL`` or
-``$AWS_ENDPOINT_URL``). Nothing is ever unpickled from the store.
+Layout: ``<root>/<stage>/<key>/`` holds ``_manifest.json`` and one directory per write attempt,
+``.attempt-<id>/``, holding that attempt's data files. An attempt writes its files, then commits by creating the
+manifest *only if none exists* (a hard link on a local disk, S3's ``If-None-Match: *``): of two writers of one
+key exactly one commits, the other drops its attempt and reads the winner's, and no manifest ever names files
+another writer touches. A directory without a manifest does not exist (DESIGN section 6); an attempt no manifest
+names is an orphan (a writer died or lost), which ``gc`` removes. Artifacts written before attempts existed keep
+their files beside the manifest (a manifest without ``attempt``). Root: argument, else ``$NASGEN_STORE``, else
+``./artifacts``; any fsspec URI works (``s3://bucket/prefix`` through s3fs, endpoint from
+``$NASGEN_S3_ENDPOINT_URL`` or ``$AWS_ENDPOINT_URL``). Nothing is ever unpickled from the store.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from nasgen.errors import ArtifactMissingError, CorruptArtifactError, StoreError
 
 DEFAULT_ROOT = "./artifacts"
 MANIFEST = "_manifest.json"
+ATTEMPT = ".attempt-"  # prefix of a write attempt's directory
+TEMPORARY = ".tmp-"  # in the name of a manifest being committed
 KEY_LENGTH = 24
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]*$")
 
@@ -162,6 +169,13 @@ class ArtifactStore:
             if self.fs.exists(self.path(stage, key)):
                 self.fs.rm(self.path(stage, key), recursive=True)
 
+    def file_path(self, stage: str, key: str, name: str, manifest: dict[str, Any] | None = None) -> str:
+        """Where a committed artifact's file lives: in the attempt its manifest names (beside the manifest for
+        artifacts written before attempts)."""
+        m = self.manifest(stage, key) if manifest is None else manifest
+        attempt = m.get("attempt")
+        return self.path(stage, key, *((ATTEMPT + attempt,) if attempt else ()), check_part(name))
+
     # --- reading ---------------------------------------------------------------------------------------
     def read_bytes(self, ref: Ref, name: str, verify: bool = True) -> bytes:
         m = self.manifest(ref.stage, ref.key)
@@ -170,7 +184,7 @@ class ArtifactStore:
         if entry is None:
             raise ArtifactMissingError(f"{where} is not listed in its manifest")
         with _guard(where):
-            data = self.fs.cat_file(self.path(ref.stage, ref.key, name))
+            data = self.fs.cat_file(self.file_path(ref.stage, ref.key, name, m))
         if verify and hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise CorruptArtifactError(f"{where}: checksum does not match the manifest (corrupt or overwritten)")
         return data
@@ -230,7 +244,9 @@ def open_ref(uri: str, stage: str | None = None) -> tuple[ArtifactStore, Ref]:
 
 
 class ArtifactWriter:
-    """Context manager for one artifact: atomic file writes, manifest last, full clean-up on failure."""
+    """Context manager for one artifact: files into this writer's own attempt directory, then the manifest
+    created only if no other writer committed first (``lost`` then: its attempt is dropped, the winner's artifact
+    is what ``ref`` names); full clean-up of the attempt on failure."""
 
     def __init__(self, store: ArtifactStore, stage: str, key: str, config: Any, upstream: Sequence[Ref]):
         self.store, self.stage, self.key = store, stage, key
@@ -238,26 +254,61 @@ class ArtifactWriter:
         self.files: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, Any] = {}
         self.rows: int | None = None
+        self.attempt = uuid.uuid4().hex
+        self.lost = False  # another writer committed this key first
         self._t0 = 0.0
 
     def __enter__(self) -> ArtifactWriter:
         if self.store.exists(self.stage, self.key):
             raise StoreError(f"artifact {self.store.uri(self.stage, self.key)} already exists; refusing to overwrite")
-        self.store.delete(self.stage, self.key)  # leftovers of an attempt that died before its manifest
         self._t0 = time.perf_counter()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
-            with contextlib.suppress(Exception):
-                self.store.delete(self.stage, self.key)
+            self._drop()
             return
         try:
-            self._put(MANIFEST, json.dumps(self._manifest(), indent=2, sort_keys=True).encode(), record=False)
+            self.lost = not self._commit(json.dumps(self._manifest(), indent=2, sort_keys=True).encode())
         except BaseException:
-            with contextlib.suppress(Exception):
-                self.store.delete(self.stage, self.key)
+            self._drop()
             raise
+        if self.lost:
+            self._drop()
+
+    def _dir(self) -> str:
+        return self.store.path(self.stage, self.key, ATTEMPT + self.attempt)
+
+    def _drop(self) -> None:
+        """Remove this attempt (and the key's directory when nothing else is in it: a local disk's empty dir)."""
+        with contextlib.suppress(Exception):
+            if self.store.fs.exists(self._dir()):
+                self.store.fs.rm(self._dir(), recursive=True)
+        with contextlib.suppress(Exception):
+            key_dir = self.store.path(self.stage, self.key)
+            if self.store.fs.isdir(key_dir) and not self.store.fs.ls(key_dir, detail=False):
+                self.store.fs.rmdir(key_dir)
+
+    def _commit(self, manifest: bytes) -> bool:
+        """Create the manifest unless one exists, atomically; False when another writer's came first."""
+        final = self.store.path(self.stage, self.key, MANIFEST)
+        with _guard(self.store.uri(self.stage, self.key, MANIFEST)):
+            self.store.fs.makedirs(self.store.path(self.stage, self.key), exist_ok=True)
+            if self.store.protocol in ("file", "local"):
+                tmp = self.store.path(self.stage, self.key, f".{MANIFEST}{TEMPORARY}{self.attempt}")
+                self.store.fs.pipe_file(tmp, manifest)
+                try:
+                    os.link(tmp, final)  # fails if the manifest exists: the one atomic create-if-absent of POSIX
+                except FileExistsError:
+                    return False
+                finally:
+                    os.unlink(tmp)
+                return True
+            try:
+                self.store.fs.pipe_file(final, manifest, mode="create")  # S3: If-None-Match: *
+            except FileExistsError:
+                return False
+            return True
 
     @property
     def ref(self) -> Ref:
@@ -271,6 +322,7 @@ class ArtifactWriter:
             "upstream": [u.key for u in self.upstream],
             "upstream_refs": [u.model_dump() for u in self.upstream],
             "code_version": nasgen.__version__,
+            "attempt": self.attempt,
             "rows": self.rows,
             "files": self.files,
             "seconds": round(time.perf_counter() - self._t0, 6),
@@ -278,18 +330,15 @@ class ArtifactWriter:
             **self.meta,
         }
 
-    def _put(self, name: str, data: bytes, rows: int | None = None, record: bool = True) -> None:
-        final = self.store.path(self.stage, self.key, check_part(name))
-        tmp = self.store.path(self.stage, self.key, f".{name}.tmp-{uuid.uuid4().hex}")
+    def _put(self, name: str, data: bytes, rows: int | None = None) -> None:
+        """One file into this attempt (seen by readers only once the manifest names the attempt)."""
         with _guard(self.store.uri(self.stage, self.key, name)):
-            self.store.fs.makedirs(self.store.path(self.stage, self.key), exist_ok=True)
-            self.store.fs.pipe_file(tmp, data)
-            self.store.fs.mv(tmp, final)
-        if record:
-            entry = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-            if rows is not None:
-                entry["rows"] = rows
-            self.files[name] = entry
+            self.store.fs.makedirs(self._dir(), exist_ok=True)
+            self.store.fs.pipe_file("/".join([self._dir(), check_part(name)]), data)
+        entry = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        if rows is not None:
+            entry["rows"] = rows
+        self.files[name] = entry
 
     def write_bytes(self, name: str, data: bytes) -> None:
         self._put(name, data)

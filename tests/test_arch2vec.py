@@ -141,6 +141,6 @@ def test_stage_commits_weights_and_embeddings_that_round_trip(tmp_path):
     assert emb.shape == (15_625, cfg.latent)
     ops, adj = tensors([from_index(i) for i in (0, 9_999)])
     assert torch.allclose(stage.load_model(ref).embed(ops, adj), emb[[0, 9_999]], atol=1e-6)
-    (tmp_path / "arch2vec" / ref.key / "embeddings.safetensors").write_bytes(b"not safetensors")
+    store.fs.pipe_file(store.file_path("arch2vec", ref.key, "embeddings.safetensors"), b"not safetensors")
     with pytest.raises(CorruptArtifactError):
         stage.embeddings(ref)

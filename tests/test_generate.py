@@ -1,7 +1,6 @@
 """Stages `sg` and `generate` on the tiny trained models: artifacts, caching, export, errors; and the
 pretrain + generate flows end to end at the tiny profile, through Python and the CLI."""
 
-import json
 
 import numpy as np
 import pytest
@@ -239,7 +238,7 @@ def test_pretrain_then_generate_at_the_tiny_profile(tmp_path, monkeypatch, capsy
     refs = pretrain(run=tiny)
     assert set(refs) == {"cells", "zc", "clusters", "gvae", "ccnf", "hl_evo", "sg"}
     ref = generate_flow(request=GenerateRequest(max_params=10**6, n=6, top_k=2), run=tiny)
-    summary = json.loads((tmp_path / "store" / "generate" / ref.key / "summary.json").read_text())
+    summary = ArtifactStore(store).read_json(ref, "summary.json")
     assert summary["counts"]["valid_sequences"] == 6 and len(summary["chosen"]) >= 1
     code, out, _ = run_cli(monkeypatch, capsys, "generate", "--profile", "tiny", "--store", store,
                            "--max-params", "1000000", "--n", "6", "--top-k", "2")  # fmt: skip

@@ -310,8 +310,7 @@ def test_a_corrupt_supernet_and_a_dataset_without_validation_are_named(tmp_path)
     with pytest.raises(ConfigError, match="validation split"):
         registry.run("supernet", st, cfg=small(dataset=DatasetConfig(name="synthetic")))
     ref = registry.run("supernet", st, cfg=small(epochs=2))
-    path = tmp_path / "supernet" / ref.key / supernet.WEIGHTS
-    path.write_bytes(b"\x00" * 64)
+    st.fs.pipe_file(st.file_path("supernet", ref.key, supernet.WEIGHTS), b"\x00" * 64)
     with pytest.raises(CorruptArtifactError):
         supernet.load_supernet(ref)
 
