@@ -307,7 +307,8 @@ class ArtifactWriter:
             try:
                 self.store.fs.pipe_file(final, manifest, mode="create")  # S3: If-None-Match: *
             except FileExistsError:
-                return False
+                # A retried PUT whose first try landed (its answer lost on the way) meets its own manifest.
+                return self.store.manifest(self.stage, self.key).get("attempt") == self.attempt
             return True
 
     @property
