@@ -72,3 +72,54 @@ def test_a_retried_manifest_put_whose_first_try_landed_still_commits(s3_endpoint
     with store.writer("demo", "k") as w:
         w.write_json("a.json", 1)
     assert not w.lost and store.read_json(store.ref("demo", "k"), "a.json") == 1 and not verify(store)["problems"]
+
+
+TIMING_FIELDS = ("seconds", "created", "wall_seconds")
+
+
+def _content(store: ArtifactStore) -> dict[tuple[str, str, str], str]:
+    """sha256 of every committed file by (stage, key, name); JSON files without their timing fields."""
+    import hashlib
+
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in TIMING_FIELDS and not k.endswith("_seconds")}
+        return [strip(v) for v in obj] if isinstance(obj, list) else obj
+
+    out = {}
+    for r in store.list():
+        ref = store.ref(r["stage"], r["key"])
+        for name in store.manifest(r["stage"], r["key"])["files"]:
+            data = store.read_bytes(ref, name)
+            if name.endswith(".json"):
+                data = json.dumps(strip(json.loads(data)), sort_keys=True).encode()
+            out[(r["stage"], r["key"], name)] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_server")
+def test_the_tiny_pretrain_through_faults_commits_what_a_fault_free_run_commits(s3_endpoint, monkeypatch, tmp_path):
+    from flows.options import RunOptions
+    from flows.pretrain import pretrain
+
+    run = RunOptions(profile="tiny", overrides={"cells.shard_size": 20, "zc.shard_size": 8})  # a ZC fan-out
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NASGEN_S3_ENDPOINT_URL", s3_endpoint)
+    clean_root, faulty_root = (f"s3://nasgen-test/{uuid.uuid4().hex}" for _ in range(2))
+    monkeypatch.setenv("NASGEN_STORE", clean_root)
+    pretrain(run=run)
+    clean = _content(ArtifactStore(clean_root))
+    port = int(s3_endpoint.rsplit(":", 1)[1])
+    with FaultProxy(port, FAULTS) as proxy:
+        monkeypatch.setenv("NASGEN_S3_ENDPOINT_URL", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("NASGEN_STORE", faulty_root)
+        pretrain(run=run)
+        counts = dict(proxy.counts)
+    monkeypatch.setenv("NASGEN_S3_ENDPOINT_URL", s3_endpoint)
+    faulty = _content(ArtifactStore(faulty_root))
+    assert not verify(ArtifactStore(faulty_root))["problems"]
+    differ = sorted(k for k in clean if faulty.get(k) != clean[k])
+    assert set(faulty) == set(clean), "the same artifacts, keys and files"
+    print(json.dumps({"pretrain": "tiny", "files": len(clean), "differing": differ, **counts}))
+    assert not differ, differ
