@@ -223,10 +223,8 @@ def test_parsers_answer_bad_input_with_our_errors(parser):
     _suite(FAST)[parser]()
 
 
-def test_the_cli_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
-    common = settings(max_examples=FAST // 2, deadline=None, suppress_health_check=list(HealthCheck))
-
-    @common
+def _fuzz_cli(n: int, tmp_path: Path, monkeypatch, capsys) -> None:
+    @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
     @given(ARGS, specs)
     def cli(args, spec):
         _check_cli(monkeypatch, capsys, str(tmp_path / "empty-store"), args, tmp_path / "spec.json", spec)
@@ -234,17 +232,24 @@ def test_the_cli_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
     cli()
 
 
-def test_garbled_artifact_files_are_corrupt_artifacts(tmp_path):
-    store = ArtifactStore(str(tmp_path))
+def _fuzz_files(n: int, root: Path) -> None:
+    store = ArtifactStore(str(root))
     ref = _artifact(store)
-    common = settings(max_examples=FAST, deadline=None, suppress_health_check=list(HealthCheck))
 
-    @common
+    @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
     @given(GARBLE)
     def garble(args):
         _check_file(store, ref, *args)
 
     garble()
+
+
+def test_the_cli_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
+    _fuzz_cli(FAST // 2, tmp_path, monkeypatch, capsys)
+
+
+def test_garbled_artifact_files_are_corrupt_artifacts(tmp_path):
+    _fuzz_files(FAST, tmp_path)
 
 
 @pytest.mark.slow
@@ -252,20 +257,6 @@ def test_fuzz_every_parser_at_length(tmp_path, monkeypatch, capsys):
     TRIED.clear()
     for check in _suite(SLOW).values():
         check()
-    store = ArtifactStore(str(tmp_path / "s"))
-    ref = _artifact(store)
-    common = settings(max_examples=SLOW, deadline=None, suppress_health_check=list(HealthCheck))
-
-    @common
-    @given(GARBLE)
-    def garble(args):
-        _check_file(store, ref, *args)
-
-    @common
-    @given(ARGS, specs)
-    def cli(args, spec):
-        _check_cli(monkeypatch, capsys, str(tmp_path / "empty-store"), args, tmp_path / "spec.json", spec)
-
-    garble()
-    cli()
+    _fuzz_files(SLOW, tmp_path / "s")
+    _fuzz_cli(SLOW, tmp_path, monkeypatch, capsys)
     print(json.dumps({"examples": dict(TRIED)}))
