@@ -260,3 +260,12 @@ def test_fuzz_every_parser_at_length(tmp_path, monkeypatch, capsys):
     _fuzz_files(SLOW, tmp_path / "s")
     _fuzz_cli(SLOW, tmp_path, monkeypatch, capsys)
     print(json.dumps({"examples": dict(TRIED)}))
+
+
+@pytest.mark.parametrize("edges", [None, 3, "01", {"0": 1}])
+def test_cell_edges_that_are_not_a_list_are_named(edges):
+    """Found by the fuzzer: ``"edges": null`` raised a TypeError from deep inside the parser."""
+    from nasgen.errors import InvalidCellError
+
+    with pytest.raises(InvalidCellError, match="edges must be a list of"):
+        load_spec(json.dumps({"nodes": ["input", "conv_3", "output"], "edges": edges}))

@@ -238,6 +238,8 @@ def _parse_nodes(nodes: Sequence[str | int]) -> list[int]:
 
 
 def _parse_edges(edges: Iterable[Sequence[int]], n: int) -> list[tuple[int, int]]:
+    if isinstance(edges, (str, bytes, dict)) or not isinstance(edges, Iterable):
+        raise InvalidCellError(f"edges must be a list of [i, j] pairs, got {edges!r}")
     out: list[tuple[int, int]] = []
     seen: set[tuple[int, int]] = set()
     for e in edges:
