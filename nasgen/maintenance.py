@@ -73,12 +73,15 @@ def _newest(store: ArtifactStore, path: str) -> float:
 
 
 def _entries(store: ArtifactStore, path: str) -> dict[str, dict[str, Any]]:
-    return store.fs.find(path, detail=True) if store.fs.isdir(path) else {path: store.fs.info(path)}
+    """``path`` itself and, for a directory, everything under it (an attempt killed right after creating its
+    directory is an empty one: its own time is its age)."""
+    own = {path: store.fs.info(path)}
+    return {**own, **store.fs.find(path, detail=True)} if store.fs.isdir(path) else own
 
 
 def _size(store: ArtifactStore, path: str) -> int:
     found = _entries(store, path)
-    return sum(int(i.get("size") or 0) for i in found.values())
+    return sum(int(i.get("size") or 0) for i in found.values() if i.get("type") != "directory")
 
 
 def orphans(store: ArtifactStore, stage: str, key: str) -> list[str]:

@@ -177,3 +177,13 @@ def test_the_store_commands_verify_and_collect(tmp_path, monkeypatch, capsys):
     store.fs.pipe_file(store.file_path("demo", "k", "a.json"), b"3")
     code, out, err = run_cli(monkeypatch, capsys, "store", "verify", "--store", str(tmp_path))
     assert code == 2 and "does not match" in out and "1 problem(s)" in err and "Traceback" not in out + err
+
+
+def test_gc_collects_an_empty_attempt_directory(tmp_path):
+    """Found by the kill test: a writer killed right after creating its attempt's directory left it empty, and
+    gc took an empty directory for one written just now, keeping it forever."""
+    store = ArtifactStore(str(tmp_path))
+    empty = store.path("demo", "k", ATTEMPT + "0123")
+    store.fs.makedirs(empty, exist_ok=True)
+    os.utime(empty, (time.time() - 7200, time.time() - 7200))
+    assert gc(store)["removed"] == [empty] and not store.fs.exists(store.path("demo", "k"))
