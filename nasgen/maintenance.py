@@ -58,18 +58,19 @@ def verify(store: ArtifactStore) -> dict[str, Any]:
     return out
 
 
-def _modified(info: dict[str, Any]) -> float:
-    """Seconds since the epoch an entry was last written (local ``mtime``, S3 ``LastModified``)."""
+def _modified(info: dict[str, Any]) -> float | None:
+    """Seconds since the epoch an entry was last written (local ``mtime``, S3 ``LastModified``; None for an S3
+    prefix, which has no time of its own)."""
     value = info.get("mtime", info.get("LastModified", info.get("created")))
     if isinstance(value, datetime):
         return value.timestamp()
-    return float(value) if value is not None else time.time()
+    return None if value is None else float(value)
 
 
 def _newest(store: ArtifactStore, path: str) -> float:
-    """When anything under ``path`` (a file or an attempt's directory) was last written."""
-    found = _entries(store, path)
-    return max((_modified(i) for i in found.values()), default=time.time())
+    """When anything under ``path`` (a file or an attempt's directory) was last written (0 when nothing says)."""
+    times = [t for t in map(_modified, _entries(store, path).values()) if t is not None]
+    return max(times, default=0.0)
 
 
 def _entries(store: ArtifactStore, path: str) -> dict[str, dict[str, Any]]:
