@@ -44,8 +44,8 @@ def round_trips(endpoint: str, n: int, faults: Faults, monkeypatch) -> dict:
 
 
 def test_the_s3_store_recovers_from_injected_faults(s3_endpoint, monkeypatch):
-    r = round_trips(s3_endpoint, 12, FAULTS, monkeypatch)
-    assert r["requests"] > 12 * 4 and r.get("error_5xx", 0) + r.get("reset", 0) + r.get("timeout", 0) > 0
+    r = round_trips(s3_endpoint, 8, FAULTS, monkeypatch)
+    assert r["requests"] > 8 * 4 and r.get("error_5xx", 0) + r.get("reset", 0) + r.get("timeout", 0) > 0
 
 
 @pytest.mark.slow
