@@ -49,6 +49,7 @@ def test_the_s3_store_recovers_from_injected_faults(s3_endpoint, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_two_hundred_artifacts_through_faults(s3_endpoint, monkeypatch):
     r = round_trips(s3_endpoint, 200, FAULTS, monkeypatch)
     print(json.dumps({"faults": FAULTS.__dict__, **r}))
@@ -98,6 +99,7 @@ def _content(store: ArtifactStore) -> dict[tuple[str, str, str], str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.usefixtures("prefect_server")
 def test_the_tiny_pretrain_through_faults_commits_what_a_fault_free_run_commits(s3_endpoint, monkeypatch, tmp_path):
     from flows.options import RunOptions

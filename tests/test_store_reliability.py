@@ -105,6 +105,7 @@ def test_a_kill_mid_write_leaves_a_consistent_store_that_gc_cleans(root):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # on S3 a kill and its checks take a few seconds
 def test_two_hundred_kills(root):
     rng = np.random.default_rng(1)
     rows = [kill_at_random(f"{root}/{i}", rng) for i in range(200)]
