@@ -24,7 +24,7 @@ from nasgen.space.macro import load_spec
 from nasgen.store import MANIFEST, ArtifactStore
 from tests.conftest import run_cli
 
-FAST, SLOW = 25, 1_000
+FAST, SLOW = 12, 1_000
 TRIED: Counter = Counter()
 OURS = (NasgenError, ValidationError)
 

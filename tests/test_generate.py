@@ -1,7 +1,6 @@
 """Stages `sg` and `generate` on the tiny trained models: artifacts, caching, export, errors; and the
 pretrain + generate flows end to end at the tiny profile, through Python and the CLI."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -218,7 +217,7 @@ def test_generate_error_paths_leave_nothing_behind(trained_sg, tmp_path):
         GenerateRequest()
     with pytest.raises(ValueError, match="input_shape must be"):
         GenerateRequest(max_params=10**6, input_shape=(3, 32, 16))
-    st.fs.pipe_file(st.path(sg.STAGE, ref.key, "weights.safetensors"), b"not weights")  # last use of the fixture
+    st.fs.pipe_file(st.file_path(sg.STAGE, ref.key, "weights.safetensors"), b"not weights")  # last use of the fixture
     with pytest.raises(CorruptArtifactError, match="checksum does not match"):
         run("generate", st, sg_ref=ref, request=GenerateRequest(max_params=900_000), cfg=GEN)
     assert len(st.list(generate.STAGE)) == before

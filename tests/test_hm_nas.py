@@ -44,7 +44,7 @@ from nasgen.space.ops import build_op, op_by_name
 from nasgen.train.config import DatasetConfig
 
 SYNTHETIC = DatasetConfig(name="synthetic", val_fraction=0.25)
-SMALL = dict(subset=120, epochs=2, warmup_epochs=1, batch_size=16, nodes=3, candidates=("skip", "conv_3", "sep_conv_3"),
+SMALL = dict(subset=64, epochs=2, warmup_epochs=1, batch_size=16, nodes=3, candidates=("skip", "conv_3", "sep_conv_3"),
              layers=((8, 1), (16, 2)), nb201_channels=8, dataset=SYNTHETIC)  # fmt: skip
 
 

@@ -85,9 +85,12 @@ SETTINGS = StrategyConfig(
 
 def test_every_space_offers_what_its_strategies_need():
     assert {s.name for s in supported(nb201_space().capabilities())} == set(STRATEGIES) - {
-        "hl_evo", "raw_evo", "hl_evo_graphpnas", "hl_evo_scored_cells"}  # fmt: skip
-    assert {s.name for s in supported(graphnet_space().capabilities())} == set(STRATEGIES) - {"reinforce", "hierarchy"}
+        "hl_evo", "raw_evo", "hl_evo_graphpnas", "hl_evo_scored_cells", "hm_nas"}  # fmt: skip
+    assert {s.name for s in supported(graphnet_space().capabilities())} == set(STRATEGIES) - {
+        "reinforce", "hierarchy", "hm_nas"}  # fmt: skip
     assert not supported(set())
+    # HM-NAS runs where a space is given a one-shot search (a supernet's stages: tests/test_hm_nas.py)
+    assert "hm_nas" in {s.name for s in supported(nb201_space().capabilities() | {"one_shot"})}
 
 
 @pytest.mark.parametrize("name", [s.name for s in supported(nb201_space().capabilities())])
