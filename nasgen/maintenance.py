@@ -97,7 +97,7 @@ def orphans(store: ArtifactStore, stage: str, key: str) -> list[str]:
         name = _name(p)
         if name in keep:
             continue
-        if manifest is None or name.startswith(ATTEMPT) or TEMPORARY in name or ".tmp-" in name:
+        if manifest is None or name.startswith(ATTEMPT) or TEMPORARY in name:
             out.append(p)
     return out
 

@@ -11,7 +11,6 @@ searched network before fine-tuning and after it (the chapter's Table 2.3); rows
 from __future__ import annotations
 
 import torch
-from safetensors.torch import save
 
 from nasgen.hm_nas.config import HMNASConfig
 from nasgen.hm_nas.derive import graphnet_from_masks, graphnet_macro, nb201_from_masks
@@ -75,8 +74,8 @@ def compute(store: ArtifactStore, supernet_ref: Ref, cfg: HMNASConfig, device: s
                            "finetune": sum(r["seconds"] for r in ft_rows)}}  # fmt: skip
     config = {"hm_nas": cfg.model_dump(mode="json"), "supernet": supernet_ref.key}
     with store.writer(STAGE, key(supernet_ref, cfg), config=config, upstream=[supernet_ref]) as w:
-        w.write_bytes(MASKS, save({k.replace(".", "/"): v.cpu().contiguous() for k, v in kept.items()}))
-        w.write_bytes(FINETUNED, save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}))
+        w.write_safetensors(MASKS, {k.replace(".", "/"): v.cpu() for k, v in kept.items()})
+        w.write_safetensors(FINETUNED, {k: v.detach().cpu() for k, v in net.state_dict().items()})
         w.write_json(SUMMARY, summary)
         w.rows = len(mask_rows) + len(ft_rows)
         w.meta.update(metrics={"derived": arch, "finetuned_test_top1": finetuned_acc["test_top1"]})

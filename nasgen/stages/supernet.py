@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import torch
-from safetensors.torch import load, save
+from safetensors.torch import load
 
 from nasgen.errors import ConfigError, CorruptArtifactError
 from nasgen.hm_nas.config import HMNASConfig, SupernetConfig
@@ -21,6 +21,7 @@ from nasgen.hm_nas.supernet import Supernet, build_supernet
 from nasgen.hm_nas.training import first_batch, loader, saved_bytes, search_data, train_supernet
 from nasgen.nb201.arch import to_index, to_string
 from nasgen.store import ArtifactStore, Ref, content_key, store_of
+from nasgen.train.checkpoint import safetensors_metadata
 from nasgen.train.config import DatasetConfig
 from nasgen.train.datasets import Dataset, prepared
 from nasgen.train.loop import evaluate
@@ -81,7 +82,7 @@ def compute(store: ArtifactStore, cfg: SupernetConfig, device: str = "cpu", prog
         "classes": str(ds.classes),
     }
     with store.writer(STAGE, key(cfg), config=cfg.model_dump(mode="json")) as w:
-        w.write_bytes(WEIGHTS, save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, meta))
+        w.write_safetensors(WEIGHTS, {k: v.detach().cpu() for k, v in net.state_dict().items()}, meta)
         w.write_json(SUMMARY, summary)
         w.rows = len(rows)
         w.meta.update(metrics={k: summary[k] for k in ("val_top1", "test_top1", "seconds_per_epoch")})
@@ -94,8 +95,7 @@ def load_supernet(ref: Ref) -> Supernet:
         raise ConfigError(f"expected a `{STAGE}` artifact, got a `{ref.stage}` one ({ref.uri})")
     blob = store_of(ref).read_bytes(ref, WEIGHTS)
     try:
-        n = int.from_bytes(blob[:8], "little")
-        meta = json.loads(blob[8 : 8 + n])["__metadata__"]
+        meta = safetensors_metadata(blob)
         cfg = SupernetConfig.model_validate_json(meta["config"])
         net = build_supernet(cfg, json.loads(meta["input_shape"])[0], int(meta["classes"]))
         net.load_state_dict(load(blob))

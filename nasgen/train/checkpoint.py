@@ -21,7 +21,7 @@ def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[nn.Module, MacroA
     """The network (eval mode) and its spec from checkpoint bytes; the spec travels in the metadata."""
     try:
         state = load(blob)
-        meta = _metadata(blob)
+        meta = safetensors_metadata(blob)
         macro = spec_from_dict(json.loads(meta["spec"]))
     except Exception as e:  # safetensors' own error, a bad header, no spec in the metadata, an invalid spec
         raise CorruptArtifactError(f"not a nasgen checkpoint: {e}") from None
@@ -36,7 +36,7 @@ def load_checkpoint(blob: bytes, device: str = "cpu") -> tuple[nn.Module, MacroA
     return net.to(device).eval(), macro
 
 
-def _metadata(blob: bytes) -> dict[str, str]:
+def safetensors_metadata(blob: bytes) -> dict[str, str]:
     """The safetensors header's __metadata__ (8-byte little-endian header length, then JSON)."""
     n = int.from_bytes(blob[:8], "little")
     return json.loads(blob[8 : 8 + n]).get("__metadata__", {})
