@@ -41,9 +41,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow tests; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
-# A real Prefect server, pools, workers, deployments, a killed worker and a UI screenshot (several minutes).
+# A real Prefect server, pools, workers, deployments, a killed worker and a UI screenshot; concurrent generate
+# requests and a short soak (several minutes).
 test-server: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow tests/test_real_server.py
+	$(BIN)/python -m pytest -q -m slow tests/test_real_server.py tests/test_load.py
 
 bench: $(STAMP)
 	$(BIN)/nasgen bench space --json

@@ -1,5 +1,5 @@
 """The benchmarks' profile sections (`bench nb201-search`, `rehearse`, `bench gpu`, `bench fidelity`, `bench
-table1`, `bench curves`)."""
+table1`, `bench curves`, `bench hm-nas`, `bench load`, `bench soak`)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,37 @@ class OneShotConfig(Frozen):
     beside: str = "benchmarks/results/table1-b1-seed*-reduced-objective-meco-opt.json"  # a glob
 
 
-BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1", "curves", "one_shot")
+class LoadConfig(Frozen):
+    """`nasgen bench load` (benchmarks/load.py): ``requests`` generate requests submitted at once as deployment
+    runs of a real Prefect server, served by ``workers`` process workers of the cpu pool (its concurrency limit
+    ``pool_limit``); ``identical`` of them ask the same thing (seed 0), the rest one seed each. The generate runs
+    use profile ``flow_profile``'s pretrain (built into the store first, cached)."""
+
+    flow_profile: ProfileName = "tiny"
+    requests: int = Field(20, ge=2)
+    identical: int = Field(10, ge=2)
+    workers: int = Field(2, ge=1)
+    pool_limit: int = Field(4, ge=1)  # `nasgen deploy --cpu-limit`'s default
+    max_params: int = Field(100_000, ge=1)  # B1's budget
+    max_flops: int = Field(15_000_000, ge=1)
+    timeout_s: float = Field(1_800.0, gt=0)
+    poll_s: float = Field(2.0, gt=0)
+
+
+class SoakConfig(Frozen):
+    """`nasgen bench soak` (benchmarks/soak.py): one process worker serving the generate deployment on an
+    interval schedule (every ``interval_s``; profile ``flow_profile``, pretrain cached) for ``minutes``; the
+    resident memory of the worker, its flow-run processes and the server sampled every ``sample_s``."""
+
+    flow_profile: ProfileName = "tiny"
+    minutes: float = Field(30.0, gt=0)
+    interval_s: int = Field(30, ge=10)
+    sample_s: float = Field(10.0, gt=0)
+    max_params: int = Field(100_000, ge=1)
+    max_flops: int = Field(15_000_000, ge=1)
+
+
+BENCH_SECTIONS = ("nb201_search", "rehearse", "bench_gpu", "fidelity", "table1", "curves", "one_shot", "load", "soak")
 
 
 class BenchProfile(Frozen):
@@ -167,6 +197,8 @@ class BenchProfile(Frozen):
     table1: Table1Config = Table1Config()
     curves: CurvesConfig = CurvesConfig()
     one_shot: OneShotConfig = OneShotConfig()
+    load: LoadConfig = LoadConfig()
+    soak: SoakConfig = SoakConfig()
 
 
 def bench_profile(name: str, config_file: str | Path | None = None,

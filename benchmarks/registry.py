@@ -116,6 +116,13 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "each stage, NB-201 lookups, GraphNet derivations trained beside bench table1's picks "
                   "(--set supernet.*, hm_nas.*, one_shot.*).",
                   {"threads": "Torch threads.", "root": "Fashion-MNIST's directory (default: Debian's)."}),
+        Benchmark("load", "benchmarks.load:run",
+                  "Concurrent generate requests through a real Prefect server on 127.0.0.1 with process workers: "
+                  "every run completes, each distinct request computed and committed once, p50/p95 latency "
+                  "(--set load.*)."),
+        Benchmark("soak", "benchmarks.soak:run",
+                  "A worker serving scheduled generate runs for --set soak.minutes (default 30): resident memory of "
+                  "the worker, its flow runs and the server over time, growth per hour (--set soak.*)."),
         Benchmark("latency", "benchmarks.latency:run",
                   "Latency predictor on this device: lookup table, table sum + learnt correction, accuracy (share "
                   "within +-10%, MAPE, Spearman) on held-out random networks and on real-task budget networks.",

@@ -1,16 +1,17 @@
 """Store maintenance: ``verify`` (every committed artifact's files present with their recorded sizes and
 hashes) and ``gc`` (remove what no manifest names: attempts of writers that died or lost a race, manifests
-being committed, leftovers of directories that never got a manifest, and nothing else)."""
+being committed, leases a dead writer left, leftovers of directories that never got a manifest, and nothing else)."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from nasgen.errors import CorruptArtifactError, StoreError
+from nasgen.lease import LEASE
 from nasgen.store import _SAFE_PART, ATTEMPT, MANIFEST, TEMPORARY, ArtifactStore
 
 GC_GRACE_S = 3600.0  # an orphan younger than this may belong to a writer still at work
@@ -33,11 +34,14 @@ def key_dirs(store: ArtifactStore) -> Iterator[tuple[str, str]]:
             yield _name(stage_dir), _name(key_dir)
 
 
-def verify(store: ArtifactStore) -> dict[str, Any]:
-    """Every manifest parses and every file it lists is present with its size and sha256."""
+def verify(store: ArtifactStore, only: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Every manifest parses and every file it lists is present with its size and sha256 (of the ``only``
+    (stage, key) pairs when given, else of the whole store)."""
     out: dict[str, Any] = {"artifacts": 0, "files": 0, "bytes": 0, "problems": []}
-    for stage, key in key_dirs(store):
+    for stage, key in key_dirs(store) if only is None else only:
         if not store.exists(stage, key):
+            if only is not None:
+                out["problems"].append(f"{store.uri(stage, key)}: not committed")
             continue
         out["artifacts"] += 1
         try:
@@ -97,7 +101,7 @@ def orphans(store: ArtifactStore, stage: str, key: str) -> list[str]:
         name = _name(p)
         if name in keep:
             continue
-        if manifest is None or name.startswith(ATTEMPT) or TEMPORARY in name:
+        if manifest is None or name.startswith(ATTEMPT) or TEMPORARY in name or name == LEASE:
             out.append(p)
     return out
 

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import time
@@ -39,6 +40,7 @@ ATTEMPT = ".attempt-"  # prefix of a write attempt's directory
 TEMPORARY = ".tmp-"  # in the name of a manifest being committed
 KEY_LENGTH = 24
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._-]*$")
+log = logging.getLogger(__name__)
 
 
 class Ref(BaseModel):
@@ -211,6 +213,29 @@ class ArtifactStore:
             raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: not readable safetensors: {e}") from None
 
     # --- writing ---------------------------------------------------------------------------------------
+    def create(self, stage: str, key: str, name: str, data: bytes, tag: str | None = None) -> bool:
+        """Write ``<stage>/<key>/<name>`` only if it does not exist, atomically; False when it did. A hard link on
+        a local disk (POSIX's one atomic create-if-absent; ``tag`` names the temporary), ``If-None-Match: *`` on
+        S3 (where a retried PUT whose first try landed also answers False: the caller checks whose it is)."""
+        final = self.path(stage, key, name)
+        with _guard(self.uri(stage, key, name)):
+            self.fs.makedirs(self.path(stage, key), exist_ok=True)
+            if self.protocol in ("file", "local"):
+                tmp = self.path(stage, key, f".{name.lstrip('.')}{TEMPORARY}{tag or uuid.uuid4().hex}")
+                self.fs.pipe_file(tmp, data)
+                try:
+                    os.link(tmp, final)
+                except FileExistsError:
+                    return False
+                finally:
+                    os.unlink(tmp)
+                return True
+            try:
+                self.fs.pipe_file(final, data, mode="create")
+            except FileExistsError:
+                return False
+            return True
+
     def writer(self, stage: str, key: str, config: Any = None, upstream: Sequence[Ref] = ()) -> ArtifactWriter:
         return ArtifactWriter(self, check_part(stage), check_part(key), config, upstream)
 
@@ -274,6 +299,7 @@ class ArtifactWriter:
             self._drop()
             raise
         if self.lost:
+            log.info("%s %s: another writer committed first; its artifact is the one", self.stage, self.key)
             self._drop()
 
     def _dir(self) -> str:
@@ -291,25 +317,10 @@ class ArtifactWriter:
 
     def _commit(self, manifest: bytes) -> bool:
         """Create the manifest unless one exists, atomically; False when another writer's came first."""
-        final = self.store.path(self.stage, self.key, MANIFEST)
-        with _guard(self.store.uri(self.stage, self.key, MANIFEST)):
-            self.store.fs.makedirs(self.store.path(self.stage, self.key), exist_ok=True)
-            if self.store.protocol in ("file", "local"):
-                tmp = self.store.path(self.stage, self.key, f".{MANIFEST}{TEMPORARY}{self.attempt}")
-                self.store.fs.pipe_file(tmp, manifest)
-                try:
-                    os.link(tmp, final)  # fails if the manifest exists: the one atomic create-if-absent of POSIX
-                except FileExistsError:
-                    return False
-                finally:
-                    os.unlink(tmp)
-                return True
-            try:
-                self.store.fs.pipe_file(final, manifest, mode="create")  # S3: If-None-Match: *
-            except FileExistsError:
-                # A retried PUT whose first try landed (its answer lost on the way) meets its own manifest.
-                return self.store.manifest(self.stage, self.key).get("attempt") == self.attempt
+        if self.store.create(self.stage, self.key, MANIFEST, manifest, tag=self.attempt):
             return True
+        # On S3 a retried PUT whose first try landed (its answer lost on the way) meets its own manifest.
+        return self.store.manifest(self.stage, self.key).get("attempt") == self.attempt
 
     @property
     def ref(self) -> Ref:

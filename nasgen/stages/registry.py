@@ -13,12 +13,14 @@ below; a pretrain stage also takes its place in ``pipeline.PRETRAIN``.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
+from nasgen.lease import claim
 from nasgen.nb201.arch import SPACE_SIZE
 from nasgen.progress import STAGE_LINE_EVERY_S, ProgressLine
 from nasgen.stages import (
@@ -44,6 +46,7 @@ from nasgen.stages import (
 from nasgen.store import ArtifactStore, Ref
 
 RUN_OPTIONS = ("store", "device", "progress")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,14 @@ class Stage:
         ref = self.stored(store, **inputs)
         if ref is not None:
             return ref
+        key = self.key(**inputs)
+        with claim(store, self.name, key) as mine:  # an identical run elsewhere: wait for its commit instead
+            if not mine:
+                return store.ref(self.name, key)
+            log.info("%s %s: computing", self.name, key)
+            return self._compute(store, device, progress, inputs)
+
+    def _compute(self, store: ArtifactStore, device: str, progress, inputs: dict[str, Any]) -> Ref:
         options: dict[str, Any] = {}
         line = None
         if "progress" in inspect.signature(self.compute).parameters:

@@ -1,0 +1,163 @@
+"""`nasgen bench load`: many generate requests at once through a real Prefect server.
+
+A server on 127.0.0.1 (its own PREFECT_HOME), `nasgen deploy`, ``workers`` process workers of the cpu pool, and
+``requests`` deployment runs of `generate` created back to back, ``identical`` of them the same request. Every
+run must complete; each distinct request must be computed exactly once (the stage's "computing" log lines,
+shipped to the server through PREFECT_LOGGING_EXTRA_LOGGERS=nasgen, counted per store key) and committed once;
+the identical ones wait on the store lease (nasgen.lease) or hit Prefect's cache, whose key is the store key.
+Afterwards no attempt, temporary or lease is left under the new keys and `verify` finds them consistent.
+Latency of a request: its flow run's creation to its end, as the server records them.
+
+The requests' seeds start at a fresh base each run (recorded), so a store that kept an earlier run's artifacts
+still computes everything again; the pretrain is built into the store first (cached).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.config import bench_profile, split_overrides
+from benchmarks.machine import machine_info
+from benchmarks.prefect_server import PrefectServer, wait
+from nasgen.config import resolve_profile
+from nasgen.lease import LEASE
+from nasgen.maintenance import key_dirs, orphans, verify
+from nasgen.progress import ProgressLine
+from nasgen.stages.pipeline import build
+from nasgen.store import ArtifactStore
+
+COMPUTING = re.compile(r"^(\w+) ([0-9a-f]+): computing$")
+SERVED = "served from the store"
+LOST = "another writer committed first"
+EXTRA_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "nasgen"}  # the stages' log lines reach the server
+
+
+def absolute_root(store: str | None) -> str:
+    """The store's root as every worker must name it (a local path made absolute)."""
+    root = ArtifactStore(store).root
+    return root if "://" in root else str(Path(root).resolve())
+
+
+def request(cfg, seed: int) -> dict:
+    return {"max_params": cfg.max_params, "max_flops": cfg.max_flops, "input_shape": [1, 28, 28], "classes": 10,
+            "seed": seed}  # fmt: skip
+
+
+def _when(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _percentiles(xs: list[float]) -> dict:
+    a = np.asarray(xs, dtype=float)
+    return {"n": len(xs), "p50": round(float(np.percentile(a, 50)), 2), "p95": round(float(np.percentile(a, 95)), 2),
+            "max": round(float(a.max()), 2)}  # fmt: skip
+
+
+def new_keys(st: ArtifactStore, before: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(set(key_dirs(st)) - before)
+
+
+def leftovers(st: ArtifactStore, keys: list[tuple[str, str]]) -> list[str]:
+    """Anything under these keys that no manifest names (attempts, temporaries, leases)."""
+    out = [p for stage, key in keys for p in orphans(st, stage, key)]
+    out += [st.path(s, k, LEASE) for s, k in keys if st.fs.exists(st.path(s, k, LEASE))]
+    return sorted(set(out))
+
+
+def run(profile: str = "demo", store: str | None = None, plot: str | None = None,
+        overrides: dict | None = None) -> dict:  # fmt: skip
+    lib, ours = split_overrides(overrides or {})
+    cfg = bench_profile(profile, overrides=ours).load
+    if cfg.identical > cfg.requests:
+        raise ValueError(f"load.identical ({cfg.identical}) exceeds load.requests ({cfg.requests})")
+    prof = resolve_profile(cfg.flow_profile, overrides=lib)
+    root = absolute_root(store)
+    st = ArtifactStore(root)
+    build(st, prof)  # the pretrain the generate runs read (cached)
+    base = int(time.time()) % 1_000_000 * 100  # fresh requests: nothing of an earlier run is reused
+    seeds = [base] * cfg.identical + [base + 1 + i for i in range(cfg.requests - cfg.identical)]
+    before = set(key_dirs(st))
+    with tempfile.TemporaryDirectory(prefix="nasgen-load-") as work, PrefectServer(Path(work), root, EXTRA_ENV) as srv:
+        deployment = srv.deploy("--cpu-limit", str(cfg.pool_limit))["generate"]
+        for i in range(cfg.workers):
+            srv.worker("cpu", f"cpu-{i}")
+        params = {"run": {"profile": prof.name, "overrides": lib, "device": "cpu"}}
+        t0 = time.time()
+        ids = [srv.post(f"/deployments/{deployment['id']}/create_flow_run",
+                        {"parameters": {**params, "request": request(cfg, s)}})["id"] for s in seeds]  # fmt: skip
+        submit_s = time.time() - t0
+        bar = ProgressLine("bench load", len(ids))
+
+        def done():
+            runs = srv.post("/flow_runs/filter", {"flow_runs": {"id": {"any_": ids}}})
+            finished = [r for r in runs if r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")]
+            bar.advance(len(finished) - bar.done)
+            return runs if len(finished) == len(ids) else None
+
+        runs = {r["id"]: r for r in wait("every generate run to finish", done, cfg.timeout_s, cfg.poll_s)}
+        bar.finish()
+        logs = srv.logs(ids)
+        tasks = srv.post("/task_runs/filter", {"flow_runs": {"id": {"any_": ids}}})
+    computed = Counter(m.groups() for m in (COMPUTING.match(x["message"]) for x in logs) if m)
+    ordered = [runs[i] for i in ids]
+    latency = [_when(r["end_time"]) - _when(r["created"]) for r in ordered]
+    queued = [_when(r["start_time"]) - _when(r["created"]) for r in ordered]
+    keys = new_keys(st, before)
+    check = verify(st, only=keys)
+    generated = [k for s, k in keys if s == "generate"]
+    out = {
+        "benchmark": "load", "machine": machine_info(), "profile": prof.name, "seed_base": base,
+        "config": cfg.model_dump(mode="json"), "submit_seconds": round(submit_s, 2),
+        "states": dict(Counter(r["state"]["type"] for r in ordered)),
+        "latency_s": {"all": _percentiles(latency), "identical": _percentiles(latency[: cfg.identical]),
+                      "distinct": _percentiles(latency[cfg.identical:])},
+        "queued_s": _percentiles(queued),
+        "distinct_requests": 1 + cfg.requests - cfg.identical,
+        "generate_commits": len(generated),
+        "computed": {"generate": sum(n for (s, _), n in computed.items() if s == "generate"),
+                     "max_per_key": max(computed.values(), default=0),
+                     "by_stage": dict(Counter(s for s, _ in computed.elements()))},
+        "served_while_waiting": sum(SERVED in x["message"] for x in logs),
+        "lost_commits": sum(LOST in x["message"] for x in logs),
+        "task_states": dict(Counter(f"{t['name'].split('-')[0]}:{t['state']['name']}" for t in tasks if t["state"])),
+        "new_artifacts": len(keys), "leftovers": leftovers(st, keys), "verify_problems": check["problems"],
+        "runs": [{"seed": s, "state": r["state"]["type"], "latency_s": round(lat, 2), "queued_s": round(q, 2)}
+                 for s, r, lat, q in zip(seeds, ordered, latency, queued)],
+    }  # fmt: skip
+    if plot:
+        _plot(out, ordered, t0, plot)
+    return out
+
+
+def _plot(out: dict, runs: list[dict], t0: float, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ident = out["config"]["identical"]
+    fig, ax = plt.subplots(figsize=(8, 0.25 * len(runs) + 1.5))
+    for i, r in enumerate(runs):
+        created, start, end = (_when(r[k]) - t0 for k in ("created", "start_time", "end_time"))
+        colour = "tab:blue" if i < ident else "tab:orange"
+        ax.barh(i, start - created, left=created, color="lightgrey")
+        ax.barh(i, end - start, left=start, color=colour)
+    ax.barh([], [], color="tab:blue", label="identical request")
+    ax.barh([], [], color="tab:orange", label="distinct request")
+    ax.barh([], [], color="lightgrey", label="queued")
+    ax.set_xlabel("seconds since submission")
+    ax.set_ylabel("request")
+    ax.invert_yaxis()
+    lat = out["latency_s"]["all"]
+    ax.set_title(f"{len(runs)} generate requests at once: p50 {lat['p50']} s, p95 {lat['p95']} s")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
