@@ -3,8 +3,9 @@
 A server on 127.0.0.1 (its own PREFECT_HOME), `nasgen deploy`, ``workers`` process workers of the cpu pool, and
 ``requests`` deployment runs of `generate` created back to back, ``identical`` of them the same request. Every
 run must complete; each distinct request must be computed exactly once (the stage's "computing" log lines,
-shipped to the server through PREFECT_LOGGING_EXTRA_LOGGERS=nasgen, counted per store key) and committed once;
-the identical ones wait on the store lease (nasgen.lease) or hit Prefect's cache, whose key is the store key.
+shipped to the server through the deployments' PREFECT_LOGGING_EXTRA_LOGGERS=nasgen, counted per store key)
+and committed once; the identical ones wait on the store lease (nasgen.lease) or hit Prefect's cache, whose key
+is the store key.
 Afterwards no attempt, temporary or lease is left under the new keys and `verify` finds them consistent.
 Latency of a request: its flow run's creation to its end, as the server records them.
 
@@ -36,7 +37,6 @@ from nasgen.store import ArtifactStore
 COMPUTING = re.compile(r"^(\w+) ([0-9a-f]+): computing$")
 SERVED = "served from the store"
 LOST = "another writer committed first"
-EXTRA_ENV = {"PREFECT_LOGGING_EXTRA_LOGGERS": "nasgen"}  # the stages' log lines reach the server
 
 
 def absolute_root(store: str | None) -> str:
@@ -84,7 +84,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
     base = int(time.time()) % 1_000_000 * 100  # fresh requests: nothing of an earlier run is reused
     seeds = [base] * cfg.identical + [base + 1 + i for i in range(cfg.requests - cfg.identical)]
     before = set(key_dirs(st))
-    with tempfile.TemporaryDirectory(prefix="nasgen-load-") as work, PrefectServer(Path(work), root, EXTRA_ENV) as srv:
+    with tempfile.TemporaryDirectory(prefix="nasgen-load-") as work, PrefectServer(Path(work), root) as srv:
         deployment = srv.deploy("--cpu-limit", str(cfg.pool_limit))["generate"]
         for i in range(cfg.workers):
             srv.worker("cpu", f"cpu-{i}")
@@ -109,6 +109,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
     ordered = [runs[i] for i in ids]
     latency = [_when(r["end_time"]) - _when(r["created"]) for r in ordered]
     queued = [_when(r["start_time"]) - _when(r["created"]) for r in ordered]
+    running = [_when(r["end_time"]) - _when(r["start_time"]) for r in ordered]
     keys = new_keys(st, before)
     check = verify(st, only=keys)
     generated = [k for s, k in keys if s == "generate"]
@@ -118,12 +119,13 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
         "states": dict(Counter(r["state"]["type"] for r in ordered)),
         "latency_s": {"all": _percentiles(latency), "identical": _percentiles(latency[: cfg.identical]),
                       "distinct": _percentiles(latency[cfg.identical:])},
-        "queued_s": _percentiles(queued),
+        "queued_s": _percentiles(queued), "running_s": _percentiles(running),
         "distinct_requests": 1 + cfg.requests - cfg.identical,
         "generate_commits": len(generated),
         "computed": {"generate": sum(n for (s, _), n in computed.items() if s == "generate"),
                      "max_per_key": max(computed.values(), default=0),
                      "by_stage": dict(Counter(s for s, _ in computed.elements()))},
+        "commits_without_a_computing_line": sorted(f"{s}/{k}" for s, k in keys if (s, k) not in computed),
         "served_while_waiting": sum(SERVED in x["message"] for x in logs),
         "lost_commits": sum(LOST in x["message"] for x in logs),
         "task_states": dict(Counter(f"{t['name'].split('-')[0]}:{t['state']['name']}" for t in tasks if t["state"])),

@@ -21,7 +21,7 @@ import numpy as np
 import psutil
 
 from benchmarks.config import bench_profile, split_overrides
-from benchmarks.load import EXTRA_ENV, absolute_root, request
+from benchmarks.load import absolute_root, request
 from benchmarks.machine import machine_info
 from benchmarks.prefect_server import PrefectServer
 from nasgen.config import resolve_profile
@@ -59,7 +59,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
     prof = resolve_profile(cfg.flow_profile, overrides=lib)
     root = absolute_root(store)
     build(ArtifactStore(root), prof)  # the pretrain the generate runs read (cached)
-    env = {**EXTRA_ENV, "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": SCHEDULER_LOOP_S}
+    env = {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": SCHEDULER_LOOP_S}
     samples: list[tuple[float, float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="nasgen-soak-") as work, PrefectServer(Path(work), root, env) as srv:
         deployment = srv.deploy()["generate"]

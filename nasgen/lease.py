@@ -21,13 +21,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pydantic import Field
 
 from nasgen.errors import StoreError
 from nasgen.frozen import Frozen
-from nasgen.store import ArtifactStore
+from nasgen.store import ArtifactStore, Ref
 
 LEASE = ".lease.json"
 log = logging.getLogger(__name__)
@@ -120,3 +120,16 @@ def claim(store: ArtifactStore, stage: str, key: str, cfg: LeaseConfig = LeaseCo
             yield True
     finally:
         held.release()
+
+
+def once(store: ArtifactStore, stage: str, key: str, compute: Callable[[], Ref],
+         cfg: LeaseConfig = LeaseConfig()) -> Ref:  # fmt: skip
+    """The committed artifact ``<stage>/<key>``: found, else computed by ``compute()`` under the lease, else (an
+    identical run committed it while this one waited) read."""
+    if store.exists(stage, key):
+        return store.ref(stage, key)
+    with claim(store, stage, key, cfg) as mine:
+        if not mine:
+            return store.ref(stage, key)
+        log.info("%s %s: computing", stage, key)
+        return compute()

@@ -12,17 +12,30 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from prefect import Task, task
 from prefect.cache_policies import CachePolicy
+from prefect.settings import PREFECT_LOGGING_EXTRA_LOGGERS
 from prefect.tasks import exponential_backoff
 
 from nasgen.config import OrchestrationConfig
 from nasgen.stages.registry import Stage, stage
 from nasgen.store import ArtifactStore, Ref
+
+
+def _stage_lines_to_the_server() -> None:
+    """With PREFECT_LOGGING_EXTRA_LOGGERS naming ``nasgen`` (every deployment sets it), the stages' own lines
+    ("<stage> <key>: computing", "... waiting for its commit") reach the run's logs in the UI. Prefect gives an
+    extra logger its handlers but not its level, so it gets `prefect.extra`'s (PREFECT_LOGGING_LEVEL)."""
+    if "nasgen" in (PREFECT_LOGGING_EXTRA_LOGGERS.value() or ()):
+        logging.getLogger("nasgen").setLevel(logging.getLogger("prefect.extra").level)
+
+
+_stage_lines_to_the_server()
 
 
 @dataclass

@@ -23,6 +23,7 @@ from nasgen.latency.config import LatencyModelConfig, LatencyTableConfig, Timing
 from nasgen.latency.predictor import LatencyPredictor, accuracy, fit
 from nasgen.latency.table import LatencyTable, grid_blocks, measure
 from nasgen.latency.timing import time_module
+from nasgen.lease import once
 from nasgen.space.cost import macro_cost
 from nasgen.space.macro import CHANNELS, MacroArch
 from nasgen.space.network import build_network
@@ -161,11 +162,9 @@ def compute_measured(store: ArtifactStore, macro: MacroArch, cfg: TimingConfig, 
 
 def measured(store: ArtifactStore, macro: MacroArch, cfg: TimingConfig, latency_device: str = "cpu") -> Ref:
     """The stored `latency` artifact of ``macro`` under these settings, timing it first when there is none (what
-    ``Stage.run`` does, here without the registry, which imports the stages that call this)."""
-    k = measured_key(macro, cfg, latency_device)
-    if store.exists(MEASURED_STAGE, k):
-        return store.ref(MEASURED_STAGE, k)
-    return compute_measured(store, macro, cfg, latency_device)
+    ``Stage.run`` does, here without the registry, which imports the stages that call this; leased as it is)."""
+    return once(store, MEASURED_STAGE, measured_key(macro, cfg, latency_device),
+                lambda: compute_measured(store, macro, cfg, latency_device))  # fmt: skip
 
 
 def measured_ms(ref: Ref) -> float:

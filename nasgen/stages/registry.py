@@ -13,14 +13,13 @@ below; a pretrain stage also takes its place in ``pipeline.PRETRAIN``.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nasgen.device import resolve_device
 from nasgen.errors import ConfigError
-from nasgen.lease import claim
+from nasgen.lease import once
 from nasgen.nb201.arch import SPACE_SIZE
 from nasgen.progress import STAGE_LINE_EVERY_S, ProgressLine
 from nasgen.stages import (
@@ -46,7 +45,6 @@ from nasgen.stages import (
 from nasgen.store import ArtifactStore, Ref
 
 RUN_OPTIONS = ("store", "device", "progress")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,15 +90,8 @@ class Stage:
         unknown = set(inputs) - set(self.inputs)
         if unknown:
             raise ConfigError(f"stage {self.name} takes {list(self.inputs)}, not {sorted(unknown)}")
-        ref = self.stored(store, **inputs)
-        if ref is not None:
-            return ref
-        key = self.key(**inputs)
-        with claim(store, self.name, key) as mine:  # an identical run elsewhere: wait for its commit instead
-            if not mine:
-                return store.ref(self.name, key)
-            log.info("%s %s: computing", self.name, key)
-            return self._compute(store, device, progress, inputs)
+        # an identical run elsewhere (another flow run, worker or machine): wait for its commit instead
+        return once(store, self.name, self.key(**inputs), lambda: self._compute(store, device, progress, inputs))
 
     def _compute(self, store: ArtifactStore, device: str, progress, inputs: dict[str, Any]) -> Ref:
         options: dict[str, Any] = {}
