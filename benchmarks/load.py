@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.config import bench_profile, split_overrides
+from benchmarks.figure import pyplot, save
 from benchmarks.machine import machine_info
 from benchmarks.prefect_server import PrefectServer, wait
 from nasgen.config import resolve_profile
@@ -130,36 +131,32 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
         "lost_commits": sum(LOST in x["message"] for x in logs),
         "task_states": dict(Counter(f"{t['name'].split('-')[0]}:{t['state']['name']}" for t in tasks if t["state"])),
         "new_artifacts": len(keys), "leftovers": leftovers(st, keys), "verify_problems": check["problems"],
-        "runs": [{"seed": s, "state": r["state"]["type"], "latency_s": round(lat, 2), "queued_s": round(q, 2)}
-                 for s, r, lat, q in zip(seeds, ordered, latency, queued)],
+        "runs": [{"seed": s, "identical": i < cfg.identical, "state": r["state"]["type"],
+                  **{f"{k}_s": round(_when(r[k]) - t0, 2) for k in ("created", "start_time", "end_time")}}
+                 for i, (s, r) in enumerate(zip(seeds, ordered))],
     }  # fmt: skip
     if plot:
-        _plot(out, ordered, t0, plot)
+        _plot(out, plot)
     return out
 
 
-def _plot(out: dict, runs: list[dict], t0: float, path: str) -> None:
-    import matplotlib
+def _plot(out: dict, path: str) -> None:
+    plt = pyplot()
+    from matplotlib.patches import Patch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ident = out["config"]["identical"]
+    colours = {"waiting": "lightgrey", True: "tab:blue", False: "tab:orange"}
+    runs = out["runs"]
     fig, ax = plt.subplots(figsize=(8, 0.25 * len(runs) + 1.5))
     for i, r in enumerate(runs):
-        created, start, end = (_when(r[k]) - t0 for k in ("created", "start_time", "end_time"))
-        colour = "tab:blue" if i < ident else "tab:orange"
-        ax.barh(i, start - created, left=created, color="lightgrey")
-        ax.barh(i, end - start, left=start, color=colour)
-    ax.barh([], [], color="tab:blue", label="identical request")
-    ax.barh([], [], color="tab:orange", label="distinct request")
-    ax.barh([], [], color="lightgrey", label="queued")
-    ax.set_xlabel("seconds since submission")
-    ax.set_ylabel("request")
-    ax.invert_yaxis()
+        ax.barh(i, r["start_time_s"] - r["created_s"], left=r["created_s"], color=colours["waiting"])
+        ax.barh(i, r["end_time_s"] - r["start_time_s"], left=r["start_time_s"], color=colours[r["identical"]])
+    ax.legend(handles=[Patch(color=colours["waiting"], label="waiting: queue, flow-run process start"),
+                       Patch(color=colours[True], label="running: the identical request"),
+                       Patch(color=colours[False], label="running: a distinct request")], loc="upper left")  # fmt: skip
+    ax.set_xlabel("seconds since the first submission")
+    ax.set_ylabel("request (in submission order)")
+    ax.set_yticks(range(len(runs)))
+    ax.set_ylim(len(runs), -4)
     lat = out["latency_s"]["all"]
     ax.set_title(f"{len(runs)} generate requests at once: p50 {lat['p50']} s, p95 {lat['p95']} s")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)

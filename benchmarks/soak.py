@@ -21,6 +21,7 @@ import numpy as np
 import psutil
 
 from benchmarks.config import bench_profile, split_overrides
+from benchmarks.figure import pyplot, save
 from benchmarks.load import absolute_root, request
 from benchmarks.machine import machine_info
 from benchmarks.prefect_server import PrefectServer
@@ -105,10 +106,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
 
 
 def _plot(out: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     series = out["series"]
     minutes = np.asarray(series["t_s"]) / 60
@@ -118,8 +116,7 @@ def _plot(out: dict, path: str) -> None:
     ax.plot(minutes, series["flow_runs_mb"], label="flow-run processes (sum)", alpha=0.5)
     ax.set_xlabel("minutes")
     ax.set_ylabel("RSS (MB)")
-    ax.set_title(f"soak: generate every {out['config']['interval_s']} s, {sum(out['runs'].values())} runs")
+    done = out["runs"].get("COMPLETED", 0)
+    ax.set_title(f"soak: generate every {out['config']['interval_s']} s, {done} runs completed")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)

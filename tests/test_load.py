@@ -46,7 +46,9 @@ def test_concurrent_generate_requests_compute_each_distinct_request_once(tmp_pat
     out = load.run(profile="tiny", store=str(tmp_path / "store"), plot=str(tmp_path / "load.png"))
     assert out["states"] == {"COMPLETED": 4}
     assert out["generate_commits"] == out["distinct_requests"] == 3
-    assert out["computed"]["generate"] == 3 and out["computed"]["max_per_key"] == 1  # the identical pair: once
+    # the identical pair computed once: no key has two "computing" lines (a line can be lost on its way to the
+    # server, never invented) and no writer lost a commit race
+    assert out["computed"]["max_per_key"] == 1 and out["computed"]["generate"] >= 2
     assert out["lost_commits"] == 0 and out["leftovers"] == [] and out["verify_problems"] == []
     assert out["latency_s"]["all"]["p95"] >= out["latency_s"]["all"]["p50"] > 0
     assert (tmp_path / "load.png").stat().st_size > 10_000
