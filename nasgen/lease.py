@@ -61,6 +61,7 @@ class _Held:
         with contextlib.suppress(Exception):  # a lease left behind expires; the commit is what readers look at
             if (_read(self.store, self.stage, self.key) or {}).get("owner") == self.owner:
                 self.store.fs.rm_file(_path(self.store, self.stage, self.key))
+        self.store.remove_if_empty(self.stage, self.key)  # a computation that failed leaves no directory
 
 
 def _path(store: ArtifactStore, stage: str, key: str) -> str:

@@ -213,6 +213,13 @@ class ArtifactStore:
             raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: not readable safetensors: {e}") from None
 
     # --- writing ---------------------------------------------------------------------------------------
+    def remove_if_empty(self, stage: str, key: str) -> None:
+        """Remove a key's directory that holds nothing (a local disk's leftover; S3 has no empty prefixes)."""
+        with contextlib.suppress(Exception):
+            key_dir = self.path(stage, key)
+            if self.fs.isdir(key_dir) and not self.fs.ls(key_dir, detail=False):
+                self.fs.rmdir(key_dir)
+
     def create(self, stage: str, key: str, name: str, data: bytes, tag: str | None = None) -> bool:
         """Write ``<stage>/<key>/<name>`` only if it does not exist, atomically; False when it did. A hard link on
         a local disk (POSIX's one atomic create-if-absent; ``tag`` names the temporary), ``If-None-Match: *`` on
@@ -306,14 +313,11 @@ class ArtifactWriter:
         return self.store.path(self.stage, self.key, ATTEMPT + self.attempt)
 
     def _drop(self) -> None:
-        """Remove this attempt (and the key's directory when nothing else is in it: a local disk's empty dir)."""
+        """Remove this attempt (and the key's directory when nothing else is in it)."""
         with contextlib.suppress(Exception):
             if self.store.fs.exists(self._dir()):
                 self.store.fs.rm(self._dir(), recursive=True)
-        with contextlib.suppress(Exception):
-            key_dir = self.store.path(self.stage, self.key)
-            if self.store.fs.isdir(key_dir) and not self.store.fs.ls(key_dir, detail=False):
-                self.store.fs.rmdir(key_dir)
+        self.store.remove_if_empty(self.stage, self.key)
 
     def _commit(self, manifest: bytes) -> bool:
         """Create the manifest unless one exists, atomically; False when another writer's came first."""

@@ -11,12 +11,12 @@ import uuid
 
 import pytest
 
-from nasgen.lease import LEASE, LeaseConfig, claim
+from nasgen.lease import LEASE, LeaseConfig, claim, once
 from nasgen.maintenance import gc, orphans
 from nasgen.stages.registry import Stage
 from nasgen.store import ArtifactStore
 
-FAST = LeaseConfig(ttl_s=0.6, renew_s=0.1, poll_s=0.05)
+FAST = LeaseConfig(ttl_s=2.0, renew_s=0.1, poll_s=0.05)  # a TTL a loaded CI machine cannot stall through
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -55,7 +55,7 @@ def test_a_waiter_reads_the_holders_commit_instead_of_computing(store):
         with claim(store, "demo", "k", FAST) as mine:
             outcomes["holder"] = mine
             inside.set()
-            time.sleep(1.5)  # longer than ttl_s: only the renewals keep the lease
+            time.sleep(2.5)  # longer than ttl_s: only the renewals keep the lease
             _commit(store, "k", "holder")
 
     t = threading.Thread(target=holder)
@@ -94,7 +94,7 @@ def test_the_lease_of_a_dead_writer_expires_and_is_taken_over(store):
 
 
 def test_identical_stage_runs_at_once_compute_once(store, monkeypatch):
-    monkeypatch.setattr("nasgen.stages.registry.claim", lambda s, st, k: claim(s, st, k, FAST))
+    monkeypatch.setattr("nasgen.stages.registry.once", lambda s, st, k, c: once(s, st, k, c, FAST))
     calls: list[int] = []
 
     def key(x: int) -> str:
@@ -118,6 +118,13 @@ def test_identical_stage_runs_at_once_compute_once(store, monkeypatch):
     assert sorted(calls) == [7, 8]  # four requests for x=7, computed once
     assert sorted(r.key for r in refs) == ["x7"] * 4 + ["x8"]
     assert all(_lease_record(store, k) is None for k in ("x7", "x8"))
+
+
+def test_a_released_lease_leaves_no_directory_behind(tmp_path):
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    with claim(store, "demo", "k", FAST) as mine:
+        assert mine  # ... and the computation fails or writes nothing
+    assert not store.fs.exists(store.path("demo", "k"))
 
 
 def test_gc_removes_a_lease_left_in_a_committed_key_and_keeps_a_live_one(tmp_path):
