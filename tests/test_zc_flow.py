@@ -102,6 +102,8 @@ def _shards(st):
     return {r["key"]: r["created"] for r in st.list(zc.SHARD_STAGE)}
 
 
+@pytest.mark.slow  # 77 s of the default suite's 10 minutes; the real-server test kills a worker mid fan-out too
+@pytest.mark.timeout(900)
 def test_killed_run_resumes_only_the_missing_shards(cells_ref):
     from prefect.settings import PREFECT_API_URL
 
