@@ -53,7 +53,7 @@ class _Held:
     def _renew(self) -> None:
         while not self._stop.wait(self.cfg.renew_s):
             with contextlib.suppress(Exception):  # a failed renewal is retried at the next tick
-                self.store.fs.pipe_file(_path(self.store, self.stage, self.key), _payload(self.owner, self.cfg))
+                self.store.replace(self.stage, self.key, LEASE, _payload(self.owner, self.cfg))
 
     def release(self) -> None:
         self._stop.set()
@@ -80,7 +80,7 @@ def _read(store: ArtifactStore, stage: str, key: str) -> dict | None:
     except FileNotFoundError:
         return None
     except ValueError:
-        return {"expires": 0.0}  # unreadable: a holder died mid-write (local disk); treat as expired
+        return {"expires": 0.0}  # unreadable (never written in part: created by a link, renewed by a rename)
     except Exception as e:
         raise StoreError(f"store operation failed on {store.uri(stage, key, LEASE)}: {type(e).__name__}: {e}") from e
 

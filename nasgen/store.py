@@ -213,6 +213,19 @@ class ArtifactStore:
             raise CorruptArtifactError(f"{self.uri(ref.stage, ref.key, name)}: not readable safetensors: {e}") from None
 
     # --- writing ---------------------------------------------------------------------------------------
+    def replace(self, stage: str, key: str, name: str, data: bytes) -> None:
+        """Write ``<stage>/<key>/<name>`` whole, replacing it atomically: a reader sees the old or the new bytes,
+        never a part (a temporary and a rename on a local disk; a PUT is atomic on S3)."""
+        final = self.path(stage, key, name)
+        with _guard(self.uri(stage, key, name)):
+            if self.protocol not in ("file", "local"):
+                self.fs.pipe_file(final, data)
+                return
+            self.fs.makedirs(self.path(stage, key), exist_ok=True)
+            tmp = self.path(stage, key, f".{name.lstrip('.')}{TEMPORARY}{uuid.uuid4().hex}")
+            self.fs.pipe_file(tmp, data)
+            os.replace(tmp, final)
+
     def remove_if_empty(self, stage: str, key: str) -> None:
         """Remove a key's directory that holds nothing (a local disk's leftover; S3 has no empty prefixes)."""
         with contextlib.suppress(Exception):

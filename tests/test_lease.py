@@ -137,3 +137,10 @@ def test_gc_removes_a_lease_left_in_a_committed_key_and_keeps_a_live_one(tmp_pat
     removed = gc(store, older_than_s=0)["removed"]
     assert {p.rsplit("/", 2)[-2] for p in removed} == {"done", "busy"}  # age 0: anything no manifest names
     assert store.exists("demo", "done")
+
+
+def test_replace_writes_a_file_whole_and_leaves_no_temporary(store):
+    store.replace("demo", "k", "f.json", b'{"v": 1}')
+    store.replace("demo", "k", "f.json", b'{"v": 2}')
+    assert store.fs.cat_file(store.path("demo", "k", "f.json")) == b'{"v": 2}'
+    assert [p.rsplit("/", 1)[-1] for p in store.fs.ls(store.path("demo", "k"), detail=False)] == ["f.json"]
