@@ -27,9 +27,8 @@ import numpy as np
 from benchmarks.config import bench_profile, split_overrides
 from benchmarks.figure import pyplot, save
 from benchmarks.machine import machine_info
-from benchmarks.prefect_server import PrefectServer, wait
+from benchmarks.prefect_server import TERMINAL, PrefectServer, wait
 from nasgen.config import resolve_profile
-from nasgen.lease import LEASE
 from nasgen.maintenance import key_dirs, orphans, verify
 from nasgen.progress import ProgressLine
 from nasgen.stages.pipeline import build
@@ -66,10 +65,8 @@ def new_keys(st: ArtifactStore, before: set[tuple[str, str]]) -> list[tuple[str,
 
 
 def leftovers(st: ArtifactStore, keys: list[tuple[str, str]]) -> list[str]:
-    """Anything under these keys that no manifest names (attempts, temporaries, leases)."""
-    out = [p for stage, key in keys for p in orphans(st, stage, key)]
-    out += [st.path(s, k, LEASE) for s, k in keys if st.fs.exists(st.path(s, k, LEASE))]
-    return sorted(set(out))
+    """Anything under these keys that no manifest names (attempts, temporaries, leases: gc's orphans)."""
+    return sorted(p for stage, key in keys for p in orphans(st, stage, key))
 
 
 def run(profile: str = "demo", store: str | None = None, plot: str | None = None,
@@ -98,7 +95,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
 
         def done():
             runs = srv.post("/flow_runs/filter", {"flow_runs": {"id": {"any_": ids}}})
-            finished = [r for r in runs if r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")]
+            finished = [r for r in runs if r["state"]["type"] in TERMINAL]
             bar.advance(len(finished) - bar.done)
             return runs if len(finished) == len(ids) else None
 

@@ -126,16 +126,9 @@ class PrefectServer:
     def deployments(self) -> dict[str, dict]:
         return {d["name"]: d for d in self.post("/deployments/filter")}
 
-    def flow_run(self, run_id: str) -> dict:
-        return self.get(f"/flow_runs/{run_id}")
-
     def state(self, run_id: str) -> str:
-        return self.flow_run(run_id)["state"]["type"]
-
-    def finished(self, run_ids: list[str]) -> list[dict] | None:
-        """The flow runs when every one is in a terminal state, else None."""
-        runs = self.post("/flow_runs/filter", {"flow_runs": {"id": {"any_": run_ids}}})
-        return runs if len(runs) == len(run_ids) and all(r["state"]["type"] in TERMINAL for r in runs) else None
+        """A flow run's state type (COMPLETED, CRASHED, ...)."""
+        return self.get(f"/flow_runs/{run_id}")["state"]["type"]
 
     def logs(self, run_ids: list[str]) -> list[dict]:
         """Every log line of these flow runs, oldest first (the API pages at 200)."""

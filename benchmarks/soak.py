@@ -82,8 +82,7 @@ def run(profile: str = "demo", store: str | None = None, plot: str | None = None
         runs = srv.post("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}})
         alive = worker.poll() is None
     t, w, children, s = (np.asarray(c) for c in zip(*samples))
-    finished = [r for r in runs if r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")]
-    durations = [r["total_run_time"] for r in finished if r["state"]["type"] == "COMPLETED"]
+    durations = [r["total_run_time"] for r in runs if r["state"]["type"] == "COMPLETED"]
     out = {
         "benchmark": "soak", "machine": machine_info(), "profile": prof.name, "config": cfg.model_dump(mode="json"),
         "minutes": round(float(t[-1]) / 60, 2), "samples": len(t), "worker_alive": alive,

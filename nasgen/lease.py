@@ -98,10 +98,11 @@ def claim(store: ArtifactStore, stage: str, key: str, cfg: LeaseConfig = LeaseCo
                 log.info("%s %s: committed by another writer while waiting; served from the store", stage, key)
             yield False
             return
-        if store.create(stage, key, LEASE, _payload(owner, cfg), tag=owner) or \
-                (_read(store, stage, key) or {}).get("owner") == owner:  # fmt: skip
-            break  # (the second: S3, a retried create whose first try landed)
+        if store.create(stage, key, LEASE, _payload(owner, cfg), tag=owner):
+            break
         record = _read(store, stage, key)
+        if (record or {}).get("owner") == owner:  # S3: a retried create whose first try landed
+            break
         if record is not None and record.get("expires", 0.0) < time.time():
             log.warning("%s %s: lease of %s (pid %s) expired; taking over", stage, key, record.get("host"),
                         record.get("pid"))  # fmt: skip
@@ -125,10 +126,8 @@ def claim(store: ArtifactStore, stage: str, key: str, cfg: LeaseConfig = LeaseCo
 
 def once(store: ArtifactStore, stage: str, key: str, compute: Callable[[], Ref],
          cfg: LeaseConfig = LeaseConfig()) -> Ref:  # fmt: skip
-    """The committed artifact ``<stage>/<key>``: found, else computed by ``compute()`` under the lease, else (an
-    identical run committed it while this one waited) read."""
-    if store.exists(stage, key):
-        return store.ref(stage, key)
+    """The committed artifact ``<stage>/<key>``: found (claim's first look), else computed by ``compute()`` under
+    the lease, else (an identical run committed it while this one waited) read."""
     with claim(store, stage, key, cfg) as mine:
         if not mine:
             return store.ref(stage, key)

@@ -221,10 +221,14 @@ class ArtifactStore:
             if self.protocol not in ("file", "local"):
                 self.fs.pipe_file(final, data)
                 return
-            self.fs.makedirs(self.path(stage, key), exist_ok=True)
-            tmp = self.path(stage, key, f".{name.lstrip('.')}{TEMPORARY}{uuid.uuid4().hex}")
-            self.fs.pipe_file(tmp, data)
-            os.replace(tmp, final)
+            os.replace(self._temporary(stage, key, name, data), final)
+
+    def _temporary(self, stage: str, key: str, name: str, data: bytes, tag: str | None = None) -> str:
+        """``data`` in a local temporary beside ``name`` (what gc recognises as one), its path returned."""
+        self.fs.makedirs(self.path(stage, key), exist_ok=True)
+        tmp = self.path(stage, key, f".{name.lstrip('.')}{TEMPORARY}{tag or uuid.uuid4().hex}")
+        self.fs.pipe_file(tmp, data)
+        return tmp
 
     def remove_if_empty(self, stage: str, key: str) -> None:
         """Remove a key's directory that holds nothing (a local disk's leftover; S3 has no empty prefixes)."""
@@ -239,10 +243,8 @@ class ArtifactStore:
         S3 (where a retried PUT whose first try landed also answers False: the caller checks whose it is)."""
         final = self.path(stage, key, name)
         with _guard(self.uri(stage, key, name)):
-            self.fs.makedirs(self.path(stage, key), exist_ok=True)
             if self.protocol in ("file", "local"):
-                tmp = self.path(stage, key, f".{name.lstrip('.')}{TEMPORARY}{tag or uuid.uuid4().hex}")
-                self.fs.pipe_file(tmp, data)
+                tmp = self._temporary(stage, key, name, data, tag)
                 try:
                     os.link(tmp, final)
                 except FileExistsError:
