@@ -12,13 +12,13 @@ means), and how many samples are r itself or distinct.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import replace
 
 import numpy as np
 import torch
 
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
@@ -200,10 +200,7 @@ def run(profile: str = "demo", store: str | None = None, n: int = 100, seed: int
 
 def scatter_png(zs: dict[str, np.ndarray], ref_t: np.ndarray, sampler: CellSampler) -> bytes:
     """Transformed (naswot, snip_ssnr) of the valid samples of random, neighbourhood and CCNF sampling."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     comps = sampler.transform.components
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -215,7 +212,4 @@ def scatter_png(zs: dict[str, np.ndarray], ref_t: np.ndarray, sampler: CellSampl
     ax.set(xlabel=f"{comps[0]} (transformed)", ylabel=f"{comps[1]} (transformed)",
            title="Samples around the reference cell (paper Table 8)")  # fmt: skip
     ax.legend(fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=110, tight=True)

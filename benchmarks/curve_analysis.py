@@ -12,7 +12,6 @@ chosen one to the end" costs N x E_few + E epochs and reads values that training
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
 from benchmarks.fidelity import CLASSES, INPUT, random_networks
+from benchmarks.figure import png, pyplot
 from nasgen.config import Profile
 from nasgen.curves import multifidelity, surrogate
 from nasgen.curves.config import LCEConfig, MultiFidelityConfig, SurrogateConfig
@@ -195,10 +195,7 @@ def analyse(table: pd.DataFrame, prof: Profile, constraint: ConstraintConfig) ->
 
 
 def plot_png(result: dict, table: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
     y = curves(table)
@@ -218,7 +215,4 @@ def plot_png(result: dict, table: pd.DataFrame) -> bytes:
             c.plot(grid, med, label=name)
     c.set(xlabel="simulated epochs", ylabel="true final val of the returned network", title="search on the surrogate")
     c.legend(fontsize=7)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=90, tight=True)

@@ -12,12 +12,12 @@ what is new. Also reported: the Spearman correlation of the objective and test t
 
 from __future__ import annotations
 
-import io
 import time
 
 import numpy as np
 from scipy.stats import spearmanr
 
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.config import get_profile
 from nasgen.generate.candidates import run as generate_run
@@ -132,10 +132,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, n: int 
 
 def objective_vs_accuracy_png(per_seed: list[dict], title: str) -> bytes:
     """Every trained network: the objective against test top-1, by method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for m in METHODS:
@@ -143,7 +140,4 @@ def objective_vs_accuracy_png(per_seed: list[dict], title: str) -> bytes:
         ax.scatter([r["objective"] for r in rows], [r["test_top1"] for r in rows], label=m, alpha=0.8)
     ax.set(xlabel="objective (generate's)", ylabel="test top-1", title=title)
     ax.legend()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=100, tight=True)

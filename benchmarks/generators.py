@@ -21,7 +21,6 @@ the GMM's cluster of its G-VAE-predicted ZC vector).
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.ccnf.sampling import CellSampler
 from nasgen.config import get_profile
@@ -204,10 +204,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, evaluat
 
 def curves_png(histories: dict[str, list[SearchResult]], cfg: GraphPNASCellsConfig) -> bytes:
     """Best objective so far against ZC evaluations, mean over seeds, one line per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for m, rs in histories.items():
@@ -219,7 +216,4 @@ def curves_png(histories: dict[str, list[SearchResult]], cfg: GraphPNASCellsConf
     ax.set(xlabel="ZC evaluations", ylabel=f"best {cfg.objective} of alpha_x (mean over seeds)",
            title=f"cell generators, params <= {cfg.max_params}")  # fmt: skip
     ax.legend()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=100, tight=True)

@@ -13,7 +13,6 @@ seconds per epoch, accuracy at each HM-NAS stage (the chapter's Table 2.3), the 
 from __future__ import annotations
 
 import glob
-import io
 import json
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import torch
 
 from benchmarks.config import bench_profile, split_overrides
 from benchmarks.fidelity import protocol
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.config import Profile, resolve_profile
 from nasgen.device import resolve_device
@@ -194,10 +194,7 @@ def _summary(spaces: dict[str, list[dict]]) -> dict:
 
 def plot_png(result: dict) -> bytes:
     """Per space, each derivation's accuracy per seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     spaces = result["spaces"]
     fig, axes = plt.subplots(1, len(spaces), figsize=(6 * len(spaces), 4), squeeze=False)
@@ -211,7 +208,4 @@ def plot_png(result: dict) -> bytes:
         ax.set_ylabel(key.replace("_", " "))
         ax.set_title(f"HM-NAS derivations on {space} ({len(seeds)} seeds)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=110)

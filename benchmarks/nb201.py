@@ -13,7 +13,6 @@ alpha_x with the mean and std of accuracy per family, for each SNIP-SSNR form.
 
 from __future__ import annotations
 
-import io
 import math
 import time
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.clusters.gmm import fit_clusters
 from nasgen.config import get_profile
@@ -285,10 +285,7 @@ def run(n: int | None = 1000, seed: int = 0, profile: str = "demo", store: str |
 
 
 def plot_png(result: dict, scored: dict[str, pd.DataFrame], table: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     full = "families" in result and result["objective"] in scored.get("alpha_x", {})
     fig, axes = plt.subplots(1, 3 if full else 1, figsize=(18 if full else 12, 5.5), squeeze=False)
@@ -329,10 +326,5 @@ def plot_png(result: dict, scored: dict[str, pd.DataFrame], table: pd.DataFrame)
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=110)

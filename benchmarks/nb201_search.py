@@ -24,7 +24,6 @@ its 12-epoch validation accuracy, a noisier signal, so the oracle methods here h
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import pandas as pd
 import torch
 
 from benchmarks.config import BenchProfile, bench_profile, split_overrides
+from benchmarks.figure import png, pyplot
 from benchmarks.hm_nas import one_shot
 from benchmarks.machine import machine_info
 from nasgen.ccnf.sampling import CellSampler, GenerationError
@@ -296,10 +296,7 @@ def _embedded(ctx: Context, prof: Profile, store: ArtifactStore, stages: set[str
 
 def plot_png(result: dict) -> bytes:
     """Test top-1 of the incumbent against the budget spent, per method (mean over runs)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     for ax, protocol, xlabel in ((axes[0], "oracle", "oracle queries"), (axes[1], "zero-cost", "ZC evaluations")):
@@ -316,7 +313,4 @@ def plot_png(result: dict) -> bytes:
         ax.legend(fontsize=8, loc="lower right")
         ax.set_title(f"NB-201, {protocol} protocol")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=110)

@@ -18,12 +18,12 @@ family and seed.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from nasgen.cate.graphs import GRAPHNET
 from nasgen.cate.pretraining import encode
@@ -197,10 +197,7 @@ def run(profile: str = "demo", store: str | None = None, seeds: int = 3, max_par
 def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], title: str,
                    objective: str = "tcet") -> bytes:  # fmt: skip
     """Left: best objective vs evaluations (mean over seeds). Right: params vs objective, each method's Pareto front."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for m, rs in runs.items():
@@ -218,7 +215,4 @@ def comparison_png(runs: dict[str, list[SearchResult]], budgets: list[int], titl
     b.set(xscale="log", xlabel="params", ylabel=objective, title="evaluated networks")
     a.legend()
     b.legend(fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=100, tight=True)

@@ -23,7 +23,6 @@ cells need it.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from benchmarks.fidelity import (
     task_zc,
     zc_row,
 )
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from benchmarks.search import frozen_tables, gencell_sources, methods, seed_space, strategy_config
 from nasgen.config import Profile, resolve_profile
@@ -345,10 +345,7 @@ def table_png(result: dict) -> bytes:
     """Per budget: each method's best objective and the trained accuracy of its pick (mean ± std over seeds),
     then against ZC evaluations (every seed): the best objective so far, and each trained pick's reduced
     validation accuracy at the evaluation that found it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     budgets = result["budgets"]
     fig, axes = plt.subplots(len(budgets), 4, figsize=(22, 3.8 * len(budgets)), squeeze=False)
@@ -376,7 +373,4 @@ def table_png(result: dict) -> bytes:
         d.set(xscale="log", xlabel="ZC evaluation that found the pick", ylabel="reduced validation top-1")
         d.legend(fontsize=6, ncol=2)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=100)

@@ -14,7 +14,6 @@ search under that budget returns, where size no longer separates them).
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections import defaultdict
@@ -25,6 +24,7 @@ import torch
 
 from benchmarks.config import FidelityConfig, bench_profile
 from benchmarks.fidelity import ZALANDO, protocol, task_zc, zc_row
+from benchmarks.figure import png, pyplot
 from benchmarks.machine import machine_info
 from benchmarks.nb201 import PUBLISHED_SOTA, partial_spearman, with_intervals
 from nasgen.config import resolve_profile
@@ -148,10 +148,7 @@ def run(profile: str = "demo", store: str | None = None, device: str = "cpu", th
 
 def plot_png(result: dict) -> bytes:
     """Spearman with reduced-recipe validation accuracy per proxy and ensemble, every network vs near-budget."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     panels = [(b, r) for b, recipes in result["results"].items() for r in recipes]
     fig, axes = plt.subplots(len(panels), 1, figsize=(14, 4.5 * len(panels)), squeeze=False)
@@ -172,7 +169,4 @@ def plot_png(result: dict) -> bytes:
         ax.set_title(f"Fashion-MNIST, budget {budget}, {recipe} recipe")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, dpi=100)
