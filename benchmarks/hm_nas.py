@@ -206,6 +206,6 @@ def plot_png(result: dict) -> bytes:
             ax.scatter([i] * len(ys), [y for y in ys if y is not None], s=40)
         ax.set_xticks(range(len(names)), [n.replace(" + ", "\n+ ") for n in names], fontsize=8)
         ax.set_ylabel(key.replace("_", " "))
-        ax.set_title(f"HM-NAS derivations on {space} ({len(seeds)} seeds)")
+        ax.set_title(f"HM-NAS derivations on {space} ({len(seeds)} seed{'s' * (len(seeds) != 1)})")
     fig.tight_layout()
     return png(fig, dpi=110)
