@@ -107,6 +107,7 @@ class ArtifactStore:
             self.fs, path = fsspec.core.url_to_fs(self.root, **_storage_options(self.root))
         self.base = path.rstrip("/") or "/"
         self.protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self.local = self.protocol in ("file", "local")  # a POSIX disk: links and renames are atomic
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.root!r})"
@@ -117,7 +118,7 @@ class ArtifactStore:
 
     def uri(self, *parts: str) -> str:
         p = self.path(*parts)
-        return p if self.protocol in ("file", "local") else f"{self.protocol}://{p.lstrip('/')}"
+        return p if self.local else f"{self.protocol}://{p.lstrip('/')}"
 
     def ref(self, stage: str, key: str) -> Ref:
         m = self.manifest(stage, key)
@@ -218,7 +219,7 @@ class ArtifactStore:
         never a part (a temporary and a rename on a local disk; a PUT is atomic on S3)."""
         final = self.path(stage, key, name)
         with _guard(self.uri(stage, key, name)):
-            if self.protocol not in ("file", "local"):
+            if not self.local:
                 self.fs.pipe_file(final, data)
                 return
             os.replace(self._temporary(stage, key, name, data), final)
@@ -243,7 +244,7 @@ class ArtifactStore:
         S3 (where a retried PUT whose first try landed also answers False: the caller checks whose it is)."""
         final = self.path(stage, key, name)
         with _guard(self.uri(stage, key, name)):
-            if self.protocol in ("file", "local"):
+            if self.local:
                 tmp = self._temporary(stage, key, name, data, tag)
                 try:
                     os.link(tmp, final)
